@@ -1,0 +1,234 @@
+//! The client: connects to a server, performs the handshake and runs a
+//! session on which it calls the server and, with routers mounted, serves
+//! the server's calls.
+
+use std::{fmt, ops::Deref};
+
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue};
+use tokio_util::task::TaskTracker;
+
+use crate::{
+    config::ClientConfig,
+    error::{CloseReason, ConnectError, MountError, TransportError},
+    protocol::{Limits, close_code},
+    router::{Router, Routes},
+    session::{self, Peer, Role, Session, Setup, handshake},
+    transport::{self, BoxIo},
+};
+
+/// Builds a [`Client`]: configuration, routers the server may call, upgrade
+/// headers (credentials for the server's authentication hook).
+#[must_use = "a builder does nothing until `connect` is awaited"]
+#[derive(Debug)]
+pub struct ClientBuilder {
+    config: ClientConfig,
+    routes: Routes,
+    mount_error: Option<MountError>,
+    headers: Vec<(String, String)>,
+}
+
+impl ClientBuilder {
+    /// Replaces the configuration (default: [`ClientConfig::default`]).
+    pub fn config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Serves `router`'s methods to the server over this connection.
+    pub fn mount<R: Router>(mut self, router: R) -> Self {
+        if self.mount_error.is_none()
+            && let Err(err) = self.routes.mount(std::sync::Arc::new(router))
+        {
+            self.mount_error = Some(err);
+        }
+        self
+    }
+
+    /// Adds a header to the upgrade request, such as `Authorization`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Connects to `url` (`ws://host:port/path`), upgrades, and performs the
+    /// protocol handshake, all within the connect timeout.
+    ///
+    /// # Errors
+    ///
+    /// See [`ConnectError`]: a refused upgrade carries its HTTP status.
+    pub async fn connect(self, url: &str) -> Result<Client, ConnectError> {
+        if let Some(err) = self.mount_error {
+            return Err(ConnectError::Mount(err));
+        }
+        self.config.validate().map_err(ConnectError::Config)?;
+        let invalid = |why| ConnectError::InvalidUrl {
+            url: url.to_owned(),
+            why,
+        };
+        let mut request = url
+            .into_client_request()
+            .map_err(|_| invalid("not a URL"))?;
+        match request.uri().scheme_str() {
+            Some("ws") => {}
+            Some("wss") => {
+                return Err(invalid(
+                    "wss:// needs TLS, which this version does not support yet",
+                ));
+            }
+            _ => return Err(invalid("the scheme must be ws://")),
+        }
+        let host = request
+            .uri()
+            .host()
+            .ok_or_else(|| invalid("no host"))?
+            .to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = request.uri().port_u16().unwrap_or(80);
+        for (name, value) in &self.headers {
+            let name = tungstenite::http::HeaderName::try_from(name.as_str())
+                .map_err(|_| invalid("bad header name"))?;
+            let value =
+                HeaderValue::try_from(value.as_str()).map_err(|_| invalid("bad header value"))?;
+            request.headers_mut().append(name, value);
+        }
+
+        let session_config = self.config.session.clone();
+        let opening = async {
+            let tcp = TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(ConnectError::Io)?;
+            let _ = tcp.set_nodelay(true);
+            let remote_addr = tcp.peer_addr().ok();
+            let io: BoxIo = Box::new(tcp);
+            let config = transport::ws_config(&session_config);
+            let (mut ws, _response) =
+                tokio_tungstenite::client_async_with_config(request, io, Some(config))
+                    .await
+                    .map_err(upgrade_error)?;
+            let welcome = handshake::open(&mut ws, &session_config)
+                .await
+                .map_err(ConnectError::Handshake)?;
+            Ok((ws, welcome, remote_addr))
+        };
+        let (ws, welcome, remote_addr) = tokio::time::timeout(self.config.connect_timeout, opening)
+            .await
+            .map_err(|_| ConnectError::Timeout(self.config.connect_timeout))??;
+
+        let routes = std::sync::Arc::new(self.routes);
+        let tracker = TaskTracker::new();
+        let setup = Setup {
+            id: welcome.session_id,
+            role: Role::Client,
+            remote_addr,
+            identity: None,
+            config: session_config,
+            described: routes.describe(),
+            routes,
+            tracker: tracker.clone(),
+        };
+        let (session, drive) = session::start(ws, setup);
+        tracker.spawn(drive);
+        tracker.close();
+        Ok(Client {
+            peer: session.peer(),
+            session,
+            limits: welcome.limits,
+            tracker,
+        })
+    }
+}
+
+fn upgrade_error(err: tungstenite::Error) -> ConnectError {
+    match err {
+        tungstenite::Error::Http(response) => ConnectError::Refused {
+            status: response.status().as_u16(),
+            body: response
+                .body()
+                .as_deref()
+                .map(|body| String::from_utf8_lossy(body).into_owned()),
+        },
+        tungstenite::Error::Io(io) => ConnectError::Io(io),
+        other => ConnectError::Upgrade(TransportError(other)),
+    }
+}
+
+/// A connection to a server. Dereferences to [`Peer`] for calls; dropping it
+/// closes the session (1000).
+pub struct Client {
+    peer: Peer,
+    session: Session,
+    limits: Limits,
+    tracker: TaskTracker,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("session", &self.session)
+            .field("server_limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to `url` with the default configuration and no routers.
+    ///
+    /// # Errors
+    ///
+    /// See [`ClientBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Client, ConnectError> {
+        Self::builder().connect(url).await
+    }
+
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            config: ClientConfig::default(),
+            routes: Routes::default(),
+            mount_error: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The handle to call the server.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// The client's session (its id is the server's id for it).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The limits the server announced in its handshake.
+    pub fn server_limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Closes normally (1000) and waits until the connection has ended.
+    pub async fn close(self) -> CloseReason {
+        self.session
+            .shared_close(CloseReason::local(close_code::NORMAL, "client closed"));
+        self.tracker.wait().await;
+        self.session.closed().await
+    }
+}
+
+impl Deref for Client {
+    type Target = Peer;
+
+    fn deref(&self) -> &Peer {
+        &self.peer
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.session
+            .shared_close(CloseReason::local(close_code::NORMAL, "client dropped"));
+    }
+}

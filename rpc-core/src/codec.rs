@@ -1,0 +1,323 @@
+//! Frame <-> bytes. A message is a postcard-encoded [`Frame`] header, then, for
+//! kinds that carry one, the postcard encoding of the payload value up to the
+//! end of the message. Decoding borrows from the message; the payload is a
+//! zero-copy slice of it.
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::protocol::Frame;
+
+/// Why bytes could not become a frame or a value, or a value bytes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// The message is larger than the receiver accepts.
+    #[error("message of {size} bytes exceeds the limit of {max} bytes")]
+    TooLarge {
+        /// Size of the message.
+        size: usize,
+        /// The limit it crossed.
+        max: usize,
+    },
+    /// Bytes were left over after the value that should end the message.
+    #[error("{count} unexpected trailing bytes after the {what}")]
+    TrailingBytes {
+        /// What was decoded before the leftovers.
+        what: &'static str,
+        /// How many bytes were left.
+        count: usize,
+    },
+    /// The bytes are not a valid encoding of the expected type.
+    #[error("malformed {what}")]
+    Malformed {
+        /// What was being decoded.
+        what: &'static str,
+        /// What postcard reported.
+        #[source]
+        source: PostcardError,
+    },
+    /// The value could not be encoded (a `Serialize` impl failed, or a
+    /// sequence of unknown length).
+    #[error("could not encode the {what}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// What postcard reported.
+        #[source]
+        source: PostcardError,
+    },
+}
+
+/// An error reported by the postcard format; opaque so that the format
+/// crate's version is not part of this API.
+pub struct PostcardError(postcard::Error);
+
+impl fmt::Debug for PostcardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for PostcardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for PostcardError {}
+
+/// A decoded message: the header, and the payload bytes that follow it
+/// (empty for kinds without a payload).
+#[derive(Debug)]
+pub struct Decoded<'a> {
+    /// The frame header, borrowing strings from the message.
+    pub frame: Frame<'a>,
+    /// The payload, a slice of the message sharing its allocation.
+    pub payload: Bytes,
+}
+
+/// Encodes a frame kind that carries no payload.
+pub fn encode(frame: &Frame<'_>) -> Result<Bytes, CodecError> {
+    debug_assert!(!frame.has_payload(), "use encode_with for {}", frame.kind());
+    header(frame).map(Bytes::from)
+}
+
+/// Encodes a frame followed by the postcard encoding of `payload`, into one
+/// buffer.
+pub fn encode_with<T: Serialize + ?Sized>(
+    frame: &Frame<'_>,
+    payload: &T,
+) -> Result<Bytes, CodecError> {
+    let buf = header(frame)?;
+    postcard::to_extend(payload, buf)
+        .map(Bytes::from)
+        .map_err(|source| CodecError::Encode {
+            what: "payload",
+            source: PostcardError(source),
+        })
+}
+
+/// Encodes a frame followed by a payload that is already encoded (a cached
+/// discover answer, a broadcast encoded once for many sessions).
+pub fn encode_raw(frame: &Frame<'_>, payload: &[u8]) -> Result<Bytes, CodecError> {
+    let mut buf = header(frame)?;
+    buf.extend_from_slice(payload);
+    Ok(Bytes::from(buf))
+}
+
+fn header(frame: &Frame<'_>) -> Result<Vec<u8>, CodecError> {
+    postcard::to_extend(frame, Vec::with_capacity(64)).map_err(|source| CodecError::Encode {
+        what: "frame header",
+        source: PostcardError(source),
+    })
+}
+
+/// Decodes one message of at most `max_size` bytes.
+///
+/// # Errors
+///
+/// [`CodecError::TooLarge`] before anything is parsed, [`CodecError::Malformed`]
+/// for a header that does not decode, [`CodecError::TrailingBytes`] for bytes
+/// after a frame kind that carries no payload.
+pub fn decode(message: &Bytes, max_size: usize) -> Result<Decoded<'_>, CodecError> {
+    if message.len() > max_size {
+        return Err(CodecError::TooLarge {
+            size: message.len(),
+            max: max_size,
+        });
+    }
+    let (frame, rest) = postcard::take_from_bytes::<Frame<'_>>(message).map_err(|source| {
+        CodecError::Malformed {
+            what: "frame header",
+            source: PostcardError(source),
+        }
+    })?;
+    if !frame.has_payload() && !rest.is_empty() {
+        return Err(CodecError::TrailingBytes {
+            what: frame.kind(),
+            count: rest.len(),
+        });
+    }
+    let payload = message.slice_ref(rest);
+    Ok(Decoded { frame, payload })
+}
+
+/// Decodes a payload as `T`, requiring that it uses every byte.
+///
+/// # Errors
+///
+/// [`CodecError::Malformed`] or [`CodecError::TrailingBytes`].
+pub fn decode_value<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CodecError> {
+    let (value, rest) =
+        postcard::take_from_bytes::<T>(payload).map_err(|source| CodecError::Malformed {
+            what: "payload",
+            source: PostcardError(source),
+        })?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(CodecError::TrailingBytes {
+            what: "payload",
+            count: rest.len(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::protocol::{
+        Call, Cancel, Cast, Described, Discover, ErrorCode, ErrorFrame, Hello, Limits, Notify,
+        Reply, Welcome,
+    };
+
+    const MAX: usize = 1 << 20;
+
+    fn any_str() -> impl Strategy<Value = String> {
+        ".{0,24}"
+    }
+
+    /// Owned inputs from which every frame kind is built, since `Frame` borrows.
+    #[derive(Debug, Clone)]
+    struct Parts {
+        kind: u8,
+        id: u64,
+        a: String,
+        b: String,
+        headers: Vec<(String, String)>,
+        code: u16,
+        versions: (u16, u16),
+    }
+
+    fn parts() -> impl Strategy<Value = Parts> {
+        (
+            0u8..10,
+            any::<u64>(),
+            any_str(),
+            any_str(),
+            proptest::collection::vec((any_str(), any_str()), 0..4),
+            any::<u16>(),
+            (any::<u16>(), any::<u16>()),
+        )
+            .prop_map(|(kind, id, a, b, headers, code, versions)| Parts {
+                kind,
+                id,
+                a,
+                b,
+                headers,
+                code,
+                versions,
+            })
+    }
+
+    fn frame(p: &Parts) -> Frame<'_> {
+        let headers = p
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        match p.kind {
+            0 => Frame::Hello(Hello {
+                min_version: p.versions.0,
+                max_version: p.versions.1,
+                features: vec![p.a.clone(), p.b.clone()],
+            }),
+            1 => Frame::Welcome(Welcome {
+                version: p.versions.0,
+                session_id: p.id,
+                features: vec![p.a.clone()],
+                limits: Limits {
+                    max_message_size: u32::from(p.versions.1),
+                    max_in_flight: u32::from(p.code),
+                },
+            }),
+            2 => Frame::Call(Call {
+                id: p.id,
+                method: &p.a,
+                headers,
+            }),
+            3 => Frame::Cast(Cast {
+                method: &p.a,
+                headers,
+            }),
+            4 => Frame::Reply(Reply { id: p.id }),
+            5 => Frame::Error(ErrorFrame {
+                id: p.id,
+                code: ErrorCode(p.code),
+                message: &p.b,
+            }),
+            6 => Frame::Notify(Notify { topic: &p.a }),
+            7 => Frame::Cancel(Cancel { id: p.id }),
+            8 => Frame::Discover(Discover { id: p.id }),
+            _ => Frame::Described(Described { id: p.id }),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_frame_round_trips(p in parts(), payload in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let frame = frame(&p);
+            let bytes = if frame.has_payload() {
+                encode_with(&frame, &payload).unwrap()
+            } else {
+                encode(&frame).unwrap()
+            };
+            let decoded = decode(&bytes, MAX).unwrap();
+            prop_assert_eq!(&decoded.frame, &frame);
+            if frame.has_payload() {
+                prop_assert_eq!(decode_value::<Vec<u8>>(&decoded.payload).unwrap(), payload);
+            } else {
+                prop_assert!(decoded.payload.is_empty());
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let message = Bytes::from(bytes);
+            if let Ok(decoded) = decode(&message, MAX) {
+                let _ = decode_value::<(u64, String, Vec<(String, i64)>)>(&decoded.payload);
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_message_is_refused_before_parsing() {
+        let message = Bytes::from(vec![0xff; 100]);
+        let err = decode(&message, 99).unwrap_err();
+        assert!(matches!(err, CodecError::TooLarge { size: 100, max: 99 }));
+    }
+
+    #[test]
+    fn trailing_bytes_after_a_payload_free_frame_are_refused() {
+        let mut bytes = encode(&Frame::Cancel(Cancel { id: 7 })).unwrap().to_vec();
+        bytes.push(0);
+        let err = decode(&Bytes::from(bytes), MAX).unwrap_err();
+        assert!(matches!(
+            err,
+            CodecError::TrailingBytes {
+                what: "cancel",
+                count: 1
+            }
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes_after_a_payload_value_are_refused() {
+        let payload = postcard::to_allocvec(&(1u8, 2u8, 3u8)).unwrap();
+        let err = decode_value::<(u8, u8)>(&payload).unwrap_err();
+        assert!(matches!(err, CodecError::TrailingBytes { count: 1, .. }));
+    }
+
+    #[test]
+    fn the_payload_shares_the_message_allocation() {
+        let message = encode_with(&Frame::Reply(Reply { id: 1 }), &"hello").unwrap();
+        let decoded = decode(&message, MAX).unwrap();
+        let start = decoded.payload.as_ptr() as usize - message.as_ptr() as usize;
+        assert_eq!(&message[start..], &decoded.payload[..]);
+    }
+}

@@ -1,0 +1,303 @@
+//! Configuration of sessions, servers and clients. Each field states its
+//! default; construct with `Default` and change fields with the by-value
+//! setters, then the builder validates once.
+
+use std::time::Duration;
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` {why}")]
+pub struct ConfigError {
+    field: &'static str,
+    why: &'static str,
+}
+
+impl ConfigError {
+    /// Name of the offending field.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+}
+
+fn require(ok: bool, field: &'static str, why: &'static str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError { field, why })
+    }
+}
+
+/// Limits and timeouts of one session, the same on both sides.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// Largest message accepted, in bytes. A WebSocket frame header announcing
+    /// more is refused before its payload is read, and the connection closes
+    /// with 1009. Default: 16 MiB.
+    pub max_message_size: usize,
+    /// Calls and casts from the peer that run at once. A call over the limit
+    /// is answered `busy` at once; a cast over it is refused with an error
+    /// frame of id 0. Default: 256.
+    pub max_in_flight: usize,
+    /// How long a call waits for its answer unless the call sets its own
+    /// timeout. Default: 30 s.
+    pub call_timeout: Duration,
+    /// Deadline for handlers of methods that set none; `None` lets them run
+    /// until the caller cancels or the session ends. Default: `None`.
+    pub handler_timeout: Option<Duration>,
+    /// Frames queued for the writer before senders wait. Default: 1024.
+    pub outbound_queue: usize,
+    /// How long a closing session waits for the peer's close frame before
+    /// dropping the connection. Default: 2 s.
+    pub close_timeout: Duration,
+    /// Initial size of the WebSocket read buffer, in bytes; small keeps idle
+    /// connections cheap. Default: 8 KiB.
+    pub read_buffer_size: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            max_message_size: 16 << 20,
+            max_in_flight: 256,
+            call_timeout: Duration::from_secs(30),
+            handler_timeout: None,
+            outbound_queue: 1024,
+            close_timeout: Duration::from_secs(2),
+            read_buffer_size: 8 << 10,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Sets [`max_message_size`](Self::max_message_size).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`max_in_flight`](Self::max_in_flight).
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.max_in_flight = calls;
+        self
+    }
+
+    /// Sets [`call_timeout`](Self::call_timeout).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Sets [`handler_timeout`](Self::handler_timeout).
+    pub fn handler_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.handler_timeout = timeout;
+        self
+    }
+
+    /// Sets [`outbound_queue`](Self::outbound_queue).
+    pub fn outbound_queue(mut self, frames: usize) -> Self {
+        self.outbound_queue = frames;
+        self
+    }
+
+    /// Sets [`close_timeout`](Self::close_timeout).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`read_buffer_size`](Self::read_buffer_size).
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.read_buffer_size = bytes;
+        self
+    }
+
+    /// Checks that every limit can be met.
+    ///
+    /// # Errors
+    ///
+    /// Names the first field whose value cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        require(
+            self.max_message_size >= 64,
+            "max_message_size",
+            "must be at least 64 bytes",
+        )?;
+        require(
+            u32::try_from(self.max_message_size).is_ok(),
+            "max_message_size",
+            "must fit in 32 bits",
+        )?;
+        require(
+            self.max_in_flight > 0,
+            "max_in_flight",
+            "must be at least 1",
+        )?;
+        require(
+            u32::try_from(self.max_in_flight).is_ok(),
+            "max_in_flight",
+            "must fit in 32 bits",
+        )?;
+        require(
+            !self.call_timeout.is_zero(),
+            "call_timeout",
+            "must be positive",
+        )?;
+        require(
+            self.outbound_queue > 0,
+            "outbound_queue",
+            "must be at least 1",
+        )?;
+        require(
+            self.read_buffer_size > 0,
+            "read_buffer_size",
+            "must be at least 1",
+        )
+    }
+}
+
+/// Configuration of a [`Server`](crate::Server).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Settings of every session the server accepts. Default: see [`SessionConfig`].
+    pub session: SessionConfig,
+    /// Connections served at once; further upgrades are refused with HTTP
+    /// 503 before any session exists. Default: 10 000.
+    pub max_connections: usize,
+    /// Time from TCP accept to the end of the protocol handshake; a slower
+    /// client is dropped (after the upgrade, closed with 1008). Default: 10 s.
+    pub handshake_timeout: Duration,
+    /// How long graceful shutdown lets in-flight calls finish before their
+    /// sessions close with 1001. Default: 30 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            session: SessionConfig::default(),
+            max_connections: 10_000,
+            handshake_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Sets [`session`](Self::session).
+    pub fn session(mut self, session: SessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Sets [`max_connections`](Self::max_connections).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+
+    /// Sets [`handshake_timeout`](Self::handshake_timeout).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`shutdown_grace`](Self::shutdown_grace).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Checks that every limit can be met.
+    ///
+    /// # Errors
+    ///
+    /// Names the first field whose value cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.session.validate()?;
+        require(
+            self.max_connections > 0,
+            "max_connections",
+            "must be at least 1",
+        )?;
+        require(
+            !self.handshake_timeout.is_zero(),
+            "handshake_timeout",
+            "must be positive",
+        )
+    }
+}
+
+/// Configuration of a [`Client`](crate::Client).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Settings of the client's session. Default: see [`SessionConfig`].
+    pub session: SessionConfig,
+    /// Time allowed for TCP connect, upgrade and protocol handshake together.
+    /// Default: 10 s.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            session: SessionConfig::default(),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Sets [`session`](Self::session).
+    pub fn session(mut self, session: SessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Checks that every limit can be met.
+    ///
+    /// # Errors
+    ///
+    /// Names the first field whose value cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.session.validate()?;
+        require(
+            !self.connect_timeout.is_zero(),
+            "connect_timeout",
+            "must be positive",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        ServerConfig::default().validate().unwrap();
+        ClientConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn zero_limits_are_refused_by_name() {
+        let err = SessionConfig::default()
+            .max_in_flight(0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.field(), "max_in_flight");
+        let err = ServerConfig::default()
+            .max_connections(0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.field(), "max_connections");
+    }
+}

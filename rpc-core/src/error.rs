@@ -1,0 +1,308 @@
+//! Error types, one per concern: calls ([`Error`]), connecting
+//! ([`ConnectError`]), serving ([`ServeError`]), mounting ([`MountError`]).
+
+use std::{fmt, io, time::Duration};
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    codec::{self, CodecError},
+    protocol::{ErrorCode, close_code},
+};
+
+/// Why a call, cast or discover request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No answer arrived within the call's timeout; a cancel was sent.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The session ended before an answer arrived, or had already ended.
+    #[error("session closed: {0}")]
+    Closed(CloseReason),
+    /// The peer answered with an error frame.
+    #[error(transparent)]
+    Remote(RemoteError),
+    /// The arguments could not be encoded.
+    #[error("could not encode the arguments")]
+    Encode(#[source] CodecError),
+    /// The peer's answer did not decode as the expected type.
+    #[error("could not decode the answer")]
+    Decode(#[source] CodecError),
+}
+
+impl Error {
+    /// Whether the call ran out of time, here or at the peer.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Remote(remote) => remote.code == ErrorCode::TIMEOUT,
+            _ => false,
+        }
+    }
+
+    /// Whether the session ended (or the peer is shutting down), so that the
+    /// call may succeed on a new connection.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Error::Closed(_) => true,
+            Error::Remote(remote) => remote.code == ErrorCode::SHUTTING_DOWN,
+            _ => false,
+        }
+    }
+
+    /// Whether the peer refused the call because too many were in flight.
+    pub fn is_busy(&self) -> bool {
+        self.remote_code() == Some(ErrorCode::BUSY)
+    }
+
+    /// The error code the peer answered with, if it answered with an error.
+    pub fn remote_code(&self) -> Option<ErrorCode> {
+        self.remote().map(RemoteError::code)
+    }
+
+    /// The peer's error answer, if that is what this is.
+    pub fn remote(&self) -> Option<&RemoteError> {
+        match self {
+            Error::Remote(remote) => Some(remote),
+            _ => None,
+        }
+    }
+}
+
+/// An error answer from the peer: a code, a message, and for application
+/// errors the postcard encoding of the handler's error value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("peer answered {code}: {message}")]
+pub struct RemoteError {
+    code: ErrorCode,
+    message: String,
+    data: Bytes,
+}
+
+impl RemoteError {
+    pub(crate) fn new(code: ErrorCode, message: String, data: Bytes) -> Self {
+        Self {
+            code,
+            message,
+            data,
+        }
+    }
+
+    /// What went wrong, as a number a program can match.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// What went wrong, for a person.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Encoded error value sent by the handler (empty if there is none).
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Decodes the handler's error value as `E`.
+    ///
+    /// # Errors
+    ///
+    /// When the data is absent or is not an encoding of `E`.
+    pub fn decode_data<E: DeserializeOwned>(&self) -> Result<E, CodecError> {
+        codec::decode_value(&self.data)
+    }
+}
+
+/// How and by whom a session was closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CloseReason {
+    /// WebSocket close code (see [`close_code`]).
+    pub code: u16,
+    /// Human-readable reason sent with the close frame.
+    pub reason: String,
+    /// Whether the peer closed the session (rather than this side).
+    pub by_peer: bool,
+}
+
+impl CloseReason {
+    pub(crate) fn local(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+            by_peer: false,
+        }
+    }
+
+    pub(crate) fn remote(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+            by_peer: true,
+        }
+    }
+
+    /// The connection dropped without a close frame.
+    pub(crate) fn abnormal(reason: impl Into<String>) -> Self {
+        Self::remote(close_code::ABNORMAL, reason)
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = if self.by_peer {
+            "by the peer"
+        } else {
+            "locally"
+        };
+        if self.reason.is_empty() {
+            write!(f, "closed {who} with code {}", self.code)
+        } else {
+            write!(f, "closed {who} with code {} ({})", self.code, self.reason)
+        }
+    }
+}
+
+/// A WebSocket-level failure; opaque so that the WebSocket crate's version is
+/// not part of this API.
+pub struct TransportError(pub(crate) tokio_tungstenite::tungstenite::Error);
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// Why the protocol handshake (after the WebSocket upgrade) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The two sides share no protocol version.
+    #[error("no common protocol version: we speak {ours:?}, the peer {theirs:?}")]
+    VersionMismatch {
+        /// Versions this side speaks (lowest, highest).
+        ours: (u16, u16),
+        /// Versions the peer speaks (lowest, highest), when it said.
+        theirs: Option<(u16, u16)>,
+    },
+    /// The peer sent a frame other than the expected handshake frame.
+    #[error("expected a {expected} frame, got {got}")]
+    UnexpectedFrame {
+        /// Frame kind expected.
+        expected: &'static str,
+        /// Frame kind (or message type) received.
+        got: String,
+    },
+    /// The handshake frame did not decode.
+    #[error("malformed handshake frame")]
+    Malformed(#[source] CodecError),
+    /// The connection closed during the handshake.
+    #[error("connection ended during the handshake: {0}")]
+    Closed(CloseReason),
+    /// The WebSocket failed during the handshake.
+    #[error("websocket failure during the handshake")]
+    Transport(#[source] TransportError),
+}
+
+/// Why [`Client::connect`](crate::Client::connect) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The address is not a valid `ws://` URL.
+    #[error("invalid url `{url}`: {why}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// The TCP connection failed.
+    #[error("could not open a TCP connection")]
+    Io(#[source] io::Error),
+    /// Connecting (TCP, upgrade and handshake) took longer than allowed.
+    #[error("no connection within {0:?}")]
+    Timeout(Duration),
+    /// The server refused the upgrade with an HTTP status (401, 403, 503, ...).
+    #[error("server refused the connection with HTTP {status}{}", body.as_deref().map(|b| format!(": {b}")).unwrap_or_default())]
+    Refused {
+        /// HTTP status code.
+        status: u16,
+        /// Response body, if the server sent one.
+        body: Option<String>,
+    },
+    /// The WebSocket upgrade failed for another reason.
+    #[error("websocket upgrade failed")]
+    Upgrade(#[source] TransportError),
+    /// The protocol handshake failed.
+    #[error("protocol handshake failed")]
+    Handshake(#[source] HandshakeError),
+    /// The client's routers conflict.
+    #[error("routers could not be mounted")]
+    Mount(#[source] MountError),
+    /// The configuration is invalid.
+    #[error("invalid configuration")]
+    Config(#[source] crate::config::ConfigError),
+}
+
+impl ConnectError {
+    /// The HTTP status of a refused upgrade.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ConnectError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Why routers could not be mounted together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MountError {
+    /// Two methods share a wire name.
+    #[error(
+        "method `{method}` of router `{second}` is already served by router `{first}`; rename one with #[rpc::call(name = \"...\")]"
+    )]
+    DuplicateMethod {
+        /// The wire name.
+        method: String,
+        /// The router mounted first.
+        first: String,
+        /// The router that collided with it.
+        second: String,
+    },
+    /// A method name is empty or uses the reserved `rpc.` prefix.
+    #[error(
+        "router `{router}` has an invalid method name `{method}`: names must be non-empty and must not start with `rpc.`"
+    )]
+    InvalidName {
+        /// The offending name.
+        method: String,
+        /// Its router.
+        router: String,
+    },
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The mounted routers conflict.
+    #[error("routers could not be mounted")]
+    Mount(#[from] MountError),
+    /// The configuration is invalid.
+    #[error("invalid configuration")]
+    Config(#[from] crate::config::ConfigError),
+    /// The listening socket could not be bound.
+    #[error("could not bind the listening socket")]
+    Bind(#[source] io::Error),
+}

@@ -1,0 +1,43 @@
+//! Runtime of the [`rpc`](https://docs.rs/rpc) crate: wire protocol, codec,
+//! duplex sessions, server and client over WebSocket.
+//!
+//! Most users depend on `rpc`, which re-exports this crate and adds the
+//! `#[rpc::router]` macros. Everything the macros generate calls the public
+//! API here, so a router can also be written by hand: see [`Router`].
+//!
+//! # Layout
+//!
+//! - [`protocol`]: frame types, handshake, error and close codes (plain data).
+//! - [`codec`]: frame <-> bytes with limits.
+//! - `transport`: the WebSocket adapter over tokio-tungstenite.
+//! - `session`: the connection actor; [`Session`] and [`Peer`] are its handles.
+//! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
+//! - [`metadata`]: reflection types that `discover()` returns.
+//! - `server`, `client`: accepting and opening connections.
+//! - `config`, `error`: configuration and one error enum per concern.
+
+mod auth;
+mod client;
+pub mod codec;
+mod config;
+mod error;
+pub mod metadata;
+pub mod protocol;
+mod router;
+mod server;
+mod session;
+mod transport;
+
+pub use auth::{Identity, Refusal, UpgradeRequest};
+pub use client::{Client, ClientBuilder};
+pub use codec::CodecError;
+pub use config::{ClientConfig, ConfigError, ServerConfig, SessionConfig};
+pub use error::{
+    CloseReason, ConnectError, Error, HandshakeError, MountError, RemoteError, ServeError,
+    TransportError,
+};
+pub use metadata::{MethodInfo, MethodKind, ParamInfo, RegisteredRouter, RouterInfo, routers};
+pub use protocol::ErrorCode;
+pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
+pub use server::{Server, ServerBuilder};
+pub use session::{CallOptions, Peer, Session};

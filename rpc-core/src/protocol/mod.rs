@@ -1,0 +1,192 @@
+//! Wire types: the frame header of every message, the handshake, error and
+//! close codes. Plain data; docs/protocol.md specifies the byte layout.
+//!
+//! Every WebSocket binary message carries exactly one [`Frame`], encoded with
+//! postcard. Frame kinds that carry a value (call arguments, a reply, error
+//! data, a notification, the discover answer) are followed by that value's
+//! own postcard encoding, which runs to the end of the message. Keeping the
+//! payload outside the header lets the receiver route a frame without knowing
+//! the payload's type, and hand the payload to a handler without copying it.
+
+mod codes;
+
+pub use codes::{ErrorCode, close_code};
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The oldest protocol version this build still speaks.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
+
+/// Call id reserved for errors that concern the connection rather than one
+/// call (a refused cast, for example). Real call ids start at 1.
+pub const CONNECTION_ERROR_ID: u64 = 0;
+
+/// Prefix reserved for method names the library itself defines.
+pub const RESERVED_PREFIX: &str = "rpc.";
+
+/// The header of one message. Variants are numbered on the wire in the order
+/// listed here (postcard writes the variant index as a varint), so new kinds
+/// are only ever appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Frame<'a> {
+    /// 0: first message of a client: the versions it speaks.
+    Hello(Hello),
+    /// 1: the server's answer to [`Frame::Hello`]: the chosen version and limits.
+    Welcome(Welcome),
+    /// 2: a request that expects a reply; the arguments follow.
+    #[serde(borrow)]
+    Call(Call<'a>),
+    /// 3: a request with no reply; the arguments follow.
+    Cast(Cast<'a>),
+    /// 4: the successful answer to a call; the value follows.
+    Reply(Reply),
+    /// 5: the failed answer to a call; application error data may follow.
+    Error(ErrorFrame<'a>),
+    /// 6: a notification on a topic, sent without a reply; the value follows.
+    Notify(Notify<'a>),
+    /// 7: the caller gave up on a call; the callee aborts its handler.
+    Cancel(Cancel),
+    /// 8: asks the peer to describe its mounted routers.
+    Discover(Discover),
+    /// 9: the answer to [`Frame::Discover`]; a list of router descriptions follows.
+    Described(Described),
+}
+
+impl Frame<'_> {
+    /// Whether a postcard-encoded value follows this header in the message.
+    pub fn has_payload(&self) -> bool {
+        matches!(
+            self,
+            Frame::Call(_)
+                | Frame::Cast(_)
+                | Frame::Reply(_)
+                | Frame::Error(_)
+                | Frame::Notify(_)
+                | Frame::Described(_)
+        )
+    }
+
+    /// Name of the frame kind, for logs and error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Frame::Hello(_) => "hello",
+            Frame::Welcome(_) => "welcome",
+            Frame::Call(_) => "call",
+            Frame::Cast(_) => "cast",
+            Frame::Reply(_) => "reply",
+            Frame::Error(_) => "error",
+            Frame::Notify(_) => "notify",
+            Frame::Cancel(_) => "cancel",
+            Frame::Discover(_) => "discover",
+            Frame::Described(_) => "described",
+        }
+    }
+}
+
+/// The client's opening message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Lowest protocol version the client speaks.
+    pub min_version: u16,
+    /// Highest protocol version the client speaks.
+    pub max_version: u16,
+    /// Optional features the client would like; unknown names are ignored.
+    pub features: Vec<String>,
+}
+
+/// The server's answer to [`Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The version both sides speak from now on: the highest common one.
+    pub version: u16,
+    /// The server's id for this session, as it appears in its logs.
+    pub session_id: u64,
+    /// Features both sides asked for and the server grants.
+    pub features: Vec<String>,
+    /// Limits the server enforces on this connection.
+    pub limits: Limits,
+}
+
+/// Limits a side announces so that its peer can stay within them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Largest message, in bytes, the announcing side accepts.
+    pub max_message_size: u32,
+    /// Calls the announcing side runs at once for this connection; more get
+    /// [`ErrorCode::BUSY`].
+    pub max_in_flight: u32,
+}
+
+/// A request expecting exactly one [`Reply`] or [`ErrorFrame`] with the same id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call<'a> {
+    /// Caller-chosen id, unique among the caller's unanswered calls; never 0.
+    pub id: u64,
+    /// Wire name of the method.
+    pub method: &'a str,
+    /// Metadata headers (name, value), in the order the caller gave them.
+    #[serde(borrow)]
+    pub headers: Vec<(&'a str, &'a str)>,
+}
+
+/// A fire-and-forget request: no frame is ever sent back for it, except an
+/// [`ErrorFrame`] with id 0 when it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cast<'a> {
+    /// Wire name of the method.
+    pub method: &'a str,
+    /// Metadata headers (name, value).
+    #[serde(borrow)]
+    pub headers: Vec<(&'a str, &'a str)>,
+}
+
+/// The successful end of the call with this id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Id of the call being answered.
+    pub id: u64,
+}
+
+/// The failed end of the call with this id (or, with id 0, a complaint about
+/// the connection that concerns no call).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorFrame<'a> {
+    /// Id of the call being answered, or 0.
+    pub id: u64,
+    /// What went wrong, as a number a program can match.
+    pub code: ErrorCode,
+    /// What went wrong, for a person.
+    pub message: &'a str,
+}
+
+/// A notification: a value on a named topic, with no reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notify<'a> {
+    /// Topic name.
+    pub topic: &'a str,
+}
+
+/// The caller no longer waits for the call with this id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancel {
+    /// Id of the call to abandon.
+    pub id: u64,
+}
+
+/// Asks the peer to describe what it serves; answered by [`Described`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discover {
+    /// Caller-chosen id, from the same space as call ids.
+    pub id: u64,
+}
+
+/// Answers [`Discover`]; a `Vec<RouterInfo>` follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Described {
+    /// Id of the discover request being answered.
+    pub id: u64,
+}

@@ -1,0 +1,320 @@
+//! The [`Router`] trait that `#[rpc::router]` implements (and that can be
+//! written by hand), the [`Request`] a handler receives, and the table of
+//! mounted routers a session dispatches through.
+
+use std::{collections::HashMap, fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{
+    codec,
+    error::MountError,
+    metadata::RouterInfo,
+    protocol::{ErrorCode, Frame, RESERVED_PREFIX, Reply as ReplyHeader},
+    session::Session,
+};
+
+/// The future a handler returns.
+pub type HandlerFuture =
+    Pin<Box<dyn Future<Output = Result<Reply, HandlerError>> + Send + 'static>>;
+
+/// A set of methods a peer can call, with metadata describing them.
+///
+/// `#[rpc::router]` implements this; implementing it by hand takes two
+/// functions. `info` lists the methods; `dispatch` runs method number
+/// `method` (its index in `info().methods`), decoding the arguments from the
+/// request and encoding the answer with [`Request::reply`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use rpc_core::{HandlerFuture, MethodInfo, MethodKind, ParamInfo, Request, Router, RouterInfo};
+///
+/// struct Echo;
+///
+/// // Metadata lives in statics (one per array: `Cow` data cannot be
+/// // promoted from a temporary).
+/// static ECHO_PARAMS: [ParamInfo; 1] = [ParamInfo::new("text", "String")];
+/// static METHODS: [MethodInfo; 1] =
+///     [MethodInfo::new("echo", MethodKind::Call, &ECHO_PARAMS, "String", "Returns its argument.", None)];
+/// static ECHO: RouterInfo = RouterInfo::new("Echo", "Says it back.", &METHODS);
+///
+/// impl Router for Echo {
+///     fn info(&self) -> &'static RouterInfo {
+///         &ECHO
+///     }
+///
+///     fn dispatch(self: Arc<Self>, _method: usize, request: Request) -> HandlerFuture {
+///         Box::pin(async move {
+///             let (text,): (String,) = request.args()?;
+///             request.reply(&text)
+///         })
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an rpc router",
+    note = "add #[rpc::router] to an `impl {Self}` block whose methods carry #[rpc::call] or #[rpc::cast]"
+)]
+pub trait Router: Send + Sync + 'static {
+    /// Metadata of the router and its methods.
+    fn info(&self) -> &'static RouterInfo;
+
+    /// Runs method number `method` for `request`.
+    ///
+    /// Called on a task of its own; the session applies deadlines and
+    /// cancellation around the returned future.
+    fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture;
+}
+
+/// One incoming call, cast or notification, as a handler sees it.
+pub struct Request {
+    session: Session,
+    id: Option<u64>,
+    payload: Bytes,
+    headers: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("session", &self.session.id())
+            .field("id", &self.id)
+            .field("payload_len", &self.payload.len())
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+impl Request {
+    pub(crate) fn new(
+        session: Session,
+        id: Option<u64>,
+        payload: Bytes,
+        headers: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            session,
+            id,
+            payload,
+            headers,
+        }
+    }
+
+    /// The session the request arrived on.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The call id, or `None` for a cast or notification.
+    pub fn id(&self) -> Option<u64> {
+        self.id
+    }
+
+    /// Metadata headers the caller attached, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The first header with this name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The encoded arguments.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Decodes the arguments, by convention a tuple of the wire parameters.
+    ///
+    /// # Errors
+    ///
+    /// A `bad arguments` error naming the decoding failure.
+    pub fn args<A: DeserializeOwned>(&self) -> Result<A, HandlerError> {
+        codec::decode_value(&self.payload).map_err(|err| {
+            HandlerError::new(
+                ErrorCode::BAD_ARGUMENTS,
+                format!(
+                    "arguments do not decode as {}: {}",
+                    std::any::type_name::<A>(),
+                    err_chain(&err)
+                ),
+            )
+        })
+    }
+
+    /// Encodes `value` as the answer. For casts and notifications nothing is
+    /// encoded and nothing will be sent.
+    ///
+    /// # Errors
+    ///
+    /// An `internal` error when the value cannot be encoded.
+    pub fn reply<T: Serialize + ?Sized>(&self, value: &T) -> Result<Reply, HandlerError> {
+        let Some(id) = self.id else {
+            return Ok(Reply(None));
+        };
+        codec::encode_with(&Frame::Reply(ReplyHeader { id }), value)
+            .map(|bytes| Reply(Some(bytes)))
+            .map_err(|err| {
+                HandlerError::new(
+                    ErrorCode::INTERNAL,
+                    format!("reply does not encode: {}", err_chain(&err)),
+                )
+            })
+    }
+}
+
+/// Formats an error with its sources, for messages sent to the peer.
+pub(crate) fn err_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// An encoded answer, made by [`Request::reply`].
+#[derive(Debug)]
+pub struct Reply(pub(crate) Option<Bytes>);
+
+/// A handler's failure, sent to the caller as an error frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct HandlerError {
+    code: ErrorCode,
+    message: String,
+    data: Bytes,
+}
+
+impl HandlerError {
+    /// An error with the given code and message, and no data.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: Bytes::new(),
+        }
+    }
+
+    /// An application error carrying the handler's own error value, which the
+    /// caller decodes with [`RemoteError::decode_data`](crate::RemoteError::decode_data).
+    ///
+    /// # Errors
+    ///
+    /// When `value` does not encode, an `internal` error is returned instead.
+    pub fn application<E: Serialize + ?Sized>(message: impl Into<String>, value: &E) -> Self {
+        match postcard::to_allocvec(value) {
+            Ok(data) => Self {
+                code: ErrorCode::APPLICATION,
+                message: message.into(),
+                data: Bytes::from(data),
+            },
+            Err(err) => Self::new(
+                ErrorCode::INTERNAL,
+                format!("error value does not encode: {err}"),
+            ),
+        }
+    }
+
+    /// The code sent to the caller.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The message sent to the caller.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The encoded error value sent to the caller.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// Where a wire name leads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Route {
+    pub(crate) router: usize,
+    pub(crate) method: usize,
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// The routers mounted on one side, with a dispatch table by wire name.
+#[derive(Default)]
+pub(crate) struct Routes {
+    routers: Vec<Arc<dyn Router>>,
+    table: HashMap<String, Route>,
+}
+
+impl fmt::Debug for Routes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.routers.iter().map(|r| &r.info().name))
+            .finish()
+    }
+}
+
+impl Routes {
+    /// Adds a router, refusing empty, reserved or already-served names.
+    pub(crate) fn mount(&mut self, router: Arc<dyn Router>) -> Result<(), MountError> {
+        let info = router.info();
+        let index = self.routers.len();
+        let mut added = Vec::with_capacity(info.methods.len());
+        for (method, m) in info.methods.iter().enumerate() {
+            let refusal = if m.name.is_empty() || m.name.starts_with(RESERVED_PREFIX) {
+                Some(MountError::InvalidName {
+                    method: m.name.to_string(),
+                    router: info.name.to_string(),
+                })
+            } else {
+                self.table
+                    .get(m.name.as_ref())
+                    .map(|taken| MountError::DuplicateMethod {
+                        method: m.name.to_string(),
+                        first: self
+                            .routers
+                            .get(taken.router)
+                            .map_or_else(|| info.name.to_string(), |r| r.info().name.to_string()),
+                        second: info.name.to_string(),
+                    })
+            };
+            if let Some(err) = refusal {
+                for name in added {
+                    self.table.remove(&name);
+                }
+                return Err(err);
+            }
+            let route = Route {
+                router: index,
+                method,
+                timeout: m.timeout_ms.map(Duration::from_millis),
+            };
+            self.table.insert(m.name.to_string(), route);
+            added.push(m.name.to_string());
+        }
+        self.routers.push(router);
+        Ok(())
+    }
+
+    pub(crate) fn route(&self, name: &str) -> Option<Route> {
+        self.table.get(name).copied()
+    }
+
+    pub(crate) fn router(&self, index: usize) -> &Arc<dyn Router> {
+        &self.routers[index]
+    }
+
+    /// Metadata of every mounted router, encoded once for discover answers.
+    pub(crate) fn describe(&self) -> Bytes {
+        let infos: Vec<&RouterInfo> = self.routers.iter().map(|r| r.info()).collect();
+        Bytes::from(postcard::to_allocvec(&infos).unwrap_or_default())
+    }
+}

@@ -1,0 +1,194 @@
+//! Accepting connections: the accept loop, the upgrade with its connection
+//! limit and authentication hook, the protocol handshake, then the session.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::OwnedSemaphorePermit,
+    time::Instant,
+};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tracing::Instrument;
+
+use super::Context;
+use crate::{
+    auth::{Identity, UpgradeRequest},
+    error::CloseReason,
+    protocol::close_code,
+    session::{self, Role, Setup, handshake},
+    transport::{self, BoxIo, Ws},
+};
+
+/// Accepts until shutdown; each connection gets a task of its own.
+pub(super) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = ctx.shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((tcp, addr)) => {
+                // Over the limit the connection still gets a task, bounded by
+                // the handshake timeout, so that it can be told 503.
+                let permit = Arc::clone(&ctx.connections).try_acquire_owned().ok();
+                ctx.tracker
+                    .spawn(serve(tcp, addr, permit, Arc::clone(&ctx)));
+            }
+            Err(err) => {
+                // Out of file descriptors and similar: back off instead of spinning.
+                tracing::warn!(error = %err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    tracing::debug!("accept loop stopped");
+}
+
+async fn serve(
+    tcp: TcpStream,
+    addr: SocketAddr,
+    permit: Option<OwnedSemaphorePermit>,
+    ctx: Arc<Context>,
+) {
+    let id = ctx.next_session.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("connection", id, peer = %addr);
+    async {
+        let _ = tcp.set_nodelay(true);
+        let deadline = Instant::now() + ctx.config.handshake_timeout;
+        let upgraded =
+            tokio::time::timeout_at(deadline, upgrade(tcp, addr, permit.is_some(), &ctx)).await;
+        let (mut ws, identity) = match upgraded {
+            Ok(Ok(upgraded)) => upgraded,
+            Ok(Err(refusal)) => {
+                tracing::info!(%refusal, "upgrade refused");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("handshake timeout crossed before the upgrade");
+                return;
+            }
+        };
+        if ctx.shutdown.is_cancelled() {
+            handshake::refuse(
+                &mut ws,
+                close_code::TRY_AGAIN_LATER,
+                "server is shutting down",
+            )
+            .await;
+            return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
+        }
+        match tokio::time::timeout_at(
+            deadline,
+            handshake::accept(&mut ws, id, &ctx.config.session),
+        )
+        .await
+        {
+            Ok(Ok(_welcome)) => {}
+            Ok(Err(err)) => {
+                tracing::info!(error = %err, "protocol handshake failed");
+                return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
+            }
+            Err(_) => {
+                tracing::warn!("handshake timeout crossed");
+                handshake::refuse(&mut ws, close_code::POLICY, "handshake timed out").await;
+                return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
+            }
+        }
+        run_session(ws, addr, identity, id, &ctx).await;
+    }
+    .instrument(span)
+    .await;
+    drop(permit);
+}
+
+async fn run_session(ws: Ws, addr: SocketAddr, identity: Option<Identity>, id: u64, ctx: &Context) {
+    let setup = Setup {
+        id,
+        role: Role::Server,
+        remote_addr: Some(addr),
+        identity,
+        config: ctx.config.session.clone(),
+        routes: Arc::clone(&ctx.routes),
+        described: ctx.described.clone(),
+        tracker: ctx.tracker.clone(),
+    };
+    let (session, drive) = session::start(ws, setup);
+    let drain = async {
+        tokio::select! {
+            () = ctx.shutdown.cancelled() => {
+                session.drain(ctx.config.shutdown_grace, CloseReason::local(close_code::GOING_AWAY, "server shutting down")).await;
+            }
+            _ = session.closed() => {}
+        }
+    };
+    tokio::join!(drive, drain);
+}
+
+/// Why an upgrade did not become a WebSocket.
+#[derive(Debug, thiserror::Error)]
+enum UpgradeRefused {
+    #[error("answered HTTP {0}")]
+    Status(u16),
+    #[error("websocket upgrade failed: {0}")]
+    Failed(tokio_tungstenite::tungstenite::Error),
+}
+
+/// Runs the HTTP upgrade; the callback enforces the connection limit and the
+/// authentication hook before the 101 response is written.
+async fn upgrade(
+    tcp: TcpStream,
+    addr: SocketAddr,
+    admitted: bool,
+    ctx: &Context,
+) -> Result<(Ws, Option<Identity>), UpgradeRefused> {
+    let mut identity = None;
+    let mut refused = None;
+    #[allow(
+        clippy::result_large_err,
+        reason = "the callback signature is tungstenite's"
+    )]
+    let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        let verdict = if !admitted {
+            tracing::warn!(
+                limit = ctx.config.max_connections,
+                "connection limit crossed"
+            );
+            Err((503, "too many connections; try again later".to_owned()))
+        } else if ctx.shutdown.is_cancelled() {
+            Err((503, "server is shutting down".to_owned()))
+        } else if let Some(hook) = &ctx.auth {
+            hook(&UpgradeRequest::new(request, addr))
+                .map(|who| identity = who)
+                .map_err(|refusal| (refusal.status(), refusal.reason().to_owned()))
+        } else {
+            Ok(())
+        };
+        match verdict {
+            Ok(()) => Ok(response),
+            Err((status, body)) => {
+                refused = Some(status);
+                Err(error_response(status, body))
+            }
+        }
+    };
+    let io: BoxIo = Box::new(tcp);
+    let config = transport::ws_config(&ctx.config.session);
+    match tokio_tungstenite::accept_hdr_async_with_config(io, callback, Some(config)).await {
+        Ok(ws) => Ok((ws, identity)),
+        Err(_) if refused.is_some() => Err(UpgradeRefused::Status(refused.unwrap_or_default())),
+        Err(err) => Err(UpgradeRefused::Failed(err)),
+    }
+}
+
+fn error_response(status: u16, body: String) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::FORBIDDEN);
+    response
+}

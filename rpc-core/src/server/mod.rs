@@ -1,0 +1,180 @@
+//! The server: binds a TCP listener, upgrades connections to WebSocket
+//! (connection limit and authentication first), runs a session per
+//! connection, and shuts down gracefully.
+//!
+//! Task structure: one accept loop; one task per connection, which runs the
+//! session's reader and drives its writer task; one task per handler. All are
+//! spawned on one [`TaskTracker`], so shutdown can wait for every one of them.
+
+mod connection;
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicU64},
+};
+
+use bytes::Bytes;
+use tokio::{
+    net::{TcpListener, ToSocketAddrs},
+    sync::Semaphore,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    auth::{AuthHook, Identity, Refusal, UpgradeRequest},
+    config::ServerConfig,
+    error::{MountError, ServeError},
+    router::{Router, Routes},
+};
+
+/// Builds a [`Server`]: configuration, routers, authentication.
+#[must_use = "a builder does nothing until `bind` is awaited"]
+pub struct ServerBuilder {
+    config: ServerConfig,
+    routes: Routes,
+    mount_error: Option<MountError>,
+    auth: Option<Arc<AuthHook>>,
+}
+
+impl fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("config", &self.config)
+            .field("routes", &self.routes)
+            .field("auth", &self.auth.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerBuilder {
+    /// Replaces the configuration (default: [`ServerConfig::default`]).
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Serves `router`'s methods on every connection. Method names must be
+    /// unique across mounted routers; a collision makes [`bind`](Self::bind)
+    /// fail with [`MountError`].
+    pub fn mount<R: Router>(mut self, router: R) -> Self {
+        if self.mount_error.is_none()
+            && let Err(err) = self.routes.mount(Arc::new(router))
+        {
+            self.mount_error = Some(err);
+        }
+        self
+    }
+
+    /// Calls `hook` for every upgrade request, before any session exists. It
+    /// refuses with an HTTP status ([`Refusal`]) or admits, optionally with
+    /// an [`Identity`] that handlers read through
+    /// [`Session::identity`](crate::Session::identity).
+    pub fn authenticate<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&UpgradeRequest<'_>) -> Result<Option<Identity>, Refusal> + Send + Sync + 'static,
+    {
+        self.auth = Some(Arc::new(hook));
+        self
+    }
+
+    /// Binds `addr` and starts serving in the background.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Mount`] for colliding routers, [`ServeError::Config`] for
+    /// an invalid configuration, [`ServeError::Bind`] when the address cannot
+    /// be bound.
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, ServeError> {
+        if let Some(err) = self.mount_error {
+            return Err(err.into());
+        }
+        self.config.validate()?;
+        let listener = TcpListener::bind(addr).await.map_err(ServeError::Bind)?;
+        let local_addr = listener.local_addr().map_err(ServeError::Bind)?;
+        let described = self.routes.describe();
+        let ctx = Arc::new(Context {
+            connections: Arc::new(Semaphore::new(self.config.max_connections)),
+            config: self.config,
+            routes: Arc::new(self.routes),
+            described,
+            auth: self.auth,
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            next_session: AtomicU64::new(1),
+        });
+        ctx.tracker
+            .spawn(connection::accept_loop(listener, Arc::clone(&ctx)));
+        tracing::info!(addr = %local_addr, "listening");
+        Ok(Server { local_addr, ctx })
+    }
+}
+
+/// What every connection task of a server shares.
+struct Context {
+    config: ServerConfig,
+    routes: Arc<Routes>,
+    described: Bytes,
+    auth: Option<Arc<AuthHook>>,
+    connections: Arc<Semaphore>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    next_session: AtomicU64,
+}
+
+/// A running server. Dropping it starts a graceful shutdown without waiting
+/// for it; [`shutdown`](Self::shutdown) waits.
+pub struct Server {
+    local_addr: SocketAddr,
+    ctx: Arc<Context>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("connections", &self.connections())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Starts building a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            config: ServerConfig::default(),
+            routes: Routes::default(),
+            mount_error: None,
+            auth: None,
+        }
+    }
+
+    /// The address the server listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Connections open now, including those still in their handshake.
+    pub fn connections(&self) -> usize {
+        self.ctx.config.max_connections - self.ctx.connections.available_permits()
+    }
+
+    /// Shuts down gracefully: stops accepting, refuses new calls with
+    /// `shutting down`, lets calls in flight finish for up to
+    /// [`shutdown_grace`](ServerConfig::shutdown_grace), closes every session
+    /// with 1001, and returns once every task of the server has ended.
+    pub async fn shutdown(self) {
+        tracing::info!(grace = ?self.ctx.config.shutdown_grace, "shutting down");
+        self.ctx.shutdown.cancel();
+        self.ctx.tracker.close();
+        self.ctx.tracker.wait().await;
+        tracing::info!("shut down");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.ctx.shutdown.cancel();
+        self.ctx.tracker.close();
+    }
+}

@@ -1,0 +1,208 @@
+//! Calls and casts from the peer: admission (in-flight limit, draining,
+//! routing), one task per handler, deadlines, cancellation, and the answer.
+
+use std::{
+    collections::HashMap,
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use tokio::{sync::Semaphore, task::AbortHandle};
+use tracing::Instrument;
+
+use super::{Session, Shared};
+use crate::{
+    protocol::{CONNECTION_ERROR_ID, ErrorCode},
+    router::{HandlerError, Reply, Request},
+};
+
+/// Identifies a running handler task: calls by their id (so a cancel frame
+/// can find them), casts by a local sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TaskKey {
+    Call(u64),
+    Cast(u64),
+}
+
+/// Handler tasks of one session and the bound on how many run at once.
+#[derive(Debug)]
+pub(super) struct Inbound {
+    permits: Arc<Semaphore>,
+    limit: usize,
+    running: Mutex<HashMap<TaskKey, AbortHandle>>,
+    next_cast: AtomicU64,
+}
+
+/// A call or cast the reader has decoded.
+pub(super) struct Incoming<'a> {
+    pub(super) id: Option<u64>,
+    pub(super) method: &'a str,
+    pub(super) headers: &'a [(&'a str, &'a str)],
+    pub(super) payload: Bytes,
+}
+
+impl Inbound {
+    pub(super) fn new(limit: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limit)),
+            limit,
+            running: Mutex::new(HashMap::new()),
+            next_cast: AtomicU64::new(0),
+        }
+    }
+
+    fn running(&self) -> MutexGuard<'_, HashMap<TaskKey, AbortHandle>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Aborts the handler of call `id`, if it still runs.
+    pub(super) fn cancel(&self, id: u64) -> bool {
+        let handle = self.running().remove(&TaskKey::Call(id));
+        handle.map(|h| h.abort()).is_some()
+    }
+
+    /// Aborts every handler task.
+    pub(super) fn abort_all(&self) {
+        let running = std::mem::take(&mut *self.running());
+        for handle in running.into_values() {
+            handle.abort();
+        }
+    }
+
+    /// Waits until no handler runs, or `grace` passes.
+    pub(super) async fn idle(&self, grace: Duration) -> bool {
+        let all = u32::try_from(self.limit).unwrap_or(u32::MAX);
+        tokio::time::timeout(grace, self.permits.acquire_many(all))
+            .await
+            .is_ok()
+    }
+
+    fn is_running(&self, id: u64) -> bool {
+        self.running().contains_key(&TaskKey::Call(id))
+    }
+}
+
+/// Admits a call or cast and starts its handler, or refuses it with an error
+/// frame. Never waits on user code; it may wait for room in the outbound
+/// queue to send a refusal, which pushes back on a peer that floods.
+pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
+    let error_id = incoming.id.unwrap_or(CONNECTION_ERROR_ID);
+    let refuse = |code: ErrorCode, message: String| async move {
+        tracing::warn!(method = incoming.method, id = incoming.id, %code, %message, "request refused");
+        shared.send_error(error_id, code, &message, &[]).await;
+    };
+    if shared.is_draining() {
+        return refuse(ErrorCode::SHUTTING_DOWN, "the peer is shutting down".into()).await;
+    }
+    let Some(route) = shared.routes.route(incoming.method) else {
+        return refuse(
+            ErrorCode::UNKNOWN_METHOD,
+            format!("no method named `{}`", incoming.method),
+        )
+        .await;
+    };
+    if let Some(id) = incoming.id
+        && shared.inbound.is_running(id)
+    {
+        return refuse(
+            ErrorCode::BAD_ARGUMENTS,
+            format!("call id {id} is already in flight"),
+        )
+        .await;
+    }
+    let Ok(permit) = Arc::clone(&shared.inbound.permits).try_acquire_owned() else {
+        return refuse(
+            ErrorCode::BUSY,
+            format!(
+                "{} requests already in flight, the limit of this connection",
+                shared.inbound.limit
+            ),
+        )
+        .await;
+    };
+
+    let headers = incoming
+        .headers
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+    let session = Session {
+        shared: Arc::clone(shared),
+    };
+    let request = Request::new(session, incoming.id, incoming.payload, headers);
+    let handler = Arc::clone(shared.routes.router(route.router)).dispatch(route.method, request);
+    let deadline = route.timeout.or(shared.config.handler_timeout);
+    let key = match incoming.id {
+        Some(id) => TaskKey::Call(id),
+        None => TaskKey::Cast(shared.inbound.next_cast.fetch_add(1, Ordering::Relaxed)),
+    };
+    let span = tracing::debug_span!("handler", method = incoming.method, id = incoming.id);
+    let task_shared = Arc::clone(shared);
+    let task = async move {
+        let _permit = permit;
+        let outcome = run_handler(handler, deadline).await;
+        task_shared.inbound.running().remove(&key);
+        answer(&task_shared, incoming.id, outcome).await;
+    };
+
+    // Insert under the lock that the task's own removal takes, so a task
+    // that finishes at once cannot leave a stale entry behind.
+    let mut running = shared.inbound.running();
+    let handle = shared.tracker.spawn(task.instrument(span));
+    running.insert(key, handle.abort_handle());
+}
+
+async fn run_handler(
+    handler: crate::router::HandlerFuture,
+    deadline: Option<Duration>,
+) -> Result<Reply, HandlerError> {
+    let guarded = AssertUnwindSafe(handler).catch_unwind();
+    let result = match deadline {
+        Some(limit) => match tokio::time::timeout(limit, guarded).await {
+            Ok(result) => result,
+            Err(_) => {
+                return Err(HandlerError::new(
+                    ErrorCode::TIMEOUT,
+                    format!("handler exceeded its deadline of {limit:?}"),
+                ));
+            }
+        },
+        None => guarded.await,
+    };
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(ToString::to_string)
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "handler panicked");
+        Err(HandlerError::new(ErrorCode::INTERNAL, "handler panicked"))
+    })
+}
+
+async fn answer(shared: &Shared, id: Option<u64>, outcome: Result<Reply, HandlerError>) {
+    match (id, outcome) {
+        (Some(_), Ok(Reply(Some(frame)))) => {
+            let _ = shared.send(frame).await;
+        }
+        (_, Ok(Reply(_))) => {}
+        (Some(id), Err(err)) => {
+            tracing::debug!(code = %err.code(), message = err.message(), "call failed");
+            shared
+                .send_error(id, err.code(), err.message(), err.data())
+                .await;
+        }
+        (None, Err(err)) => {
+            tracing::warn!(code = %err.code(), message = err.message(), "cast failed");
+            shared
+                .send_error(CONNECTION_ERROR_ID, err.code(), err.message(), err.data())
+                .await;
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The connection actor. Per connection: one reader loop that decodes frames
+//! and never waits on user code (each handler runs on a task of its own), one
+//! writer loop that is the only writer of the socket and flushes queued frames
+//! in batches, a table of pending calls and a bound on inbound calls in
+//! flight. When the session closes, every pending call resolves at once with
+//! [`Error::Closed`](crate::Error::Closed) and every handler task is stopped.
+
+pub(crate) mod handshake;
+mod inbound;
+mod peer;
+mod pending;
+mod reader;
+mod writer;
+
+pub use peer::{CallOptions, Peer};
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tracing::Instrument;
+
+use crate::{
+    auth::Identity,
+    codec,
+    config::SessionConfig,
+    error::CloseReason,
+    protocol::{ErrorCode, ErrorFrame, Frame},
+    router::Routes,
+    transport::{self, Ws},
+};
+
+use inbound::Inbound;
+use pending::Pending;
+
+/// A handle to one live connection, given to handlers and kept by whoever
+/// wants to reach the peer later. Cheap to clone.
+///
+/// Through it a handler learns who called ([`identity`](Self::identity)) and
+/// calls back ([`peer`](Self::peer)).
+#[derive(Clone)]
+pub struct Session {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.shared.id)
+            .field("remote_addr", &self.shared.remote_addr)
+            .field("identity", &self.shared.identity)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Session {
+    /// The session id, the same on both sides (the server assigns it).
+    pub fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// The peer's socket address, when the transport has one.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.shared.remote_addr
+    }
+
+    /// The identity the server's authentication hook attached, if any.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.shared.identity.as_ref()
+    }
+
+    /// A handle to call the other side of this session.
+    pub fn peer(&self) -> Peer {
+        Peer::new(Arc::clone(&self.shared))
+    }
+
+    /// Closes the session normally (1000). Pending calls on both sides end
+    /// with a closed error.
+    pub fn close(&self) {
+        self.shared.close(CloseReason::local(
+            crate::protocol::close_code::NORMAL,
+            "session closed",
+        ));
+    }
+
+    /// Whether the session has started closing.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closing.is_cancelled()
+    }
+
+    /// Waits until the session closes and tells why.
+    pub async fn closed(&self) -> CloseReason {
+        self.shared.closed().await
+    }
+
+    /// Closes with a reason chosen by the library (client drop, shutdown).
+    pub(crate) fn shared_close(&self, reason: CloseReason) {
+        self.shared.close(reason);
+    }
+
+    /// Graceful end: refuses new calls with `shutting down`, waits up to
+    /// `grace` for the handlers in flight, then closes with `reason`.
+    pub(crate) async fn drain(&self, grace: std::time::Duration, reason: CloseReason) {
+        self.shared.set_draining();
+        if !self.shared.inbound.idle(grace).await {
+            tracing::warn!(
+                ?grace,
+                "grace period over; aborting the handlers still running"
+            );
+        }
+        self.shared.close(reason);
+    }
+}
+
+/// Which end of the connection this side is; ids and logs differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Server,
+    Client,
+}
+
+/// What a session needs from whoever accepted or opened the connection.
+pub(crate) struct Setup {
+    pub(crate) id: u64,
+    pub(crate) role: Role,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) identity: Option<Identity>,
+    pub(crate) config: SessionConfig,
+    pub(crate) routes: Arc<Routes>,
+    pub(crate) described: Bytes,
+    pub(crate) tracker: TaskTracker,
+}
+
+/// State shared by the reader, the writer, handler tasks and handles.
+pub(crate) struct Shared {
+    id: u64,
+    remote_addr: Option<SocketAddr>,
+    identity: Option<Identity>,
+    config: SessionConfig,
+    routes: Arc<Routes>,
+    /// The discover answer, encoded once at mount time.
+    described: Bytes,
+    outbound: mpsc::Sender<Bytes>,
+    pending: Pending,
+    inbound: Inbound,
+    next_id: AtomicU64,
+    /// Set during graceful shutdown: new calls are refused `shutting down`.
+    draining: AtomicBool,
+    /// Cancelled when the session starts closing; `close_reason` says why.
+    closing: CancellationToken,
+    close_reason: OnceLock<CloseReason>,
+    tracker: TaskTracker,
+    span: tracing::Span,
+}
+
+impl Shared {
+    /// Starts closing the session, once: records why, resolves pending calls,
+    /// stops handler tasks and tells the reader and writer.
+    pub(crate) fn close(&self, reason: CloseReason) {
+        if self.close_reason.set(reason).is_err() {
+            return;
+        }
+        let reason = self.close_reason.get().expect("set above");
+        let _enter = self.span.enter();
+        if reason.by_peer || reason.code == crate::protocol::close_code::NORMAL {
+            tracing::debug!(code = reason.code, reason = %reason.reason, by_peer = reason.by_peer, "session closing");
+        } else {
+            tracing::info!(code = reason.code, reason = %reason.reason, by_peer = reason.by_peer, "session closing");
+        }
+        self.pending.close(reason);
+        self.inbound.abort_all();
+        self.closing.cancel();
+    }
+
+    pub(crate) fn close_reason(&self) -> CloseReason {
+        self.close_reason
+            .get()
+            .cloned()
+            .unwrap_or_else(|| CloseReason::abnormal("session ended"))
+    }
+
+    pub(crate) async fn closed(&self) -> CloseReason {
+        self.closing.cancelled().await;
+        self.close_reason()
+    }
+
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Queues a frame for the writer, waiting for room; fails once closed.
+    pub(crate) async fn send(&self, frame: Bytes) -> Result<(), CloseReason> {
+        tokio::select! {
+            biased;
+            () = self.closing.cancelled() => Err(self.close_reason()),
+            sent = self.outbound.send(frame) => sent.map_err(|_| self.close_reason()),
+        }
+    }
+
+    /// Sends an error frame (id 0 for errors that concern no call).
+    pub(crate) async fn send_error(&self, id: u64, code: ErrorCode, message: &str, data: &[u8]) {
+        let frame = Frame::Error(ErrorFrame { id, code, message });
+        match codec::encode_raw(&frame, data) {
+            Ok(bytes) => {
+                let _ = self.send(bytes).await;
+            }
+            Err(err) => tracing::error!(error = %err, "error frame does not encode"),
+        }
+    }
+
+    pub(crate) fn set_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+}
+
+/// Starts the session on an upgraded, handshaken WebSocket. Returns the
+/// session handle and the future that drives the connection to its end;
+/// the caller runs that future on a task it tracks.
+pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> + Send) {
+    let (outbound, rx) = mpsc::channel(setup.config.outbound_queue);
+    let span = match setup.role {
+        Role::Server => {
+            tracing::info_span!("session", id = setup.id, peer = ?setup.remote_addr, side = "server")
+        }
+        Role::Client => {
+            tracing::info_span!("session", id = setup.id, peer = ?setup.remote_addr, side = "client")
+        }
+    };
+    let inbound = Inbound::new(setup.config.max_in_flight);
+    let shared = Arc::new(Shared {
+        id: setup.id,
+        remote_addr: setup.remote_addr,
+        identity: setup.identity,
+        config: setup.config,
+        routes: setup.routes,
+        described: setup.described,
+        outbound,
+        pending: Pending::default(),
+        inbound,
+        next_id: AtomicU64::new(1),
+        draining: AtomicBool::new(false),
+        closing: CancellationToken::new(),
+        close_reason: OnceLock::new(),
+        tracker: setup.tracker,
+        span: span.clone(),
+    });
+    let session = Session {
+        shared: Arc::clone(&shared),
+    };
+    (session, drive(ws, shared, rx).instrument(span))
+}
+
+/// Runs reader and writer until the session closes, then lingers so the
+/// close frame reaches the peer, then stops what is left.
+async fn drive(ws: Ws, shared: Arc<Shared>, rx: mpsc::Receiver<Bytes>) {
+    use futures_util::StreamExt;
+
+    tracing::debug!("session open");
+    let (sink, stream) = ws.split();
+    let writer = tokio::spawn(writer::run(sink, rx, Arc::clone(&shared)).in_current_span());
+    let stream = reader::run(stream, &shared).await;
+    // The reader returns only once closing started; the writer then sends
+    // the close frame (or has failed) and hands the socket back.
+    let Ok(sink) = writer.await else {
+        tracing::error!("writer task panicked");
+        return;
+    };
+    if let Ok(ws) = stream.reunite(sink) {
+        transport::linger(ws.into_inner(), shared.config.close_timeout).await;
+    }
+    tracing::debug!("session ended");
+}

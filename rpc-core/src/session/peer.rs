@@ -1,0 +1,228 @@
+//! [`Peer`]: calling the other side of a session.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{Shared, pending::Answer};
+use crate::{
+    codec,
+    error::{CloseReason, Error},
+    metadata::RouterInfo,
+    protocol::{Call, Cancel, Cast, Discover, Frame, Notify, close_code},
+};
+
+/// Options of one call: a timeout other than the session's default, and
+/// metadata headers the handler can read with
+/// [`Request::header`](crate::Request::header).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// How long to wait for the answer. Default: the session's
+    /// [`call_timeout`](crate::SessionConfig::call_timeout).
+    pub timeout: Option<Duration>,
+    /// Metadata headers (name, value). Default: none.
+    pub headers: Vec<(String, String)>,
+}
+
+impl CallOptions {
+    /// Sets [`timeout`](Self::timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    fn header_refs(&self) -> Vec<(&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// A handle to call the other side of a session: the server's view of a
+/// client ([`Session::peer`](crate::Session::peer)) or a client's view of the
+/// server (a [`Client`](crate::Client) dereferences to one). Cheap to clone.
+///
+/// Arguments travel as one postcard value, by convention the tuple of the
+/// method's parameters: `peer.call("add", &(1, 2))`, `peer.call("neg", &(5,))`.
+#[derive(Clone)]
+pub struct Peer {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Peer")
+            .field("session", &self.shared.id)
+            .field("pending", &self.shared.pending.len())
+            .finish()
+    }
+}
+
+impl Peer {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// Id of the session this peer is reached through.
+    pub fn session_id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// Calls `method` with `args` and decodes the answer as `R`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] after the session's call timeout (a cancel frame is
+    /// sent), [`Error::Remote`] when the peer answers with an error,
+    /// [`Error::Closed`] when the session ends first, [`Error::Encode`] /
+    /// [`Error::Decode`] when a value does not fit its type.
+    pub async fn call<A, R>(&self, method: &str, args: &A) -> Result<R, Error>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.call_with(method, args, CallOptions::default()).await
+    }
+
+    /// [`call`](Self::call) with per-call options.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    pub async fn call_with<A, R>(
+        &self,
+        method: &str,
+        args: &A,
+        options: CallOptions,
+    ) -> Result<R, Error>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let id = self.shared.next_id();
+        let frame = Frame::Call(Call {
+            id,
+            method,
+            headers: options.header_refs(),
+        });
+        let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+        let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
+        let answer = self.request(id, bytes, timeout).await?;
+        codec::decode_value(&answer).map_err(Error::Decode)
+    }
+
+    /// Sends `method` with `args` and no reply; returns once the frame is
+    /// queued. Errors from the handler come back as connection errors in the
+    /// peer's logs, never to the caller.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] or [`Error::Encode`].
+    pub async fn cast<A: Serialize + ?Sized>(&self, method: &str, args: &A) -> Result<(), Error> {
+        let frame = Frame::Cast(Cast {
+            method,
+            headers: Vec::new(),
+        });
+        let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+        self.shared.send(bytes).await.map_err(Error::Closed)
+    }
+
+    /// Sends a notification on `topic`; the peer routes it to the method of
+    /// that name, as a cast.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] or [`Error::Encode`].
+    pub async fn notify<T: Serialize + ?Sized>(&self, topic: &str, value: &T) -> Result<(), Error> {
+        let bytes =
+            codec::encode_with(&Frame::Notify(Notify { topic }), value).map_err(Error::Encode)?;
+        self.shared.send(bytes).await.map_err(Error::Closed)
+    }
+
+    /// Asks the peer which routers it serves: names, kinds, parameters,
+    /// types and docs of every method.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    pub async fn discover(&self) -> Result<Vec<RouterInfo>, Error> {
+        let id = self.shared.next_id();
+        let bytes = codec::encode(&Frame::Discover(Discover { id })).map_err(Error::Encode)?;
+        let answer = self
+            .request(id, bytes, self.shared.config.call_timeout)
+            .await?;
+        codec::decode_value(&answer).map_err(Error::Decode)
+    }
+
+    /// Closes the session normally (1000).
+    pub fn close(&self) {
+        self.shared.close(CloseReason::local(
+            close_code::NORMAL,
+            "closed by the caller",
+        ));
+    }
+
+    /// Whether the session has started closing.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closing.is_cancelled()
+    }
+
+    /// Waits until the session closes and tells why.
+    pub async fn closed(&self) -> CloseReason {
+        self.shared.closed().await
+    }
+
+    /// Sends a request frame and waits for its answer. Dropping the future
+    /// (or the timeout) forgets the call and tells the peer to cancel it.
+    async fn request(&self, id: u64, frame: Bytes, timeout: Duration) -> Result<Bytes, Error> {
+        let answer = self.shared.pending.register(id).map_err(Error::Closed)?;
+        let guard = CancelOnDrop {
+            shared: &self.shared,
+            id,
+        };
+        let exchange = async {
+            self.shared.send(frame).await.map_err(Error::Closed)?;
+            match answer.await {
+                Ok(Answer::Value(bytes)) => Ok(bytes),
+                Ok(Answer::Failed(remote)) => Err(Error::Remote(remote)),
+                Ok(Answer::Closed(reason)) => Err(Error::Closed(reason)),
+                Err(_) => Err(Error::Closed(self.shared.close_reason())),
+            }
+        };
+        let result = tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(Error::Timeout(timeout)));
+        drop(guard);
+        result
+    }
+}
+
+/// Forgets a pending call when its future ends; if it was still waiting
+/// (timeout or drop), asks the peer to stop the handler.
+struct CancelOnDrop<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.shared.pending.forget(self.id) {
+            return;
+        }
+        tracing::debug!(id = self.id, "call abandoned; cancelling it at the peer");
+        if let Ok(bytes) = codec::encode(&Frame::Cancel(Cancel { id: self.id })) {
+            // Best effort: with the queue full, the peer's handler runs on
+            // and its late answer is dropped on arrival.
+            let _ = self.shared.outbound.try_send(bytes);
+        }
+    }
+}

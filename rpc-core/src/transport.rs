@@ -1,0 +1,103 @@
+//! The WebSocket adapter: any byte stream becomes a tokio-tungstenite
+//! WebSocket with limits taken from [`SessionConfig`], read failures become
+//! close codes, and a closing connection lingers until the peer hangs up.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{
+        self, Message,
+        error::{CapacityError, ProtocolError},
+        protocol::{CloseFrame, WebSocketConfig, frame::coding::CloseCode},
+    },
+};
+
+use crate::{config::SessionConfig, error::CloseReason, protocol::close_code};
+
+/// A byte stream a session can run over: TCP, an in-memory pipe, TLS later.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// Boxed so that sessions, servers and clients are not generic over the
+/// stream type; one virtual call per read or write syscall is noise.
+pub(crate) type BoxIo = Box<dyn Io>;
+
+/// The WebSocket every session runs on.
+pub(crate) type Ws = WebSocketStream<BoxIo>;
+
+/// Write-buffer size: frames are fed into it and written by one flush per
+/// batch, so it only needs to hold a typical batch.
+const WRITE_BUFFER: usize = 64 << 10;
+
+/// Tungstenite settings enforcing the session's limits. The frame limit
+/// equals the message limit so that an oversized frame is refused from its
+/// header, before its payload is buffered.
+pub(crate) fn ws_config(config: &SessionConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size))
+}
+
+/// How a failed read ends the session: tungstenite reports protocol and
+/// capacity errors but sends nothing, so the session answers with the close
+/// code the RFC gives for each.
+pub(crate) fn read_failure(err: &tungstenite::Error) -> CloseReason {
+    use tungstenite::Error as E;
+    match err {
+        E::Capacity(CapacityError::MessageTooLong { size, max_size }) => CloseReason::local(
+            close_code::TOO_BIG,
+            format!("message of {size} bytes exceeds the limit of {max_size} bytes"),
+        ),
+        E::Capacity(other) => CloseReason::local(close_code::TOO_BIG, other.to_string()),
+        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            CloseReason::abnormal("connection reset without a close frame")
+        }
+        E::Protocol(violation) => CloseReason::local(close_code::PROTOCOL, violation.to_string()),
+        E::Utf8(_) => CloseReason::local(close_code::INVALID_PAYLOAD, "text message is not UTF-8"),
+        other => CloseReason::abnormal(other.to_string()),
+    }
+}
+
+/// A close message carrying `reason`; the reason is cut to the 123 bytes a
+/// control frame allows.
+pub(crate) fn close_message(reason: &CloseReason) -> Message {
+    let mut text = reason.reason.as_str();
+    if text.len() > 123 {
+        let mut end = 123;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text = &text[..end];
+    }
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::from(reason.code),
+        reason: text.into(),
+    }))
+}
+
+/// Ends a connection whose close frame is sent: half-closes it so the peer
+/// sees the end, then reads and discards until the peer hangs up or
+/// `timeout` passes. Closing a socket with unread input makes the kernel
+/// send a reset, which can destroy the close frame before the peer reads
+/// it; lingering avoids that without buffering what the peer still sends.
+pub(crate) async fn linger(mut io: BoxIo, timeout: Duration) {
+    let _ = tokio::time::timeout(timeout, async {
+        let _ = io.shutdown().await;
+        let mut sink = [0u8; 4096];
+        while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+/// Reason text of a received close frame, with its code.
+pub(crate) fn received_close(frame: Option<&CloseFrame>) -> CloseReason {
+    match frame {
+        Some(frame) => CloseReason::remote(u16::from(frame.code), frame.reason.as_str()),
+        None => CloseReason::remote(close_code::NORMAL, ""),
+    }
+}

@@ -1,0 +1,1 @@
+//! Procedural macros of the `rpc` crate. This crate is an implementation detail: depend on `rpc`.
