@@ -1,0 +1,160 @@
+//! Shared helpers for the end-to-end tests: a router built from closures,
+//! servers and clients on 127.0.0.1:0, and a raw WebSocket client that
+//! speaks the wire protocol by hand to send what a well-behaved peer never
+//! would.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    reason = "each test binary uses a different subset"
+)]
+
+pub mod raw;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use rpc::{
+    Client, ClientConfig, HandlerError, HandlerFuture, MethodInfo, MethodKind, Request, Router,
+    RouterInfo, Server, ServerConfig, SessionConfig,
+};
+
+type Handler = Box<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
+
+/// A router whose methods are closures; metadata is leaked, which is fine
+/// for tests.
+pub struct FnRouter {
+    name: &'static str,
+    methods: Vec<MethodInfo>,
+    handlers: Vec<Handler>,
+    info: Option<&'static RouterInfo>,
+}
+
+impl FnRouter {
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: leak(name),
+            methods: Vec::new(),
+            handlers: Vec::new(),
+            info: None,
+        }
+    }
+
+    /// Adds a call whose handler gets the request and returns the answer.
+    pub fn call<F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<rpc::Reply, HandlerError>> + Send + 'static,
+    {
+        self.method(name, MethodKind::Call, handler)
+    }
+
+    /// Adds a cast.
+    pub fn cast<F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<rpc::Reply, HandlerError>> + Send + 'static,
+    {
+        self.method(name, MethodKind::Cast, handler)
+    }
+
+    fn method<F, Fut>(mut self, name: &str, kind: MethodKind, handler: F) -> Self
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<rpc::Reply, HandlerError>> + Send + 'static,
+    {
+        self.methods
+            .push(MethodInfo::new(leak(name), kind, &[], "?", "", None));
+        self.handlers
+            .push(Box::new(move |request| Box::pin(handler(request))));
+        self
+    }
+
+    /// Freezes the metadata; needed before mounting.
+    pub fn finished(mut self) -> Self {
+        let methods: &'static [MethodInfo] =
+            Box::leak(std::mem::take(&mut self.methods).into_boxed_slice());
+        self.info = Some(Box::leak(Box::new(RouterInfo::new(self.name, "", methods))));
+        self
+    }
+}
+
+impl Router for FnRouter {
+    fn info(&self) -> &'static RouterInfo {
+        self.info.expect("FnRouter is finished before mounting")
+    }
+
+    fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture {
+        (self.handlers[method])(request)
+    }
+}
+
+fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
+}
+
+/// Settings small enough that limit tests run in milliseconds.
+pub fn session_config() -> SessionConfig {
+    SessionConfig::default().close_timeout(Duration::from_secs(1))
+}
+
+pub fn server_config() -> ServerConfig {
+    ServerConfig::default()
+        .session(session_config())
+        .shutdown_grace(Duration::from_secs(5))
+}
+
+/// Starts a server on 127.0.0.1:0 with `router`.
+pub async fn serve(router: FnRouter) -> Server {
+    serve_with(router, server_config()).await
+}
+
+pub async fn serve_with(router: FnRouter, config: ServerConfig) -> Server {
+    Server::builder()
+        .config(config)
+        .mount(router.finished())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("server binds 127.0.0.1:0")
+}
+
+pub fn url(server: &Server) -> String {
+    format!("ws://{}", server.local_addr())
+}
+
+pub async fn connect(server: &Server) -> Client {
+    Client::builder()
+        .config(ClientConfig::default().session(session_config()))
+        .connect(&url(server))
+        .await
+        .expect("client connects")
+}
+
+/// A client that serves `router` to the server.
+pub async fn connect_with(server: &Server, router: FnRouter) -> Client {
+    Client::builder()
+        .config(ClientConfig::default().session(session_config()))
+        .mount(router.finished())
+        .connect(&url(server))
+        .await
+        .expect("client connects")
+}
+
+/// Bounds every test so a hang fails instead of stalling CI.
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within 10 s"))
+}
+
+/// Signals when dropped: shows that a handler's future was dropped (its task
+/// aborted) rather than left running.
+pub struct DropSignal(pub Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Every limit crossed: call timeout, handler deadline, in-flight calls,
+//! message size, text messages, malformed frames, WebSocket protocol
+//! violations, connections, handshake time.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::{
+    DropSignal, FnRouter, connect, raw, serve, serve_with, server_config, session_config, url,
+    within,
+};
+use futures_util::SinkExt;
+use rpc::{CallOptions, Client, ErrorCode, protocol::close_code};
+use tokio::{
+    io::AsyncReadExt,
+    net::TcpStream,
+    sync::{Semaphore, mpsc, oneshot},
+};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A router with `block`, which reports that it started and then waits for a
+/// permit from `release` (signalling `dropped` if its future is dropped), and
+/// `add`.
+fn blocking(
+    started: mpsc::UnboundedSender<()>,
+    release: Arc<Semaphore>,
+    dropped: Option<oneshot::Sender<()>>,
+) -> FnRouter {
+    let dropped = std::sync::Mutex::new(dropped);
+    FnRouter::new("Blocking")
+        .call("block", move |req| {
+            let started = started.clone();
+            let release = Arc::clone(&release);
+            let guard = DropSignal(dropped.lock().unwrap().take());
+            async move {
+                let _guard = guard;
+                started.send(()).unwrap();
+                release.acquire().await.unwrap().forget();
+                req.reply(&"released")
+            }
+        })
+        .call("add", |req| async move {
+            let (a, b): (i64, i64) = req.args()?;
+            req.reply(&(a + b))
+        })
+}
+
+#[tokio::test]
+async fn a_call_times_out_and_its_handler_is_cancelled() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (dropped_tx, dropped) = oneshot::channel();
+    let server = serve(blocking(
+        started_tx,
+        Arc::new(Semaphore::new(0)),
+        Some(dropped_tx),
+    ))
+    .await;
+    let client = connect(&server).await;
+
+    let options = CallOptions::default().timeout(Duration::from_millis(200));
+    let err = within("call", client.call_with::<_, String>("block", &(), options))
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    started.recv().await.unwrap();
+    // The cancel frame reached the server, which dropped the handler.
+    within("handler cancelled", dropped).await.unwrap();
+    // The session carries on.
+    let sum: i64 = client.call("add", &(1, 1)).await.unwrap();
+    assert_eq!(sum, 2);
+}
+
+#[tokio::test]
+async fn the_default_call_timeout_applies() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let server = serve(blocking(started_tx, Arc::new(Semaphore::new(0)), None)).await;
+    let client = Client::builder()
+        .config(
+            rpc::ClientConfig::default()
+                .session(session_config().call_timeout(Duration::from_millis(150))),
+        )
+        .connect(&url(&server))
+        .await
+        .unwrap();
+    let err = within("call", client.call::<_, String>("block", &()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, rpc::Error::Timeout(d) if d == Duration::from_millis(150)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_handler_past_its_deadline_answers_timeout() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let (dropped_tx, dropped) = oneshot::channel();
+    let config =
+        server_config().session(session_config().handler_timeout(Some(Duration::from_millis(150))));
+    let server = serve_with(
+        blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx)),
+        config,
+    )
+    .await;
+    let client = connect(&server).await;
+    let err = within("call", client.call::<_, String>("block", &()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.remote_code(), Some(ErrorCode::TIMEOUT));
+    assert!(err.is_timeout());
+    within("handler dropped", dropped).await.unwrap();
+}
+
+#[tokio::test]
+async fn calls_over_the_in_flight_limit_are_refused_busy() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let release = Arc::new(Semaphore::new(0));
+    let config = server_config().session(session_config().max_in_flight(2));
+    let server = serve_with(blocking(started_tx, Arc::clone(&release), None), config).await;
+    let client = connect(&server).await;
+
+    let first = tokio::spawn({
+        let peer = client.peer().clone();
+        async move { peer.call::<_, String>("block", &()).await }
+    });
+    let second = tokio::spawn({
+        let peer = client.peer().clone();
+        async move { peer.call::<_, String>("block", &()).await }
+    });
+    started.recv().await.unwrap();
+    started.recv().await.unwrap();
+
+    let err = within("third call", client.call::<_, i64>("add", &(1, 2)))
+        .await
+        .unwrap_err();
+    assert!(err.is_busy(), "{err:?}");
+    assert!(
+        err.to_string().contains("2 requests already in flight"),
+        "{err}"
+    );
+
+    release.add_permits(2);
+    assert_eq!(within("first", first).await.unwrap().unwrap(), "released");
+    assert_eq!(within("second", second).await.unwrap().unwrap(), "released");
+    // Room again.
+    let sum: i64 = client.call("add", &(1, 2)).await.unwrap();
+    assert_eq!(sum, 3);
+}
+
+async fn small_message_server() -> rpc::Server {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let config = server_config().session(session_config().max_message_size(1024));
+    serve_with(
+        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        config,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_oversized_message_closes_with_1009() {
+    let server = small_message_server().await;
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    ws.send(Message::Binary(vec![0u8; 4096].into()))
+        .await
+        .unwrap();
+    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    assert_eq!(code, close_code::TOO_BIG);
+    assert!(
+        reason.contains("exceeds the limit of 1024 bytes"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_frame_header_is_refused_before_its_payload_arrives() {
+    let server = small_message_server().await;
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    // A masked binary frame header announcing 1 GiB, and no payload at all:
+    // a server that waited for the payload would never answer.
+    let mut header = vec![0x82, 0xFF];
+    header.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    raw::write_raw(&mut ws, &header).await;
+    let (code, _) = within("close", raw::expect_close(&mut ws)).await;
+    assert_eq!(code, close_code::TOO_BIG);
+}
+
+#[tokio::test]
+async fn a_client_refuses_an_oversized_answer_too() {
+    let router = FnRouter::new("Big").call("big", |req| async move { req.reply(&vec![7u8; 8192]) });
+    let server = serve(router).await;
+    let client = Client::builder()
+        .config(rpc::ClientConfig::default().session(session_config().max_message_size(1024)))
+        .connect(&url(&server))
+        .await
+        .unwrap();
+    let err = within("call", client.call::<_, Vec<u8>>("big", &()))
+        .await
+        .unwrap_err();
+    let rpc::Error::Closed(reason) = err else {
+        panic!("expected closed, got {err:?}")
+    };
+    assert_eq!(reason.code, close_code::TOO_BIG);
+    assert!(!reason.by_peer);
+}
+
+#[tokio::test]
+async fn a_text_message_closes_with_1003() {
+    let server = small_message_server().await;
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    ws.send(Message::Text("{\"method\":\"add\"}".into()))
+        .await
+        .unwrap();
+    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    assert_eq!(code, close_code::UNSUPPORTED_DATA);
+    assert!(reason.contains("binary"), "{reason}");
+}
+
+#[tokio::test]
+async fn garbage_bytes_close_with_1002_and_a_reason() {
+    let server = small_message_server().await;
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    ws.send(Message::Binary(
+        vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff].into(),
+    ))
+    .await
+    .unwrap();
+    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    assert_eq!(code, close_code::PROTOCOL);
+    assert!(reason.starts_with("malformed frame"), "{reason}");
+}
+
+/// Each WebSocket protocol violation, as raw bytes after a good handshake.
+#[tokio::test]
+async fn websocket_protocol_violations_close_with_1002() {
+    let server = small_message_server().await;
+    let mask = [0x11, 0x22, 0x33, 0x44];
+    let violations: [(&str, Vec<u8>); 4] = [
+        ("reserved opcode", [&[0x83, 0x80][..], &mask].concat()),
+        ("unmasked client frame", vec![0x82, 0x01, 0x00]),
+        (
+            "fragmented control frame",
+            [&[0x09, 0x80][..], &mask].concat(),
+        ),
+        (
+            "reserved bits without an extension",
+            [&[0xC2, 0x80][..], &mask].concat(),
+        ),
+    ];
+    for (what, bytes) in violations {
+        let mut ws = raw::handshaken(server.local_addr()).await;
+        raw::write_raw(&mut ws, &bytes).await;
+        let (code, reason) = within(what, raw::expect_close(&mut ws)).await;
+        assert_eq!(code, close_code::PROTOCOL, "{what}: {reason}");
+        assert!(!reason.is_empty(), "{what}: the close frame says why");
+    }
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_are_refused_with_503() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let config = server_config().max_connections(1);
+    let server = serve_with(
+        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        config,
+    )
+    .await;
+    let first = connect(&server).await;
+
+    let err = within("second connect", Client::connect(&url(&server)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err:?}");
+
+    // The first is unaffected, and its slot frees when it leaves.
+    let sum: i64 = first.call("add", &(2, 2)).await.unwrap();
+    assert_eq!(sum, 4);
+    first.close().await;
+    within("slot released", async {
+        while server.connections() > 0 {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let third = within("third connect", Client::connect(&url(&server)))
+        .await
+        .unwrap();
+    let sum: i64 = third.call("add", &(3, 3)).await.unwrap();
+    assert_eq!(sum, 6);
+}
+
+#[tokio::test]
+async fn a_silent_tcp_client_is_dropped_at_the_handshake_timeout() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let config = server_config().handshake_timeout(Duration::from_millis(200));
+    let server = serve_with(
+        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        config,
+    )
+    .await;
+    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut buf = [0u8; 64];
+    let read = within("server hangs up", tcp.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "expected the server to hang up, got {read:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_upgrades_but_never_says_hello_is_closed_with_1008() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let config = server_config().handshake_timeout(Duration::from_millis(300));
+    let server = serve_with(
+        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        config,
+    )
+    .await;
+    let mut ws = raw::upgrade(server.local_addr()).await;
+    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    assert_eq!(code, close_code::POLICY);
+    assert!(reason.contains("handshake"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_client_with_no_common_version_is_closed_with_1002() {
+    let server = small_message_server().await;
+    let mut ws = raw::upgrade(server.local_addr()).await;
+    raw::send_hello(&mut ws, 7, 9).await;
+    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    assert_eq!(code, close_code::PROTOCOL);
+    assert!(reason.contains("no common protocol version"), "{reason}");
+}
+
+#[tokio::test]
+async fn invalid_configuration_is_refused_at_bind() {
+    let err = rpc::Server::builder()
+        .config(server_config().session(session_config().max_in_flight(0)))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, rpc::ServeError::Config(ref c) if c.field() == "max_in_flight"),
+        "{err:?}"
+    );
+}

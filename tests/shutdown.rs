@@ -1,0 +1,298 @@
+//! Ends of sessions: graceful shutdown with a call in flight, a peer that
+//! disappears with calls pending, and isolation between connections.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::{DropSignal, FnRouter, connect, raw, serve, within};
+use futures_util::SinkExt;
+use rpc::{ErrorCode, protocol::close_code};
+use tokio::{
+    net::TcpListener,
+    sync::{Semaphore, mpsc, oneshot},
+};
+use tokio_tungstenite::tungstenite::Message;
+
+fn slow_router(started: mpsc::UnboundedSender<()>, release: Arc<Semaphore>) -> FnRouter {
+    FnRouter::new("Slow")
+        .call("slow", move |req| {
+            let started = started.clone();
+            let release = Arc::clone(&release);
+            async move {
+                started.send(()).unwrap();
+                release.acquire().await.unwrap().forget();
+                req.reply(&"finished")
+            }
+        })
+        .call("add", |req| async move {
+            let (a, b): (i64, i64) = req.args()?;
+            req.reply(&(a + b))
+        })
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let release = Arc::new(Semaphore::new(0));
+    let server = serve(slow_router(started_tx, Arc::clone(&release))).await;
+    let addr = server.local_addr();
+    let client = connect(&server).await;
+
+    let in_flight = tokio::spawn({
+        let peer = client.peer().clone();
+        async move { peer.call::<_, String>("slow", &()).await }
+    });
+    started.recv().await.unwrap();
+
+    let shutdown = tokio::spawn(server.shutdown());
+
+    // New calls are refused once draining starts (the drain flag is set by
+    // the session's task, so wait for the first refusal).
+    let refused = within("refusal", async {
+        loop {
+            match client.call::<_, i64>("add", &(1, 1)).await {
+                Ok(_) => tokio::task::yield_now().await,
+                Err(err) => break err,
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        refused.remote_code(),
+        Some(ErrorCode::SHUTTING_DOWN),
+        "{refused:?}"
+    );
+    assert!(refused.is_closed());
+    // No new connections either.
+    assert!(rpc::Client::connect(&format!("ws://{addr}")).await.is_err());
+
+    release.add_permits(1);
+    assert_eq!(
+        within("in-flight call", in_flight).await.unwrap().unwrap(),
+        "finished"
+    );
+    let reason = within("close", client.closed()).await;
+    assert_eq!(reason.code, close_code::GOING_AWAY);
+    assert!(reason.by_peer);
+    within("shutdown", shutdown).await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_aborts_handlers_still_running_after_the_grace_period() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (dropped_tx, dropped) = oneshot::channel();
+    let dropped_tx = std::sync::Mutex::new(Some(dropped_tx));
+    let router = FnRouter::new("Stuck").call("stuck", move |req| {
+        let started = started_tx.clone();
+        let guard = DropSignal(dropped_tx.lock().unwrap().take());
+        async move {
+            let _guard = guard;
+            started.send(()).unwrap();
+            std::future::pending::<()>().await;
+            req.reply(&())
+        }
+    });
+    let config = common::server_config().shutdown_grace(Duration::from_millis(100));
+    let server = common::serve_with(router, config).await;
+    let client = connect(&server).await;
+    let call = tokio::spawn({
+        let peer = client.peer().clone();
+        async move { peer.call::<_, ()>("stuck", &()).await }
+    });
+    started.recv().await.unwrap();
+    within("shutdown", server.shutdown()).await;
+    within("handler dropped", dropped).await.unwrap();
+    let err = within("call", call).await.unwrap().unwrap_err();
+    assert!(err.is_closed(), "{err:?}");
+}
+
+#[tokio::test]
+async fn calls_pending_on_a_vanished_server_all_resolve_closed() {
+    // A fake server that completes the handshake, reads the calls, and then
+    // drops the TCP connection without a close frame.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (calls_seen_tx, calls_seen) = oneshot::channel();
+    let fake = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let _hello = ws.next().await.unwrap().unwrap();
+        let welcome = rpc::protocol::Frame::Welcome(rpc::protocol::Welcome {
+            version: 1,
+            session_id: 1,
+            features: Vec::new(),
+            limits: rpc::protocol::Limits {
+                max_message_size: 1 << 20,
+                max_in_flight: 16,
+            },
+        });
+        ws.send(Message::Binary(rpc::codec::encode(&welcome).unwrap()))
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            ws.next().await.unwrap().unwrap();
+        }
+        calls_seen_tx.send(()).unwrap();
+        drop(ws);
+    });
+
+    let client = within("connect", rpc::Client::connect(&format!("ws://{addr}")))
+        .await
+        .unwrap();
+    let calls: Vec<_> = (0..3)
+        .map(|i| {
+            let peer = client.peer().clone();
+            tokio::spawn(async move { peer.call::<_, i64>("add", &(i, i)).await })
+        })
+        .collect();
+    calls_seen.await.unwrap();
+    for call in calls {
+        let err = within("pending call", call).await.unwrap().unwrap_err();
+        assert!(err.is_closed(), "{err:?}");
+    }
+    let reason = client.closed().await;
+    assert_eq!(reason.code, close_code::ABNORMAL);
+    // Calls after the end fail at once.
+    let err = client.call::<_, i64>("add", &(1, 1)).await.unwrap_err();
+    assert!(err.is_closed());
+    fake.await.unwrap();
+}
+
+#[tokio::test]
+async fn handlers_of_a_dropped_client_are_aborted() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (dropped_tx, dropped) = oneshot::channel();
+    let dropped_tx = std::sync::Mutex::new(Some(dropped_tx));
+    let router = FnRouter::new("Stuck").call("stuck", move |req| {
+        let started = started_tx.clone();
+        let guard = DropSignal(dropped_tx.lock().unwrap().take());
+        async move {
+            let _guard = guard;
+            started.send(()).unwrap();
+            std::future::pending::<()>().await;
+            req.reply(&())
+        }
+    });
+    let server = serve(router).await;
+    let client = connect(&server).await;
+    let call = tokio::spawn({
+        let peer = client.peer().clone();
+        async move { peer.call::<_, ()>("stuck", &()).await }
+    });
+    started.recv().await.unwrap();
+    drop(client);
+    within("handler aborted", dropped).await.unwrap();
+    let err = within("call", call).await.unwrap().unwrap_err();
+    assert!(err.is_closed(), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_server_call_to_a_vanished_client_resolves_closed() {
+    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
+    let server_router = FnRouter::new("Lobby").call("join", move |req| {
+        let sessions_tx = sessions_tx.clone();
+        async move {
+            sessions_tx.send(req.session().clone()).unwrap();
+            req.reply(&())
+        }
+    });
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let client_router = FnRouter::new("Stuck").call("wait", move |req| {
+        let started = started_tx.clone();
+        async move {
+            started.send(()).unwrap();
+            std::future::pending::<()>().await;
+            req.reply(&())
+        }
+    });
+    let server = serve(server_router).await;
+    let client = common::connect_with(&server, client_router).await;
+    let () = client.call("join", &()).await.unwrap();
+    let session = sessions.recv().await.unwrap();
+    let pending = tokio::spawn(async move { session.peer().call::<_, ()>("wait", &()).await });
+    started.recv().await.unwrap();
+    drop(client);
+    let err = within("server's pending call", pending)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.is_closed(), "{err:?}");
+}
+
+#[tokio::test]
+async fn one_connections_bad_input_does_not_disturb_another() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let server = serve(slow_router(started_tx, Arc::new(Semaphore::new(0)))).await;
+    let good = connect(&server).await;
+    let sum: i64 = good.call("add", &(1, 2)).await.unwrap();
+    assert_eq!(sum, 3);
+
+    let mut bad = raw::handshaken(server.local_addr()).await;
+    bad.send(Message::Binary(vec![0xde, 0xad, 0xbe, 0xef].into()))
+        .await
+        .unwrap();
+    let (code, _) = within("bad closed", raw::expect_close(&mut bad)).await;
+    assert_eq!(code, close_code::PROTOCOL);
+
+    let mut text = raw::handshaken(server.local_addr()).await;
+    text.send(Message::Text("hello".into())).await.unwrap();
+    assert_eq!(
+        within("text closed", raw::expect_close(&mut text)).await.0,
+        close_code::UNSUPPORTED_DATA
+    );
+
+    for i in 0..50i64 {
+        let sum: i64 = within("good call", good.call("add", &(i, 1)))
+            .await
+            .unwrap();
+        assert_eq!(sum, i + 1);
+    }
+    assert!(!good.is_closed());
+}
+
+#[tokio::test]
+async fn colliding_method_names_are_refused_at_mount() {
+    let first = FnRouter::new("First")
+        .call("ping", |req| async move { req.reply(&()) })
+        .finished();
+    let second = FnRouter::new("Second")
+        .call("ping", |req| async move { req.reply(&()) })
+        .finished();
+    let err = rpc::Server::builder()
+        .mount(first)
+        .mount(second)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap_err();
+    let rpc::ServeError::Mount(rpc::MountError::DuplicateMethod {
+        method,
+        first,
+        second,
+        ..
+    }) = err
+    else {
+        panic!("expected a duplicate method error, got {err:?}");
+    };
+    assert_eq!(
+        (method.as_str(), first.as_str(), second.as_str()),
+        ("ping", "First", "Second")
+    );
+
+    let reserved = FnRouter::new("Sneaky")
+        .call("rpc.discover", |req| async move { req.reply(&()) })
+        .finished();
+    let err = rpc::Server::builder()
+        .mount(reserved)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            rpc::ServeError::Mount(rpc::MountError::InvalidName { .. })
+        ),
+        "{err:?}"
+    );
+}
