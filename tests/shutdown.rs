@@ -296,3 +296,26 @@ async fn colliding_method_names_are_refused_at_mount() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn shutdown_completes_when_a_peer_stops_reading() {
+    let router = FnRouter::new("Big").call("big", |req| async move { req.reply(&vec![7u8; 1 << 20]) });
+    let config = common::server_config().shutdown_grace(Duration::from_millis(100));
+    let server = common::serve_with(router, config).await;
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    // 64 calls whose 64 MiB of answers this client never reads: more than
+    // the socket buffers of both ends hold (up to 32 MiB + 4 MiB on Linux),
+    // so the server's writer blocks.
+    for id in 1..=64u64 {
+        let call = rpc::protocol::Frame::Call(rpc::protocol::Call {
+            id,
+            method: "big",
+            headers: Vec::new(),
+        });
+        ws.send(Message::Binary(rpc::codec::encode_with(&call, &()).unwrap()))
+            .await
+            .unwrap();
+    }
+    within("shutdown", server.shutdown()).await;
+    drop(ws);
+}

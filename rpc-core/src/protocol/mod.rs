@@ -9,6 +9,8 @@
 //! the payload's type, and hand the payload to a handler without copying it.
 
 mod codes;
+#[cfg(test)]
+mod examples;
 
 pub use codes::{ErrorCode, close_code};
 

@@ -39,7 +39,14 @@ pub(super) async fn run(
                 }
             }
         }
-        if let Err(err) = write_batch(&mut sink, &mut batch).await {
+        // A peer that stops reading can block this write forever; closing
+        // (shutdown, or a limit crossed by the reader) must still end it.
+        let written = tokio::select! {
+            biased;
+            written = write_batch(&mut sink, &mut batch) => written,
+            () = shared.closing.cancelled() => break,
+        };
+        if let Err(err) = written {
             shared.close(CloseReason::abnormal(format!("write failed: {err}")));
             return sink;
         }

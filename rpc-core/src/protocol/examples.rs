@@ -1,0 +1,137 @@
+//! The worked examples of docs/protocol.md, checked against the codec so the
+//! document cannot drift from the code.
+
+use crate::protocol::{
+    Call, Cancel, Described, Discover, ErrorCode, ErrorFrame, Frame, Hello, Limits, Reply, Welcome,
+};
+
+/// The examples in the order they appear in docs/protocol.md: the frame and
+/// the postcard bytes of its payload.
+fn expected() -> Vec<(Frame<'static>, Vec<u8>)> {
+    vec![
+        (
+            Frame::Hello(Hello {
+                min_version: 1,
+                max_version: 1,
+                features: Vec::new(),
+            }),
+            vec![],
+        ),
+        (
+            Frame::Welcome(Welcome {
+                version: 1,
+                session_id: 300,
+                features: Vec::new(),
+                limits: Limits {
+                    max_message_size: 16 << 20,
+                    max_in_flight: 256,
+                },
+            }),
+            vec![],
+        ),
+        (
+            Frame::Call(Call {
+                id: 1,
+                method: "add",
+                headers: Vec::new(),
+            }),
+            postcard::to_allocvec(&(2i64, -3i64)).expect("encodes"),
+        ),
+        (
+            Frame::Reply(Reply { id: 1 }),
+            postcard::to_allocvec(&-1i64).expect("encodes"),
+        ),
+        (
+            Frame::Call(Call {
+                id: 2,
+                method: "echo",
+                headers: vec![("trace", "x1")],
+            }),
+            postcard::to_allocvec(&("hi",)).expect("encodes"),
+        ),
+        (
+            Frame::Error(ErrorFrame {
+                id: 2,
+                code: ErrorCode::UNKNOWN_METHOD,
+                message: "no method named `echo`",
+            }),
+            vec![],
+        ),
+        (Frame::Cancel(Cancel { id: 1 }), vec![]),
+        (Frame::Discover(Discover { id: 3 }), vec![]),
+        (
+            Frame::Described(Described { id: 3 }),
+            postcard::to_allocvec(&vec![crate::metadata::RouterInfo::new(
+                "Calc",
+                "",
+                &EXAMPLE_METHODS,
+            )])
+            .expect("encodes"),
+        ),
+    ]
+}
+
+static EXAMPLE_PARAMS: [crate::metadata::ParamInfo; 1] =
+    [crate::metadata::ParamInfo::new("x", "i64")];
+static EXAMPLE_METHODS: [crate::metadata::MethodInfo; 1] = [crate::metadata::MethodInfo::new(
+    "neg",
+    crate::metadata::MethodKind::Call,
+    &EXAMPLE_PARAMS,
+    "i64",
+    "",
+    None,
+)];
+
+/// The hex blocks of the document, in order, as bytes.
+fn document_examples() -> Vec<Vec<u8>> {
+    let doc = include_str!("../../../docs/protocol.md");
+    let mut examples = Vec::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "```hex" {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        for line in lines.by_ref() {
+            if line.trim() == "```" {
+                break;
+            }
+            let data = line.split('#').next().unwrap_or_default();
+            for pair in data.split_whitespace() {
+                bytes.push(u8::from_str_radix(pair, 16).expect("hex byte in docs/protocol.md"));
+            }
+        }
+        examples.push(bytes);
+    }
+    examples
+}
+
+#[test]
+fn every_hex_example_in_the_protocol_document_decodes_as_described() {
+    let examples = document_examples();
+    let expected = expected();
+    assert_eq!(examples.len(), expected.len(), "one expected frame per hex block");
+    for (index, (bytes, (frame, payload))) in examples.iter().zip(&expected).enumerate() {
+        let message = bytes::Bytes::copy_from_slice(bytes);
+        let decoded = crate::codec::decode(&message, usize::MAX)
+            .unwrap_or_else(|err| panic!("example {}: {err}", index + 1));
+        assert_eq!(&decoded.frame, frame, "example {}", index + 1);
+        assert_eq!(&decoded.payload[..], &payload[..], "example {} payload", index + 1);
+    }
+}
+
+/// Prints the examples as the document shows them:
+/// `cargo test -p rpc-core print_protocol_examples -- --ignored --nocapture`.
+#[test]
+#[ignore = "a generator for docs/protocol.md, not a check"]
+fn print_protocol_examples() {
+    for (frame, payload) in expected() {
+        let bytes = if frame.has_payload() {
+            crate::codec::encode_raw(&frame, &payload).expect("encodes")
+        } else {
+            crate::codec::encode(&frame).expect("encodes")
+        };
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        println!("{frame:?}\n{}\n", hex.join(" "));
+    }
+}
