@@ -299,7 +299,15 @@ async fn colliding_method_names_are_refused_at_mount() {
 
 #[tokio::test]
 async fn shutdown_completes_when_a_peer_stops_reading() {
-    let router = FnRouter::new("Big").call("big", |req| async move { req.reply(&vec![7u8; 1 << 20]) });
+    let (answered_tx, mut answered) = mpsc::unbounded_channel();
+    let router = FnRouter::new("Big").call("big", move |req| {
+        let answered = answered_tx.clone();
+        async move {
+            let reply = req.reply(&"x".repeat(1 << 20));
+            answered.send(()).unwrap();
+            reply
+        }
+    });
     let config = common::server_config().shutdown_grace(Duration::from_millis(100));
     let server = common::serve_with(router, config).await;
     let mut ws = raw::handshaken(server.local_addr()).await;
@@ -312,9 +320,14 @@ async fn shutdown_completes_when_a_peer_stops_reading() {
             method: "big",
             headers: Vec::new(),
         });
-        ws.send(Message::Binary(rpc::codec::encode_with(&call, &()).unwrap()))
-            .await
-            .unwrap();
+        ws.send(Message::Binary(
+            rpc::codec::encode_with(&call, &()).unwrap(),
+        ))
+        .await
+        .unwrap();
+    }
+    for _ in 0..64 {
+        within("handlers", answered.recv()).await.unwrap();
     }
     within("shutdown", server.shutdown()).await;
     drop(ws);

@@ -110,13 +110,22 @@ fn document_examples() -> Vec<Vec<u8>> {
 fn every_hex_example_in_the_protocol_document_decodes_as_described() {
     let examples = document_examples();
     let expected = expected();
-    assert_eq!(examples.len(), expected.len(), "one expected frame per hex block");
+    assert_eq!(
+        examples.len(),
+        expected.len(),
+        "one expected frame per hex block"
+    );
     for (index, (bytes, (frame, payload))) in examples.iter().zip(&expected).enumerate() {
         let message = bytes::Bytes::copy_from_slice(bytes);
         let decoded = crate::codec::decode(&message, usize::MAX)
             .unwrap_or_else(|err| panic!("example {}: {err}", index + 1));
         assert_eq!(&decoded.frame, frame, "example {}", index + 1);
-        assert_eq!(&decoded.payload[..], &payload[..], "example {} payload", index + 1);
+        assert_eq!(
+            &decoded.payload[..],
+            &payload[..],
+            "example {} payload",
+            index + 1
+        );
     }
 }
 
