@@ -129,6 +129,8 @@ impl ClientBuilder {
             described: routes.describe(),
             routes,
             tracker: tracker.clone(),
+            registry: None,
+            dead_letters: None,
         };
         let (session, drive) = session::start(ws, setup);
         tracker.spawn(drive);

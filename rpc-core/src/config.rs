@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::push::RateLimit;
+
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{field}` {why}")]
@@ -53,6 +55,19 @@ pub struct SessionConfig {
     /// Initial size of the WebSocket read buffer, in bytes; small keeps idle
     /// connections cheap. Default: 8 KiB.
     pub read_buffer_size: usize,
+    /// Pushes queued per priority before `push` waits and `try_push` fails
+    /// with `Full`. Default: 1024.
+    pub push_queue: usize,
+    /// How long one write may stay blocked by a peer that does not read
+    /// before the session is closed with 1008. Default: 30 s.
+    pub slow_consumer_grace: Duration,
+    /// Calls and casts accepted from the peer per second, with bursts; over
+    /// it a call is answered `busy`. `None` turns rate limiting off.
+    /// Default: `None`.
+    pub inbound_rate: Option<RateLimit>,
+    /// Requests refused in a row by the rate limit before the session is
+    /// closed with 1008 as abusive. Default: 100.
+    pub max_rate_refusals: u32,
 }
 
 impl Default for SessionConfig {
@@ -65,6 +80,10 @@ impl Default for SessionConfig {
             outbound_queue: 1024,
             close_timeout: Duration::from_secs(2),
             read_buffer_size: 8 << 10,
+            push_queue: 1024,
+            slow_consumer_grace: Duration::from_secs(30),
+            inbound_rate: None,
+            max_rate_refusals: 100,
         }
     }
 }
@@ -112,6 +131,30 @@ impl SessionConfig {
         self
     }
 
+    /// Sets [`push_queue`](Self::push_queue).
+    pub fn push_queue(mut self, frames: usize) -> Self {
+        self.push_queue = frames;
+        self
+    }
+
+    /// Sets [`slow_consumer_grace`](Self::slow_consumer_grace).
+    pub fn slow_consumer_grace(mut self, grace: Duration) -> Self {
+        self.slow_consumer_grace = grace;
+        self
+    }
+
+    /// Sets [`inbound_rate`](Self::inbound_rate).
+    pub fn inbound_rate(mut self, limit: Option<RateLimit>) -> Self {
+        self.inbound_rate = limit;
+        self
+    }
+
+    /// Sets [`max_rate_refusals`](Self::max_rate_refusals).
+    pub fn max_rate_refusals(mut self, refusals: u32) -> Self {
+        self.max_rate_refusals = refusals;
+        self
+    }
+
     /// Checks that every limit can be met.
     ///
     /// # Errors
@@ -152,6 +195,18 @@ impl SessionConfig {
             self.read_buffer_size > 0,
             "read_buffer_size",
             "must be at least 1",
+        )?;
+        require(self.push_queue > 0, "push_queue", "must be at least 1")?;
+        require(
+            !self.slow_consumer_grace.is_zero(),
+            "slow_consumer_grace",
+            "must be positive",
+        )?;
+        require(
+            self.inbound_rate
+                .is_none_or(|r| r.per_second > 0 && r.burst > 0),
+            "inbound_rate",
+            "needs a positive rate and burst",
         )
     }
 }

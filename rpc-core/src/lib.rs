@@ -23,6 +23,7 @@ mod config;
 mod error;
 pub mod metadata;
 pub mod protocol;
+mod push;
 mod router;
 mod server;
 mod session;
@@ -38,6 +39,10 @@ pub use error::{
 };
 pub use metadata::{MethodInfo, MethodKind, ParamInfo, RegisteredRouter, RouterInfo, routers};
 pub use protocol::ErrorCode;
+pub use push::{
+    Audience, BroadcastReport, DeadLetter, DeadLetterReason, Priority, PushError, PushHandle,
+    PushPolicy, RateLimit, Registry,
+};
 pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
 pub use server::{Server, ServerBuilder};
 pub use session::{CallOptions, Peer, Session};

@@ -117,6 +117,8 @@ async fn run_session(ws: Ws, addr: SocketAddr, identity: Option<Identity>, id: u
         routes: Arc::clone(&ctx.routes),
         described: ctx.described.clone(),
         tracker: ctx.tracker.clone(),
+        registry: Some(ctx.registry.clone()),
+        dead_letters: ctx.dead_letters.clone(),
     };
     let (session, drive) = session::start(ws, setup);
     let drain = async {

@@ -17,7 +17,7 @@ use std::{
 use bytes::Bytes;
 use tokio::{
     net::{TcpListener, ToSocketAddrs},
-    sync::Semaphore,
+    sync::{Semaphore, mpsc},
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -25,6 +25,7 @@ use crate::{
     auth::{AuthHook, Identity, Refusal, UpgradeRequest},
     config::ServerConfig,
     error::{MountError, ServeError},
+    push::{DeadLetter, DeadLetters, Registry},
     router::{Router, Routes},
 };
 
@@ -35,6 +36,7 @@ pub struct ServerBuilder {
     routes: Routes,
     mount_error: Option<MountError>,
     auth: Option<Arc<AuthHook>>,
+    dead_letters: Option<DeadLetters>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -78,6 +80,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Sends every push that could not be delivered (full queue, closed
+    /// session, rate limit) to `sender`, with its reason and payload, instead
+    /// of dropping it. If `sender` is full too, the loss is logged as an error.
+    pub fn dead_letters(mut self, sender: mpsc::Sender<DeadLetter>) -> Self {
+        self.dead_letters = Some(DeadLetters::new(sender));
+        self
+    }
+
     /// Binds `addr` and starts serving in the background.
     ///
     /// # Errors
@@ -99,6 +109,8 @@ impl ServerBuilder {
             routes: Arc::new(self.routes),
             described,
             auth: self.auth,
+            registry: Registry::default(),
+            dead_letters: self.dead_letters,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
             next_session: AtomicU64::new(1),
@@ -116,6 +128,8 @@ struct Context {
     routes: Arc<Routes>,
     described: Bytes,
     auth: Option<Arc<AuthHook>>,
+    registry: Registry,
+    dead_letters: Option<DeadLetters>,
     connections: Arc<Semaphore>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -146,12 +160,19 @@ impl Server {
             routes: Routes::default(),
             mount_error: None,
             auth: None,
+            dead_letters: None,
         }
     }
 
     /// The address the server listens on (with the real port when bound to port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The registry of live sessions: look-up by id, identity or tag, and
+    /// broadcast.
+    pub fn registry(&self) -> &Registry {
+        &self.ctx.registry
     }
 
     /// Connections open now, including those still in their handshake.

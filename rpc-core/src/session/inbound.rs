@@ -18,7 +18,10 @@ use tracing::Instrument;
 
 use super::{Session, Shared};
 use crate::{
-    protocol::{CONNECTION_ERROR_ID, ErrorCode},
+    config::SessionConfig,
+    error::CloseReason,
+    protocol::{CONNECTION_ERROR_ID, ErrorCode, close_code},
+    push::{RateLimit, TokenBucket},
     router::{HandlerError, Reply, Request},
 };
 
@@ -37,6 +40,22 @@ pub(super) struct Inbound {
     limit: usize,
     running: Mutex<HashMap<TaskKey, AbortHandle>>,
     next_cast: AtomicU64,
+    rate: Option<Mutex<Rate>>,
+}
+
+/// The inbound rate limit and the streak of requests it refused.
+#[derive(Debug)]
+struct Rate {
+    bucket: TokenBucket,
+    limit: RateLimit,
+    refused_in_a_row: u32,
+}
+
+/// What the rate limit says about one request.
+enum RateVerdict {
+    Pass,
+    Refuse(String),
+    Abuse(String),
 }
 
 /// A call or cast the reader has decoded.
@@ -48,12 +67,45 @@ pub(super) struct Incoming<'a> {
 }
 
 impl Inbound {
-    pub(super) fn new(limit: usize) -> Self {
+    pub(super) fn new(config: &SessionConfig) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(limit)),
-            limit,
+            permits: Arc::new(Semaphore::new(config.max_in_flight)),
+            limit: config.max_in_flight,
             running: Mutex::new(HashMap::new()),
             next_cast: AtomicU64::new(0),
+            rate: config.inbound_rate.map(|limit| {
+                Mutex::new(Rate {
+                    bucket: TokenBucket::new(limit),
+                    limit,
+                    refused_in_a_row: 0,
+                })
+            }),
+        }
+    }
+
+    fn check_rate(&self, max_refusals: u32) -> RateVerdict {
+        let Some(rate) = &self.rate else {
+            return RateVerdict::Pass;
+        };
+        let mut rate = rate.lock().unwrap_or_else(PoisonError::into_inner);
+        if rate.bucket.take() {
+            rate.refused_in_a_row = 0;
+            return RateVerdict::Pass;
+        }
+        rate.refused_in_a_row += 1;
+        let limit = rate.limit;
+        if rate.refused_in_a_row > max_refusals {
+            RateVerdict::Abuse(format!(
+                "rate limit of {}/s exceeded by {} requests in a row",
+                limit.per_second, rate.refused_in_a_row
+            ))
+        } else {
+            RateVerdict::Refuse(format!(
+                "rate limit of {}/s (burst {}) exceeded; retry in {} ms",
+                limit.per_second,
+                limit.burst,
+                rate.bucket.wait_time().as_millis().max(1)
+            ))
         }
     }
 
@@ -99,6 +151,15 @@ pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
     };
     if shared.is_draining() {
         return refuse(ErrorCode::SHUTTING_DOWN, "the peer is shutting down".into()).await;
+    }
+    match shared.inbound.check_rate(shared.config.max_rate_refusals) {
+        RateVerdict::Pass => {}
+        RateVerdict::Refuse(message) => return refuse(ErrorCode::BUSY, message).await,
+        RateVerdict::Abuse(message) => {
+            tracing::warn!(%message, "closing an abusive peer");
+            shared.close(CloseReason::local(close_code::POLICY, message));
+            return;
+        }
     }
     let Some(route) = shared.routes.route(incoming.method) else {
         return refuse(

@@ -10,6 +10,7 @@ mod inbound;
 mod peer;
 mod pending;
 mod reader;
+mod tags;
 mod writer;
 
 pub use peer::{CallOptions, Peer};
@@ -34,6 +35,7 @@ use crate::{
     config::SessionConfig,
     error::CloseReason,
     protocol::{ErrorCode, ErrorFrame, Frame},
+    push::{Audience, DeadLetters, Priority, PushHandle, Registry, queue::PushQueue},
     router::Routes,
     transport::{self, Ws},
 };
@@ -81,6 +83,34 @@ impl Session {
     /// A handle to call the other side of this session.
     pub fn peer(&self) -> Peer {
         Peer::new(Arc::clone(&self.shared))
+    }
+
+    /// A handle to push to this session from anywhere; it does not keep the
+    /// session alive.
+    pub fn push_handle(&self) -> PushHandle {
+        PushHandle::new(&self.shared)
+    }
+
+    /// Tags the session `key=value`, replacing an earlier value of `key`, so
+    /// that the registry finds it ([`Audience::Tag`]).
+    pub fn tag(&self, key: impl Into<String>, value: impl Into<String>) {
+        self.shared.tags.set(key.into(), value.into());
+    }
+
+    /// Removes the tag `key`.
+    pub fn untag(&self, key: &str) {
+        self.shared.tags.remove(key);
+    }
+
+    /// The value of tag `key`.
+    pub fn tag_value(&self, key: &str) -> Option<String> {
+        self.shared.tags.get(key)
+    }
+
+    /// The registry of the server this session belongs to (`None` on a
+    /// client), to reach other sessions from a handler.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.shared.registry.as_ref()
     }
 
     /// Closes the session normally (1000). Pending calls on both sides end
@@ -138,6 +168,8 @@ pub(crate) struct Setup {
     pub(crate) routes: Arc<Routes>,
     pub(crate) described: Bytes,
     pub(crate) tracker: TaskTracker,
+    pub(crate) registry: Option<Registry>,
+    pub(crate) dead_letters: Option<DeadLetters>,
 }
 
 /// State shared by the reader, the writer, handler tasks and handles.
@@ -150,6 +182,13 @@ pub(crate) struct Shared {
     /// The discover answer, encoded once at mount time.
     described: Bytes,
     outbound: mpsc::Sender<Bytes>,
+    /// Push queues by priority; the writer serves high before `outbound`
+    /// and low after it.
+    high: PushQueue,
+    low: PushQueue,
+    registry: Option<Registry>,
+    dead_letters: Option<DeadLetters>,
+    tags: tags::Tags,
     pending: Pending,
     inbound: Inbound,
     next_id: AtomicU64,
@@ -179,6 +218,40 @@ impl Shared {
         self.pending.close(reason);
         self.inbound.abort_all();
         self.closing.cancel();
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.is_cancelled()
+    }
+
+    pub(crate) async fn closing(&self) {
+        self.closing.cancelled().await;
+    }
+
+    pub(crate) fn push_queue(&self, priority: Priority) -> &PushQueue {
+        match priority {
+            Priority::High => &self.high,
+            Priority::Low => &self.low,
+        }
+    }
+
+    pub(crate) fn dead_letters(&self) -> Option<&DeadLetters> {
+        self.dead_letters.as_ref()
+    }
+
+    pub(crate) fn matches(&self, audience: Audience<'_>) -> bool {
+        match audience {
+            Audience::All => true,
+            Audience::Tag(key, value) => self.tags.get(key).is_some_and(|v| v == value),
+            Audience::Identity(subject) => self
+                .identity
+                .as_ref()
+                .is_some_and(|id| id.subject() == subject),
+        }
     }
 
     pub(crate) fn close_reason(&self) -> CloseReason {
@@ -239,7 +312,11 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
             tracing::info_span!("session", id = setup.id, peer = ?setup.remote_addr, side = "client")
         }
     };
-    let inbound = Inbound::new(setup.config.max_in_flight);
+    let inbound = Inbound::new(&setup.config);
+    let (high, low) = (
+        PushQueue::new(setup.config.push_queue),
+        PushQueue::new(setup.config.push_queue),
+    );
     let shared = Arc::new(Shared {
         id: setup.id,
         remote_addr: setup.remote_addr,
@@ -248,6 +325,11 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
         routes: setup.routes,
         described: setup.described,
         outbound,
+        high,
+        low,
+        registry: setup.registry,
+        dead_letters: setup.dead_letters,
+        tags: tags::Tags::default(),
         pending: Pending::default(),
         inbound,
         next_id: AtomicU64::new(1),
@@ -257,6 +339,9 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
         tracker: setup.tracker,
         span: span.clone(),
     });
+    if let Some(registry) = &shared.registry {
+        registry.insert(&shared);
+    }
     let session = Session {
         shared: Arc::clone(&shared),
     };
@@ -278,6 +363,9 @@ async fn drive(ws: Ws, shared: Arc<Shared>, rx: mpsc::Receiver<Bytes>) {
         tracing::error!("writer task panicked");
         return;
     };
+    if let Some(registry) = &shared.registry {
+        registry.remove(shared.id);
+    }
     if let Ok(ws) = stream.reunite(sink) {
         transport::linger(ws.into_inner(), shared.config.close_timeout).await;
     }

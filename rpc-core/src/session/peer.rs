@@ -68,7 +68,7 @@ impl fmt::Debug for Peer {
 }
 
 impl Peer {
-    pub(super) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
     }
 

@@ -1,0 +1,309 @@
+//! Reaching a peer at any moment, not only in answer to a call: push handles
+//! with priorities and full-queue policies, a registry of live sessions with
+//! tags, broadcast that encodes once, and a dead-letter queue so that no
+//! undelivered push vanishes silently.
+
+pub(crate) mod queue;
+mod rate;
+mod registry;
+
+pub use rate::RateLimit;
+pub(crate) use rate::TokenBucket;
+pub use registry::{Audience, BroadcastReport, Registry};
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex, PoisonError, Weak},
+};
+
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::{
+    codec::{self, CodecError},
+    protocol::{Frame, Notify},
+    session::{Peer, Shared},
+};
+
+/// Which of a session's two push queues a push goes to. The writer serves,
+/// in order: the close frame, high-priority pushes, replies and calls,
+/// low-priority pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Priority {
+    /// Ahead of everything but the close frame: alerts, control messages.
+    High,
+    /// Behind replies and calls: feeds, progress, presence.
+    #[default]
+    Low,
+}
+
+/// What a push does when the session's queue for its priority is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PushPolicy {
+    /// Wait for room (what [`PushHandle::push`] does).
+    #[default]
+    Wait,
+    /// Discard this push; it is reported as [`PushError::Full`].
+    DropNewest,
+    /// Make room by discarding the oldest queued push of that priority.
+    DropOldest,
+    /// Fail with [`PushError::Full`] (what [`PushHandle::try_push`] does).
+    Fail,
+    /// Send this push to the dead-letter queue and return [`PushError::Full`].
+    DeadLetter,
+}
+
+/// Why a push was not queued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The session's queue was full and the policy did not wait.
+    #[error("the session's push queue is full")]
+    Full,
+    /// The session has ended.
+    #[error("the session is closed")]
+    Closed,
+    /// The handle's rate limit was crossed.
+    #[error("the push rate limit is exceeded")]
+    RateLimited,
+    /// The value could not be encoded.
+    #[error("could not encode the push")]
+    Encode(#[source] CodecError),
+}
+
+/// Why a push ended in the dead-letter queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeadLetterReason {
+    /// The queue was full (drop-newest or dead-letter policy, or `try_push`).
+    Full,
+    /// The push was evicted by a newer one (drop-oldest policy).
+    Evicted,
+    /// The session had ended.
+    Closed,
+    /// The handle's rate limit was crossed.
+    RateLimited,
+}
+
+/// A push that could not be delivered, with what it carried.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeadLetter {
+    /// The session it was meant for.
+    pub session_id: u64,
+    /// Its topic.
+    pub topic: String,
+    /// The encoded value (postcard).
+    pub payload: Bytes,
+    /// Why it was not delivered.
+    pub reason: DeadLetterReason,
+}
+
+/// Where undelivered pushes go, when the server was given a dead-letter queue.
+#[derive(Debug, Clone)]
+pub(crate) struct DeadLetters(mpsc::Sender<DeadLetter>);
+
+impl DeadLetters {
+    pub(crate) fn new(sender: mpsc::Sender<DeadLetter>) -> Self {
+        Self(sender)
+    }
+
+    /// Records an undelivered frame (a whole encoded notify frame).
+    pub(crate) fn record(&self, session_id: u64, frame: &Bytes, reason: DeadLetterReason) {
+        let Ok(decoded) = codec::decode(frame, usize::MAX) else {
+            return;
+        };
+        let Frame::Notify(Notify { topic }) = decoded.frame else {
+            return;
+        };
+        let letter = DeadLetter {
+            session_id,
+            topic: topic.to_owned(),
+            payload: decoded.payload,
+            reason,
+        };
+        if self.0.try_send(letter).is_err() {
+            tracing::error!(
+                session_id,
+                topic,
+                ?reason,
+                "dead-letter queue full or gone; push lost"
+            );
+        }
+    }
+}
+
+/// Encodes a notification frame, once, for any number of sessions.
+pub(crate) fn encode_push<T: Serialize + ?Sized>(
+    topic: &str,
+    value: &T,
+) -> Result<Bytes, PushError> {
+    codec::encode_with(&Frame::Notify(Notify { topic }), value).map_err(PushError::Encode)
+}
+
+/// A cheap, clonable handle to one session that does not keep it alive:
+/// once the session ends, pushes fail with [`PushError::Closed`].
+///
+/// Pushes are notifications: the peer routes a push on `topic` to its method
+/// of that name, like a cast. Get one from
+/// [`Session::push_handle`](crate::Session::push_handle) or a server's
+/// [`Registry`].
+#[derive(Clone)]
+pub struct PushHandle {
+    session: Weak<Shared>,
+    session_id: u64,
+    priority: Priority,
+    limit: Option<Arc<Mutex<TokenBucket>>>,
+    dead_letters: Option<DeadLetters>,
+}
+
+impl fmt::Debug for PushHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushHandle")
+            .field("session_id", &self.session_id)
+            .field("priority", &self.priority)
+            .field("alive", &self.is_alive())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PushHandle {
+    pub(crate) fn new(shared: &Arc<Shared>) -> Self {
+        Self {
+            session: Arc::downgrade(shared),
+            session_id: shared.id(),
+            priority: Priority::Low,
+            limit: None,
+            dead_letters: shared.dead_letters().cloned(),
+        }
+    }
+
+    /// Id of the session this handle reaches.
+    pub fn session_id(&self) -> u64 {
+        self.session_id
+    }
+
+    /// Whether the session is still open.
+    pub fn is_alive(&self) -> bool {
+        self.session
+            .upgrade()
+            .is_some_and(|shared| !shared.is_closing())
+    }
+
+    /// This handle with pushes sent at `priority` (default [`Priority::Low`]).
+    pub fn with_priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// This handle (and its clones) limited to `limit`; pushes over it fail
+    /// with [`PushError::RateLimited`].
+    pub fn with_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.limit = Some(Arc::new(Mutex::new(TokenBucket::new(limit))));
+        self
+    }
+
+    /// A handle to call the session's peer, while the session lives.
+    pub fn peer(&self) -> Option<Peer> {
+        self.session.upgrade().map(Peer::new)
+    }
+
+    /// Pushes `value` on `topic`, waiting for room in the queue.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Closed`], [`PushError::RateLimited`], [`PushError::Encode`].
+    pub async fn push<T: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        value: &T,
+    ) -> Result<(), PushError> {
+        self.push_with_policy(topic, value, PushPolicy::Wait).await
+    }
+
+    /// Pushes `value` on `topic` if there is room now.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`], [`PushError::Closed`], [`PushError::RateLimited`],
+    /// [`PushError::Encode`].
+    pub fn try_push<T: Serialize + ?Sized>(&self, topic: &str, value: &T) -> Result<(), PushError> {
+        let frame = encode_push(topic, value)?;
+        self.try_push_frame(frame, PushPolicy::Fail)
+    }
+
+    /// Pushes `value` on `topic`; `policy` says what a full queue does.
+    /// Every push that is not delivered also goes to the server's dead-letter
+    /// queue, when it has one.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] (for every policy but `Wait` and `DropOldest`),
+    /// [`PushError::Closed`], [`PushError::RateLimited`], [`PushError::Encode`].
+    pub async fn push_with_policy<T: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        value: &T,
+        policy: PushPolicy,
+    ) -> Result<(), PushError> {
+        let frame = encode_push(topic, value)?;
+        if policy != PushPolicy::Wait {
+            return self.try_push_frame(frame, policy);
+        }
+        let shared = self.admit(&frame)?;
+        let queue = shared.push_queue(self.priority);
+        tokio::select! {
+            biased;
+            () = shared.closing() => {
+                self.dead_letter(&frame, DeadLetterReason::Closed);
+                Err(PushError::Closed)
+            }
+            () = queue.push(frame.clone()) => Ok(()),
+        }
+    }
+
+    /// Queues an encoded frame without waiting (broadcast shares one
+    /// encoding across handles through this).
+    pub(crate) fn try_push_frame(&self, frame: Bytes, policy: PushPolicy) -> Result<(), PushError> {
+        let shared = self.admit(&frame)?;
+        let queue = shared.push_queue(self.priority);
+        match policy {
+            PushPolicy::DropOldest => {
+                if let Some(evicted) = queue.push_evicting(frame) {
+                    self.dead_letter(&evicted, DeadLetterReason::Evicted);
+                }
+                Ok(())
+            }
+            _ => queue
+                .try_push(frame)
+                .map_err(|queue::Rejected::Full(frame)| {
+                    self.dead_letter(&frame, DeadLetterReason::Full);
+                    PushError::Full
+                }),
+        }
+    }
+
+    /// The live session, if the push may go: open and within the rate limit.
+    fn admit(&self, frame: &Bytes) -> Result<Arc<Shared>, PushError> {
+        let Some(shared) = self.session.upgrade().filter(|s| !s.is_closing()) else {
+            self.dead_letter(frame, DeadLetterReason::Closed);
+            return Err(PushError::Closed);
+        };
+        if let Some(limit) = &self.limit
+            && !limit.lock().unwrap_or_else(PoisonError::into_inner).take()
+        {
+            self.dead_letter(frame, DeadLetterReason::RateLimited);
+            return Err(PushError::RateLimited);
+        }
+        Ok(shared)
+    }
+
+    fn dead_letter(&self, frame: &Bytes, reason: DeadLetterReason) {
+        if let Some(dead_letters) = &self.dead_letters {
+            dead_letters.record(self.session_id, frame, reason);
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! Push: handles that reach a session from anywhere, priorities, policies,
+//! the registry, broadcast, dead letters, rate limits and slow consumers.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    FnRouter, connect, connect_with, raw, serve, serve_with, server_config, session_config, within,
+};
+use futures_util::{SinkExt, StreamExt};
+use rpc::{
+    Audience, DeadLetterReason, Priority, PushError, PushPolicy, RateLimit, Server, codec,
+    protocol::{Frame, close_code},
+};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A server whose `join` call tags the session with a room and an id.
+fn lobby() -> FnRouter {
+    FnRouter::new("Lobby").call("join", |req| async move {
+        let (room, user): (String, String) = req.args()?;
+        req.session().tag("room", room);
+        req.session().tag("user", user);
+        req.reply(&req.session().id())
+    })
+}
+
+/// A client router that forwards every `price` notification it receives.
+fn listener(tx: mpsc::UnboundedSender<u64>) -> FnRouter {
+    FnRouter::new("Listener").cast("price", move |req| {
+        let tx = tx.clone();
+        async move {
+            let (price,): (u64,) = req.args()?;
+            let _ = tx.send(price);
+            req.reply(&())
+        }
+    })
+}
+
+async fn dead_letter_server(
+    router: FnRouter,
+    config: rpc::ServerConfig,
+) -> (Server, mpsc::Receiver<rpc::DeadLetter>) {
+    let (tx, rx) = mpsc::channel(1024);
+    let server = Server::builder()
+        .config(config)
+        .mount(router.finished())
+        .dead_letters(tx)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    (server, rx)
+}
+
+#[tokio::test]
+async fn a_push_handle_from_the_registry_reaches_the_clients_handler() {
+    let server = serve(lobby()).await;
+    let (tx, mut prices) = mpsc::unbounded_channel();
+    let client = connect_with(&server, listener(tx)).await;
+    let id: u64 = client.call("join", &("rust", "42")).await.unwrap();
+
+    let handle = server.registry().get(id).expect("registered");
+    handle.push("price", &101u64).await.unwrap();
+    handle.try_push("price", &102u64).unwrap();
+    assert_eq!(within("push", prices.recv()).await, Some(101));
+    assert_eq!(within("push", prices.recv()).await, Some(102));
+
+    // Typed calls go through the same handle.
+    let routers = handle.peer().expect("alive").discover().await.unwrap();
+    assert_eq!(routers[0].name, "Listener");
+}
+
+#[tokio::test]
+async fn the_registry_finds_sessions_by_tag_and_identity_and_forgets_them_when_they_end() {
+    let server = Server::builder()
+        .config(server_config())
+        .mount(lobby().finished())
+        .authenticate(|req| Ok(req.header("x-user").map(rpc::Identity::new)))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = common::url(&server);
+    let alice = rpc::Client::builder()
+        .header("x-user", "alice")
+        .connect(&url)
+        .await
+        .unwrap();
+    let bob = rpc::Client::builder()
+        .header("x-user", "bob")
+        .connect(&url)
+        .await
+        .unwrap();
+    let _: u64 = alice.call("join", &("rust", "1")).await.unwrap();
+    let _: u64 = bob.call("join", &("go", "2")).await.unwrap();
+
+    assert_eq!(server.registry().len(), 2);
+    let rust = server.registry().find(Audience::Tag("room", "rust"));
+    assert_eq!(rust.len(), 1);
+    assert_eq!(rust[0].session_id(), alice.session().id());
+    let bobs = server.registry().find(Audience::Identity("bob"));
+    assert_eq!(bobs.len(), 1);
+    assert_eq!(bobs[0].session_id(), bob.session().id());
+
+    let handle = bobs[0].clone();
+    bob.close().await;
+    // The handle does not keep the session alive.
+    assert!(!handle.is_alive());
+    assert!(matches!(
+        handle.try_push("price", &1u64),
+        Err(PushError::Closed)
+    ));
+    within("bob leaves the registry", async {
+        while server.registry().len() != 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(server.registry().find(Audience::Identity("bob")).is_empty());
+}
+
+#[tokio::test]
+async fn broadcast_reaches_every_tagged_session_and_reports_counts() {
+    let server = serve(lobby()).await;
+    let mut receivers = Vec::new();
+    let mut clients = Vec::new();
+    for (i, room) in ["rust", "rust", "rust", "go"].into_iter().enumerate() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let client = connect_with(&server, listener(tx)).await;
+        let _: u64 = client.call("join", &(room, i.to_string())).await.unwrap();
+        receivers.push(rx);
+        clients.push(client);
+    }
+    let report = server
+        .registry()
+        .broadcast(Audience::Tag("room", "rust"), "price", &7u64)
+        .unwrap();
+    assert_eq!((report.reached, report.full, report.closed), (3, 0, 0));
+    for rx in &mut receivers[..3] {
+        assert_eq!(within("broadcast", rx.recv()).await, Some(7));
+    }
+    let report = server
+        .registry()
+        .broadcast(Audience::All, "price", &8u64)
+        .unwrap();
+    assert_eq!(report.reached, 4);
+    assert_eq!(within("broadcast", receivers[3].recv()).await, Some(8));
+}
+
+/// A raw client that joins (tagging itself) and then reads nothing until
+/// told to: its pushes queue up at the server.
+async fn silent_member(server: &Server) -> (raw::RawWs, u64) {
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    let call = Frame::Call(rpc::protocol::Call {
+        id: 1,
+        method: "join",
+        headers: Vec::new(),
+    });
+    ws.send(Message::Binary(
+        codec::encode_with(&call, &("quiet", "0")).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let Some(Ok(Message::Binary(reply))) = ws.next().await else {
+        panic!("no reply")
+    };
+    let decoded = codec::decode(&reply, usize::MAX).unwrap();
+    let id: u64 = codec::decode_value(&decoded.payload).unwrap();
+    (ws, id)
+}
+
+fn topic_and_value(message: &Message) -> (String, u64) {
+    let Message::Binary(bytes) = message else {
+        panic!("expected binary, got {message:?}")
+    };
+    let decoded = codec::decode(bytes, usize::MAX).unwrap();
+    let Frame::Notify(notify) = decoded.frame else {
+        panic!("expected notify")
+    };
+    (
+        notify.topic.to_owned(),
+        codec::decode_value(&decoded.payload).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_high_priority_push_overtakes_a_backlog_of_low_priority_ones() {
+    let config = server_config().session(session_config().push_queue(2000));
+    let server = serve_with(lobby(), config).await;
+    let (mut ws, id) = silent_member(&server).await;
+    let low = server.registry().get(id).unwrap();
+    let high = low.clone().with_priority(Priority::High);
+    // Queued without yielding: the writer sees the whole backlog at once
+    // (the test runtime has one thread).
+    for n in 0..1000u64 {
+        low.try_push("tick", &n).unwrap();
+    }
+    high.try_push("alert", &9999u64).unwrap();
+
+    let mut seen = Vec::new();
+    while seen.len() < 1001 {
+        let message = within("pushes", ws.next()).await.unwrap().unwrap();
+        seen.push(topic_and_value(&message));
+    }
+    let alert_at = seen.iter().position(|(topic, _)| topic == "alert").unwrap();
+    assert!(
+        alert_at < 128,
+        "the alert came after {alert_at} low-priority pushes"
+    );
+    let ticks: Vec<u64> = seen
+        .iter()
+        .filter(|(t, _)| t == "tick")
+        .map(|(_, v)| *v)
+        .collect();
+    assert_eq!(
+        ticks,
+        (0..1000).collect::<Vec<_>>(),
+        "low-priority pushes keep their order"
+    );
+}
+
+#[tokio::test]
+async fn full_queue_policies_and_dead_letters() {
+    let config = server_config().session(session_config().push_queue(2));
+    let (server, mut dead) = dead_letter_server(lobby(), config).await;
+    let (_ws, id) = silent_member(&server).await;
+    let handle = server.registry().get(id).unwrap();
+    // Block the writer from draining: these stay queued only if the writer
+    // has not run yet, so fill and test without yielding.
+    handle.try_push("tick", &1u64).unwrap();
+    handle.try_push("tick", &2u64).unwrap();
+    assert!(matches!(
+        handle.try_push("tick", &3u64),
+        Err(PushError::Full)
+    ));
+    let letter = dead.try_recv().expect("the refused push is a dead letter");
+    assert_eq!(
+        (letter.topic.as_str(), letter.reason),
+        ("tick", DeadLetterReason::Full)
+    );
+    assert_eq!(codec::decode_value::<u64>(&letter.payload).unwrap(), 3);
+
+    within(
+        "drop oldest",
+        handle.push_with_policy("tick", &4u64, PushPolicy::DropOldest),
+    )
+    .await
+    .unwrap();
+    let letter = dead.try_recv().expect("the evicted push is a dead letter");
+    assert_eq!(letter.reason, DeadLetterReason::Evicted);
+    assert_eq!(codec::decode_value::<u64>(&letter.payload).unwrap(), 1);
+
+    let err = within(
+        "drop newest",
+        handle.push_with_policy("tick", &5u64, PushPolicy::DropNewest),
+    )
+    .await;
+    assert!(matches!(err, Err(PushError::Full)));
+    assert_eq!(dead.try_recv().unwrap().reason, DeadLetterReason::Full);
+}
+
+#[tokio::test]
+async fn pushes_to_a_closed_session_become_dead_letters() {
+    let (server, mut dead) = dead_letter_server(lobby(), server_config()).await;
+    let (tx, _prices) = mpsc::unbounded_channel();
+    let client = connect_with(&server, listener(tx)).await;
+    let id: u64 = client.call("join", &("rust", "1")).await.unwrap();
+    let handle = server.registry().get(id).unwrap();
+    client.close().await;
+    for n in 0..3u64 {
+        assert!(matches!(
+            handle.push("price", &n).await,
+            Err(PushError::Closed)
+        ));
+    }
+    for n in 0..3u64 {
+        let letter = within("dead letter", dead.recv()).await.unwrap();
+        assert_eq!(letter.reason, DeadLetterReason::Closed);
+        assert_eq!(letter.session_id, id);
+        assert_eq!(codec::decode_value::<u64>(&letter.payload).unwrap(), n);
+    }
+}
+
+#[tokio::test]
+async fn a_push_handle_rate_limit_refuses_the_excess() {
+    let server = serve(lobby()).await;
+    let (tx, mut prices) = mpsc::unbounded_channel();
+    let client = connect_with(&server, listener(tx)).await;
+    let id: u64 = client.call("join", &("rust", "1")).await.unwrap();
+    let handle = server
+        .registry()
+        .get(id)
+        .unwrap()
+        .with_rate_limit(RateLimit::new(1, 3));
+    for n in 0..3u64 {
+        handle.push("price", &n).await.unwrap();
+    }
+    assert!(matches!(
+        handle.push("price", &99u64).await,
+        Err(PushError::RateLimited)
+    ));
+    for n in 0..3u64 {
+        assert_eq!(within("push", prices.recv()).await, Some(n));
+    }
+}
+
+#[tokio::test]
+async fn inbound_calls_over_the_rate_limit_are_refused_then_the_abuser_is_closed() {
+    let session = session_config()
+        .inbound_rate(Some(RateLimit::new(1, 5)))
+        .max_rate_refusals(10);
+    let server = serve_with(lobby(), server_config().session(session)).await;
+    let client = connect(&server).await;
+    for i in 0..5 {
+        let _: u64 = client.call("join", &("r", i.to_string())).await.unwrap();
+    }
+    let err = client
+        .call::<_, u64>("join", &("r", "6"))
+        .await
+        .unwrap_err();
+    assert!(err.is_busy(), "{err:?}");
+    assert!(err.to_string().contains("rate limit"), "{err}");
+    // Keep hammering: after 10 refusals in a row the session is closed.
+    for _ in 0..20 {
+        if client
+            .call::<_, u64>("join", &("r", "x"))
+            .await
+            .is_err_and(|e| e.is_closed())
+        {
+            break;
+        }
+    }
+    let reason = within("closed", client.closed()).await;
+    assert_eq!(reason.code, close_code::POLICY);
+    assert!(reason.reason.contains("rate limit"), "{}", reason.reason);
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_bounded_and_closed_without_affecting_others() {
+    let session = session_config()
+        .push_queue(64)
+        .slow_consumer_grace(Duration::from_millis(300));
+    let server = serve_with(lobby(), server_config().session(session)).await;
+    let (tx, mut prices) = mpsc::unbounded_channel();
+    let healthy = connect_with(&server, listener(tx)).await;
+    let healthy_id: u64 = healthy.call("join", &("r", "ok")).await.unwrap();
+    let (slow_ws, slow_id) = silent_member(&server).await;
+
+    let slow = server.registry().get(slow_id).unwrap();
+    let payload = "x".repeat(64 << 10);
+    let mut full = 0;
+    // 64 KiB pushes until the socket buffers and the queue are full; the
+    // queue never holds more than its 64 frames.
+    for _ in 0..2000 {
+        match slow.try_push("price", &payload) {
+            Ok(()) => {}
+            Err(PushError::Full) => {
+                full += 1;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Err(PushError::Closed) => break,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(full > 0, "the queue filled up");
+    let reason = within("slow consumer closed", async {
+        loop {
+            if !slow.is_alive() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    reason.await;
+    drop(slow_ws);
+
+    // The healthy session is untouched.
+    server
+        .registry()
+        .get(healthy_id)
+        .unwrap()
+        .push("price", &5u64)
+        .await
+        .unwrap();
+    assert_eq!(within("healthy push", prices.recv()).await, Some(5));
+}
