@@ -68,6 +68,13 @@ pub struct SessionConfig {
     /// Requests refused in a row by the rate limit before the session is
     /// closed with 1008 as abusive. Default: 100.
     pub max_rate_refusals: u32,
+    /// Items of a stream the sender may have in flight before the receiver
+    /// grants more (credit-based flow control). Default: 32.
+    pub stream_window: u32,
+    /// Longest wait for a stream's next item before the receiver gives up
+    /// with a timeout error; `None` waits as long as the session lives.
+    /// Default: `None`.
+    pub stream_idle_timeout: Option<Duration>,
 }
 
 impl Default for SessionConfig {
@@ -84,6 +91,8 @@ impl Default for SessionConfig {
             slow_consumer_grace: Duration::from_secs(30),
             inbound_rate: None,
             max_rate_refusals: 100,
+            stream_window: 32,
+            stream_idle_timeout: None,
         }
     }
 }
@@ -155,6 +164,18 @@ impl SessionConfig {
         self
     }
 
+    /// Sets [`stream_window`](Self::stream_window).
+    pub fn stream_window(mut self, items: u32) -> Self {
+        self.stream_window = items;
+        self
+    }
+
+    /// Sets [`stream_idle_timeout`](Self::stream_idle_timeout).
+    pub fn stream_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.stream_idle_timeout = timeout;
+        self
+    }
+
     /// Checks that every limit can be met.
     ///
     /// # Errors
@@ -197,6 +218,11 @@ impl SessionConfig {
             "must be at least 1",
         )?;
         require(self.push_queue > 0, "push_queue", "must be at least 1")?;
+        require(
+            self.stream_window > 0,
+            "stream_window",
+            "must be at least 1",
+        )?;
         require(
             !self.slow_consumer_grace.is_zero(),
             "slow_consumer_grace",

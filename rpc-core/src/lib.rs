@@ -27,6 +27,7 @@ mod push;
 mod router;
 mod server;
 mod session;
+mod stream;
 mod transport;
 
 pub use auth::{Identity, Refusal, UpgradeRequest};
@@ -46,3 +47,4 @@ pub use push::{
 pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
 pub use server::{Server, ServerBuilder};
 pub use session::{CallOptions, Peer, Session};
+pub use stream::{BidiStream, Incoming, StreamError, StreamOptions};

@@ -42,6 +42,9 @@ pub enum MethodKind {
     Call,
     /// Fire-and-forget: no reply is ever sent.
     Cast,
+    /// A stream: opened with `Open`, answered with items (server and
+    /// bidirectional streams) or with one value (client streams).
+    Stream,
 }
 
 /// Describes one method of a router.

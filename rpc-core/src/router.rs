@@ -71,6 +71,8 @@ pub trait Router: Send + Sync + 'static {
 pub struct Request {
     session: Session,
     id: Option<u64>,
+    /// Opened with an `Open` frame (a stream) rather than `Call` or `Cast`.
+    open_stream: bool,
     payload: Bytes,
     headers: Vec<(String, String)>,
 }
@@ -82,6 +84,7 @@ impl fmt::Debug for Request {
             .field("id", &self.id)
             .field("payload_len", &self.payload.len())
             .field("headers", &self.headers)
+            .field("open_stream", &self.open_stream)
             .finish()
     }
 }
@@ -92,10 +95,12 @@ impl Request {
         id: Option<u64>,
         payload: Bytes,
         headers: Vec<(String, String)>,
+        open_stream: bool,
     ) -> Self {
         Self {
             session,
             id,
+            open_stream,
             payload,
             headers,
         }
@@ -104,6 +109,10 @@ impl Request {
     /// The session the request arrived on.
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    pub(crate) fn is_open_stream(&self) -> bool {
+        self.open_stream
     }
 
     /// The call id, or `None` for a cast or notification.

@@ -58,6 +58,15 @@ impl FnRouter {
         self.method(name, MethodKind::Cast, handler)
     }
 
+    /// Adds a stream.
+    pub fn stream<F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<rpc::Reply, HandlerError>> + Send + 'static,
+    {
+        self.method(name, MethodKind::Stream, handler)
+    }
+
     fn method<F, Fut>(mut self, name: &str, kind: MethodKind, handler: F) -> Self
     where
         F: Fn(Request) -> Fut + Send + Sync + 'static,

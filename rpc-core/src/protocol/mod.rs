@@ -56,6 +56,18 @@ pub enum Frame<'a> {
     Discover(Discover),
     /// 9: the answer to [`Frame::Discover`]; a list of router descriptions follows.
     Described(Described),
+    /// 10: opens a streaming call; the arguments follow.
+    Open(Open<'a>),
+    /// 11: one item of a stream; the item follows.
+    Item(StreamRef),
+    /// 12: the normal end of one direction of a stream.
+    End(StreamRef),
+    /// 13: flow-control credit: the receiver of a stream's items accepts this
+    /// many more.
+    Credit(Credit),
+    /// 14: one piece of a message too large to send whole; the raw bytes of
+    /// the piece follow.
+    Fragment(Fragment),
 }
 
 impl Frame<'_> {
@@ -69,6 +81,9 @@ impl Frame<'_> {
                 | Frame::Error(_)
                 | Frame::Notify(_)
                 | Frame::Described(_)
+                | Frame::Open(_)
+                | Frame::Item(_)
+                | Frame::Fragment(_)
         )
     }
 
@@ -85,6 +100,11 @@ impl Frame<'_> {
             Frame::Cancel(_) => "cancel",
             Frame::Discover(_) => "discover",
             Frame::Described(_) => "described",
+            Frame::Open(_) => "open",
+            Frame::Item(_) => "item",
+            Frame::End(_) => "end",
+            Frame::Credit(_) => "credit",
+            Frame::Fragment(_) => "fragment",
         }
     }
 }
@@ -191,4 +211,63 @@ pub struct Discover {
 pub struct Described {
     /// Id of the discover request being answered.
     pub id: u64,
+}
+
+/// Opens a streaming call: the callee answers with [`Frame::Item`]s and an
+/// [`Frame::End`] (or one [`Frame::Reply`], or an [`Frame::Error`]) carrying
+/// this id. The caller may also send items to the callee under the same id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Open<'a> {
+    /// Caller-chosen id, from the same space as call ids; never 0.
+    pub id: u64,
+    /// Wire name of the method.
+    pub method: &'a str,
+    /// Metadata headers (name, value).
+    #[serde(borrow)]
+    pub headers: Vec<(&'a str, &'a str)>,
+    /// Items the callee may send before the caller grants more.
+    pub credit: u32,
+}
+
+/// Which end of a call a stream frame is addressed to. Both sides can open
+/// streams with overlapping ids (each side has its own id space), so stream
+/// frames say whose id they carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Side {
+    /// 0: to the side that opened the stream (the id is the receiver's own).
+    Caller,
+    /// 1: to the side that serves the stream (the id is the sender's).
+    Callee,
+}
+
+/// Names one stream and the direction of the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRef {
+    /// The id the caller gave in [`Open`].
+    pub id: u64,
+    /// Who receives this frame.
+    pub to: Side,
+}
+
+/// Grants the sender of a stream's items permission to send more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credit {
+    /// The id the caller gave in [`Open`].
+    pub id: u64,
+    /// Who receives this frame: the side that sends the items.
+    pub to: Side,
+    /// How many more items may be sent.
+    pub items: u32,
+}
+
+/// One piece of a large message. The sender splits any message longer than
+/// its fragment size into pieces sent in order, interleaved with other
+/// frames; the receiver concatenates the pieces of one `message` id and
+/// handles the result as one message when `last` is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fragment {
+    /// Sender-chosen id of the large message, unique while it is in transit.
+    pub message: u64,
+    /// Whether this is the final piece.
+    pub last: bool,
 }

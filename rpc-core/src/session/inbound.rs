@@ -64,6 +64,8 @@ pub(super) struct Incoming<'a> {
     pub(super) method: &'a str,
     pub(super) headers: &'a [(&'a str, &'a str)],
     pub(super) payload: Bytes,
+    /// For a stream: the credit the caller granted for its answers.
+    pub(super) stream_credit: Option<u32>,
 }
 
 impl Inbound {
@@ -113,7 +115,7 @@ impl Inbound {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Aborts the handler of call `id`, if it still runs.
+    /// Aborts the handler of call or stream `id`, if it still runs.
     pub(super) fn cancel(&self, id: u64) -> bool {
         let handle = self.running().remove(&TaskKey::Call(id));
         handle.map(|h| h.abort()).is_some()
@@ -196,7 +198,17 @@ pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
     let session = Session {
         shared: Arc::clone(shared),
     };
-    let request = Request::new(session, incoming.id, incoming.payload, headers);
+    let stream = incoming.stream_credit.zip(incoming.id);
+    if let Some((credit, id)) = stream {
+        shared.streams.serve(id, credit);
+    }
+    let request = Request::new(
+        session,
+        incoming.id,
+        incoming.payload,
+        headers,
+        stream.is_some(),
+    );
     let handler = Arc::clone(shared.routes.router(route.router)).dispatch(route.method, request);
     let deadline = route.timeout.or(shared.config.handler_timeout);
     let key = match incoming.id {
@@ -209,6 +221,9 @@ pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
         let _permit = permit;
         let outcome = run_handler(handler, deadline).await;
         task_shared.inbound.running().remove(&key);
+        if let Some((_, id)) = stream {
+            task_shared.streams.forget_served(id);
+        }
         answer(&task_shared, incoming.id, outcome).await;
     };
 

@@ -5,11 +5,13 @@
 //! flight. When the session closes, every pending call resolves at once with
 //! [`Error::Closed`](crate::Error::Closed) and every handler task is stopped.
 
+mod control;
 pub(crate) mod handshake;
 mod inbound;
 mod peer;
 mod pending;
 mod reader;
+pub(crate) mod streams;
 mod tags;
 mod writer;
 
@@ -137,6 +139,10 @@ impl Session {
         self.shared.close(reason);
     }
 
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Graceful end: refuses new calls with `shutting down`, waits up to
     /// `grace` for the handlers in flight, then closes with `reason`.
     pub(crate) async fn drain(&self, grace: std::time::Duration, reason: CloseReason) {
@@ -189,6 +195,8 @@ pub(crate) struct Shared {
     registry: Option<Registry>,
     dead_letters: Option<DeadLetters>,
     tags: tags::Tags,
+    control: control::Control,
+    streams: streams::StreamTable,
     pending: Pending,
     inbound: Inbound,
     next_id: AtomicU64,
@@ -216,12 +224,34 @@ impl Shared {
             tracing::info!(code = reason.code, reason = %reason.reason, by_peer = reason.by_peer, "session closing");
         }
         self.pending.close(reason);
+        self.streams.close_all();
         self.inbound.abort_all();
         self.closing.cancel();
     }
 
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    pub(crate) fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    pub(crate) fn tracker(&self) -> &TaskTracker {
+        &self.tracker
+    }
+
+    pub(crate) fn control(&self) -> &control::Control {
+        &self.control
+    }
+
+    pub(crate) fn streams(&self) -> &streams::StreamTable {
+        &self.streams
+    }
+
+    /// Stream ids come from the call id space, so one frame kind answers both.
+    pub(crate) fn next_stream_id(&self) -> u64 {
+        self.next_id()
     }
 
     pub(crate) fn is_closing(&self) -> bool {
@@ -330,6 +360,8 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
         registry: setup.registry,
         dead_letters: setup.dead_letters,
         tags: tags::Tags::default(),
+        control: control::Control::default(),
+        streams: streams::StreamTable::default(),
         pending: Pending::default(),
         inbound,
         next_id: AtomicU64::new(1),

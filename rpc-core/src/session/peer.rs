@@ -10,7 +10,7 @@ use crate::{
     codec,
     error::{CloseReason, Error},
     metadata::RouterInfo,
-    protocol::{Call, Cancel, Cast, Discover, Frame, Notify, close_code},
+    protocol::{Call, Cast, Discover, Frame, Notify, close_code},
 };
 
 /// Options of one call: a timeout other than the session's default, and
@@ -55,7 +55,7 @@ impl CallOptions {
 /// method's parameters: `peer.call("add", &(1, 2))`, `peer.call("neg", &(5,))`.
 #[derive(Clone)]
 pub struct Peer {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl fmt::Debug for Peer {
@@ -219,10 +219,6 @@ impl Drop for CancelOnDrop<'_> {
             return;
         }
         tracing::debug!(id = self.id, "call abandoned; cancelling it at the peer");
-        if let Ok(bytes) = codec::encode(&Frame::Cancel(Cancel { id: self.id })) {
-            // Best effort: with the queue full, the peer's handler runs on
-            // and its late answer is dropped on arrival.
-            let _ = self.shared.outbound.try_send(bytes);
-        }
+        self.shared.control().cancel(self.id);
     }
 }

@@ -7,11 +7,16 @@ use bytes::Bytes;
 use futures_util::{StreamExt, stream::SplitStream};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Shared, inbound, pending::Answer};
+use super::{
+    Shared, inbound,
+    pending::Answer,
+    streams::{Event, Violation},
+};
 use crate::{
     codec::{self, Decoded},
     error::{CloseReason, RemoteError},
-    protocol::{CONNECTION_ERROR_ID, Described, Frame, close_code},
+    protocol::{CONNECTION_ERROR_ID, Described, ErrorFrame, Frame, StreamRef, close_code},
+    stream::StreamError,
     transport::{self, Ws},
 };
 
@@ -59,61 +64,64 @@ async fn on_message(shared: &Arc<Shared>, message: &Bytes) -> Result<(), CloseRe
         })?;
     match frame {
         Frame::Call(call) => {
-            if call.id == CONNECTION_ERROR_ID {
-                return Err(CloseReason::local(
-                    close_code::PROTOCOL,
-                    "call id 0 is reserved",
-                ));
-            }
-            let incoming = inbound::Incoming {
-                id: Some(call.id),
-                method: call.method,
-                headers: &call.headers,
+            admit(
+                shared,
+                Some(call.id),
+                call.method,
+                &call.headers,
                 payload,
-            };
-            inbound::admit(shared, incoming).await;
+                None,
+            )
+            .await?;
         }
-        Frame::Cast(cast) => {
-            let incoming = inbound::Incoming {
-                id: None,
-                method: cast.method,
-                headers: &cast.headers,
+        Frame::Cast(cast) => admit(shared, None, cast.method, &cast.headers, payload, None).await?,
+        Frame::Notify(notify) => admit(shared, None, notify.topic, &[], payload, None).await?,
+        Frame::Open(open) => {
+            let credit = Some(open.credit);
+            admit(
+                shared,
+                Some(open.id),
+                open.method,
+                &open.headers,
                 payload,
-            };
-            inbound::admit(shared, incoming).await;
+                credit,
+            )
+            .await?;
         }
-        Frame::Notify(notify) => {
-            let incoming = inbound::Incoming {
-                id: None,
-                method: notify.topic,
-                headers: &[],
-                payload,
-            };
-            inbound::admit(shared, incoming).await;
+        Frame::Item(StreamRef { id, to }) => {
+            shared
+                .streams
+                .deliver(to, id, Event::Item(payload))
+                .map_err(violation)?;
         }
-        Frame::Reply(reply) => deliver(shared, reply.id, Answer::Value(payload)),
-        Frame::Described(Described { id }) => deliver(shared, id, Answer::Value(payload)),
-        Frame::Error(error) if error.id == CONNECTION_ERROR_ID => {
-            tracing::warn!(code = %error.code, message = error.message, "peer reported an error");
+        Frame::End(StreamRef { id, to }) => {
+            shared
+                .streams
+                .deliver(to, id, Event::End)
+                .map_err(violation)?;
         }
-        Frame::Error(error) => {
-            let remote = RemoteError::new(error.code, error.message.to_owned(), payload);
-            deliver(shared, error.id, Answer::Failed(remote));
+        Frame::Credit(credit) => {
+            shared
+                .streams
+                .grant(credit.to, credit.id, credit.items)
+                .map_err(violation)?;
         }
+        Frame::Fragment(_) => {
+            return Err(CloseReason::local(
+                close_code::PROTOCOL,
+                "fragments are not supported yet",
+            ));
+        }
+        Frame::Reply(reply) => on_reply(shared, reply.id, payload),
+        Frame::Described(Described { id }) => on_reply(shared, id, payload),
+        Frame::Error(error) => on_error(shared, &error, payload),
         Frame::Cancel(cancel) => {
+            shared.streams.forget_served(cancel.id);
             if shared.inbound.cancel(cancel.id) {
                 tracing::debug!(id = cancel.id, "call cancelled by the peer");
             }
         }
-        Frame::Discover(discover) => {
-            let answer = Frame::Described(Described { id: discover.id });
-            match codec::encode_raw(&answer, &shared.described) {
-                Ok(bytes) => {
-                    let _ = shared.send(bytes).await;
-                }
-                Err(err) => tracing::error!(error = %err, "discover answer does not encode"),
-            }
-        }
+        Frame::Discover(discover) => answer_discover(shared, discover.id).await,
         other @ (Frame::Hello(_) | Frame::Welcome(_)) => {
             return Err(CloseReason::local(
                 close_code::PROTOCOL,
@@ -124,9 +132,71 @@ async fn on_message(shared: &Arc<Shared>, message: &Bytes) -> Result<(), CloseRe
     Ok(())
 }
 
-fn deliver(shared: &Shared, id: u64, answer: Answer) {
-    if !shared.pending.complete(id, answer) {
-        // A late answer to a call that timed out or was cancelled.
+/// Completes the call, discover request or stream a reply is for.
+fn on_reply(shared: &Shared, id: u64, payload: Bytes) {
+    if !shared.pending.complete(id, Answer::Value(payload.clone())) {
+        finish_stream(shared, id, Event::Reply(payload));
+    }
+}
+
+/// Fails the call or stream an error is for (id 0: only logged).
+fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
+    if error.id == CONNECTION_ERROR_ID {
+        tracing::warn!(code = %error.code, message = error.message, "peer reported an error");
+        return;
+    }
+    let remote = RemoteError::new(error.code, error.message.to_owned(), payload);
+    if !shared
+        .pending
+        .complete(error.id, Answer::Failed(remote.clone()))
+    {
+        finish_stream(
+            shared,
+            error.id,
+            Event::Failed(StreamError::Application(remote)),
+        );
+    }
+}
+
+/// Hands a call, cast, notification or stream to admission.
+async fn admit(
+    shared: &Arc<Shared>,
+    id: Option<u64>,
+    method: &str,
+    headers: &[(&str, &str)],
+    payload: Bytes,
+    stream_credit: Option<u32>,
+) -> Result<(), CloseReason> {
+    if id == Some(CONNECTION_ERROR_ID) {
+        return Err(CloseReason::local(close_code::PROTOCOL, "id 0 is reserved"));
+    }
+    let incoming = inbound::Incoming {
+        id,
+        method,
+        headers,
+        payload,
+        stream_credit,
+    };
+    inbound::admit(shared, incoming).await;
+    Ok(())
+}
+
+async fn answer_discover(shared: &Shared, id: u64) {
+    match codec::encode_raw(&Frame::Described(Described { id }), &shared.described) {
+        Ok(bytes) => {
+            let _ = shared.send(bytes).await;
+        }
+        Err(err) => tracing::error!(error = %err, "discover answer does not encode"),
+    }
+}
+
+fn violation(violation: Violation) -> CloseReason {
+    CloseReason::local(close_code::PROTOCOL, violation.0)
+}
+
+/// An answer for no pending call may end a stream this side opened.
+fn finish_stream(shared: &Shared, id: u64, event: Event) {
+    if !shared.streams.finish_opened(id, event) {
         tracing::debug!(id, "answer for no waiting call dropped");
     }
 }

@@ -37,6 +37,7 @@ pub(super) async fn run(
         tokio::select! {
             biased;
             () = shared.closing.cancelled() => break,
+            () = shared.control.ready() => {}
             () = shared.high.filled() => {}
             received = rx.recv_many(&mut normal, BATCH) => {
                 if received == 0 {
@@ -96,6 +97,8 @@ fn gather(
     normal: &mut Vec<Bytes>,
     batch: &mut Vec<Bytes>,
 ) {
+    // Credit and cancels first: tiny, and the peer's progress waits on them.
+    shared.control.drain_into(batch);
     shared.high.drain_into(batch, BATCH);
     while batch.len() + normal.len() < BATCH {
         match rx.try_recv() {

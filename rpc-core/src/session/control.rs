@@ -1,0 +1,130 @@
+//! Control frames that must never be lost or wait behind a full outbound
+//! queue: stream credit and cancels. A caller that drops a stream, or a
+//! consumer that frees room, cannot wait for queue space (they run in `Drop`
+//! or `poll_next`), yet a lost credit stalls a stream forever and a lost
+//! cancel leaves a handler running. So they go to this small side queue,
+//! bounded by the number of live calls, and the writer sends them first.
+//! Credits for the same stream coalesce.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::{
+    codec,
+    protocol::{Cancel, Credit, Frame, Side},
+};
+
+#[derive(Debug, Default)]
+struct Pending {
+    credits: Vec<(u64, Side, u32)>,
+    cancels: Vec<u64>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    pending: Mutex<Pending>,
+    ready: Notify,
+}
+
+impl Control {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Grants the sender of stream `id`'s items (on side `to`) `items` more.
+    pub(crate) fn credit(&self, id: u64, to: Side, items: u32) {
+        {
+            let mut pending = self.lock();
+            match pending
+                .credits
+                .iter_mut()
+                .find(|(i, s, _)| *i == id && *s == to)
+            {
+                Some((_, _, total)) => *total = total.saturating_add(items),
+                None => pending.credits.push((id, to, items)),
+            }
+        }
+        self.ready.notify_one();
+    }
+
+    /// Tells the peer to abandon call or stream `id`.
+    pub(crate) fn cancel(&self, id: u64) {
+        self.lock().cancels.push(id);
+        self.ready.notify_one();
+    }
+
+    /// Waits until a control frame is queued.
+    pub(crate) async fn ready(&self) {
+        loop {
+            let ready = self.ready.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            {
+                let pending = self.lock();
+                if !pending.credits.is_empty() || !pending.cancels.is_empty() {
+                    return;
+                }
+            }
+            ready.await;
+        }
+    }
+
+    /// Encodes every queued control frame into `batch`.
+    pub(crate) fn drain_into(&self, batch: &mut Vec<Bytes>) {
+        let Pending { credits, cancels } = std::mem::take(&mut *self.lock());
+        let credits = credits
+            .into_iter()
+            .map(|(id, to, items)| Frame::Credit(Credit { id, to, items }));
+        let cancels = cancels.into_iter().map(|id| Frame::Cancel(Cancel { id }));
+        for frame in credits.chain(cancels) {
+            if let Ok(bytes) = codec::encode(&frame) {
+                batch.push(bytes);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credits_for_one_stream_coalesce_and_cancels_follow() {
+        let control = Control::default();
+        control.credit(3, Side::Callee, 10);
+        control.cancel(9);
+        control.credit(3, Side::Callee, 5);
+        control.credit(3, Side::Caller, 1);
+        let mut batch = Vec::new();
+        control.drain_into(&mut batch);
+        let frames: Vec<_> = batch
+            .iter()
+            .map(|b| {
+                codec::decode(b, usize::MAX)
+                    .unwrap()
+                    .frame
+                    .clone_owned_kind()
+            })
+            .collect();
+        assert_eq!(
+            frames,
+            ["credit 3 Callee 15", "credit 3 Caller 1", "cancel 9"]
+        );
+    }
+
+    trait Describe {
+        fn clone_owned_kind(&self) -> String;
+    }
+
+    impl Describe for Frame<'_> {
+        fn clone_owned_kind(&self) -> String {
+            match self {
+                Frame::Credit(c) => format!("credit {} {:?} {}", c.id, c.to, c.items),
+                Frame::Cancel(c) => format!("cancel {}", c.id),
+                other => other.kind().to_owned(),
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! [`Incoming`]: the receiving end of a stream, with credit returned as items
+//! are consumed and an optional idle timeout.
+
+use std::{
+    fmt,
+    marker::PhantomData,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures_util::Stream;
+use serde::de::DeserializeOwned;
+use tokio::{
+    sync::mpsc,
+    time::{Instant, Sleep},
+};
+
+use super::StreamError;
+use crate::{
+    codec,
+    protocol::Side,
+    session::{Shared, streams::Event},
+};
+
+/// The items of a stream as they arrive: the answer of a streaming call on
+/// the caller's side, or the caller's uploads on the handler's side.
+///
+/// Yields `Ok(item)` for each item and ends with `None`, or with one
+/// `Err(StreamError)` when the stream fails. Holding it unread stalls only
+/// this stream: the sender waits for credit, which is granted back as items
+/// are taken. Dropping the caller's `Incoming` cancels the call.
+pub struct Incoming<T> {
+    rx: mpsc::Receiver<Event>,
+    shared: Arc<Shared>,
+    id: u64,
+    /// Who sends the items, and so receives our credit.
+    sender: Side,
+    window: u32,
+    consumed: u32,
+    idle: Option<(Duration, Pin<Box<Sleep>>)>,
+    finished: bool,
+    /// On the caller's side, dropping an unfinished stream cancels the call.
+    cancel_on_drop: bool,
+    _item: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for Incoming<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming")
+            .field("id", &self.id)
+            .field("window", &self.window)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Incoming<T> {
+    pub(crate) fn new(
+        rx: mpsc::Receiver<Event>,
+        shared: Arc<Shared>,
+        id: u64,
+        sender: Side,
+        window: u32,
+        idle_timeout: Option<Duration>,
+    ) -> Self {
+        let idle = idle_timeout.map(|d| (d, Box::pin(tokio::time::sleep(d))));
+        Self {
+            rx,
+            shared,
+            id,
+            sender,
+            window,
+            consumed: 0,
+            idle,
+            finished: false,
+            cancel_on_drop: sender == Side::Callee,
+            _item: PhantomData,
+        }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Returns credit once half the window is consumed: fewer credit frames
+    /// than one per item, and the sender never runs dry while we keep up.
+    fn took_item(&mut self) {
+        self.consumed += 1;
+        if self.consumed >= (self.window / 2).max(1) {
+            self.shared
+                .control()
+                .credit(self.id, self.sender, self.consumed);
+            self.consumed = 0;
+        }
+        if let Some((timeout, sleep)) = &mut self.idle {
+            sleep.as_mut().reset(Instant::now() + *timeout);
+        }
+    }
+
+    fn finish(&mut self, cancel: bool) {
+        self.finished = true;
+        if cancel && self.cancel_on_drop {
+            self.shared.control().cancel(self.id);
+        }
+        if self.sender == Side::Callee {
+            self.shared.streams().forget_opened(self.id);
+        }
+        self.cancel_on_drop = false;
+    }
+}
+
+impl<T: DeserializeOwned> Stream for Incoming<T> {
+    type Item = Result<T, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        match this.rx.poll_recv(cx) {
+            Poll::Ready(Some(Event::Item(bytes))) => {
+                this.took_item();
+                match codec::decode_value(&bytes) {
+                    Ok(item) => Poll::Ready(Some(Ok(item))),
+                    Err(err) => {
+                        this.finish(true);
+                        Poll::Ready(Some(Err(StreamError::Decode(Arc::new(err)))))
+                    }
+                }
+            }
+            Poll::Ready(Some(Event::End | Event::Reply(_))) => {
+                this.finish(false);
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Event::Failed(err))) => {
+                this.finish(false);
+                Poll::Ready(Some(Err(err)))
+            }
+            Poll::Ready(None) => {
+                this.finish(false);
+                Poll::Ready(Some(Err(StreamError::Transport(
+                    this.shared.close_reason(),
+                ))))
+            }
+            Poll::Pending => {
+                if let Some((timeout, sleep)) = &mut this.idle
+                    && sleep.as_mut().poll(cx).is_ready()
+                {
+                    let timeout = *timeout;
+                    this.finish(true);
+                    return Poll::Ready(Some(Err(StreamError::Timeout(timeout))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Incoming<T> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finish(true);
+        }
+    }
+}

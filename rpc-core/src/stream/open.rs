@@ -1,0 +1,246 @@
+//! Opening streams on a [`Peer`]: server streaming, bidirectional, and
+//! client streaming answered by one value.
+
+use std::{pin::pin, sync::Arc};
+
+use futures_util::{Stream, StreamExt};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::sync::Semaphore;
+
+use super::{BidiStream, Incoming, StreamError, StreamOptions};
+use crate::{
+    codec,
+    error::Error,
+    protocol::{Frame, Open, Side, StreamRef},
+    session::{Peer, Shared, streams::Event},
+};
+
+impl Peer {
+    /// Opens a server stream: calls `method` with `args` and returns its
+    /// items as they come.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] or [`Error::Encode`]; errors of the callee (unknown
+    /// method, handler failure) arrive as the stream's last item.
+    pub async fn open<A, T>(
+        &self,
+        method: &str,
+        args: &A,
+        options: StreamOptions,
+    ) -> Result<Incoming<T>, Error>
+    where
+        A: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let (incoming, _upload_credit) = self.start(method, args, &options).await?;
+        Ok(incoming)
+    }
+
+    /// Opens a bidirectional stream: `uploads` are fed to the handler by a
+    /// task of their own, under the handler's credit, while the answers
+    /// arrive on the returned stream. Dropping it stops both.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub async fn open_bidi<A, U, T, S>(
+        &self,
+        method: &str,
+        args: &A,
+        uploads: S,
+        options: StreamOptions,
+    ) -> Result<BidiStream<T>, Error>
+    where
+        A: Serialize + ?Sized,
+        U: Serialize + Send + 'static,
+        T: DeserializeOwned,
+        S: Stream<Item = U> + Send + 'static,
+    {
+        let (incoming, credit) = self.start(method, args, &options).await?;
+        let feeder = self.shared.tracker().spawn(feed(
+            Arc::clone(&self.shared),
+            incoming.id(),
+            credit,
+            uploads,
+        ));
+        Ok(BidiStream::new(incoming, feeder.abort_handle()))
+    }
+
+    /// Client streaming: sends `uploads` to `method` under the handler's
+    /// credit and waits for its single answer. Dropping the future cancels
+    /// the call and stops the uploads.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call), except that no timeout applies unless
+    /// `options.idle_timeout` is set.
+    pub async fn call_with_upload<A, U, R, S>(
+        &self,
+        method: &str,
+        args: &A,
+        uploads: S,
+        options: StreamOptions,
+    ) -> Result<R, Error>
+    where
+        A: Serialize + ?Sized,
+        U: Serialize + Send + 'static,
+        R: DeserializeOwned,
+        S: Stream<Item = U> + Send + 'static,
+    {
+        let id = self.shared.next_stream_id();
+        let window = options.window.unwrap_or(self.shared.config().stream_window);
+        let (mut answers, credit) = self.shared.streams().open(id, window);
+        let guard = Abandon {
+            shared: &self.shared,
+            id,
+            done: false,
+        };
+        send_open(&self.shared, id, method, args, &options, window).await?;
+        let feeder =
+            self.shared
+                .tracker()
+                .spawn(feed(Arc::clone(&self.shared), id, credit, uploads));
+        let _stop_feeding = AbortOnDrop(feeder.abort_handle());
+        let wait = async {
+            loop {
+                match answers.recv().await {
+                    Some(Event::Reply(bytes)) => {
+                        return codec::decode_value(&bytes).map_err(Error::Decode);
+                    }
+                    Some(Event::Failed(StreamError::Application(remote))) => {
+                        return Err(Error::Remote(remote));
+                    }
+                    Some(Event::Item(_) | Event::End) => {}
+                    Some(Event::Failed(_)) | None => {
+                        return Err(Error::Closed(self.shared.close_reason()));
+                    }
+                }
+            }
+        };
+        let result = match options.idle_timeout {
+            Some(limit) => tokio::time::timeout(limit, wait)
+                .await
+                .unwrap_or(Err(Error::Timeout(limit))),
+            None => wait.await,
+        };
+        let mut guard = guard;
+        // Only a timeout leaves the handler running; every other outcome
+        // means the callee has finished.
+        guard.done = !matches!(result, Err(Error::Timeout(_)));
+        result
+    }
+
+    /// Registers and sends an `Open`; returns the answers and upload credit.
+    async fn start<A, T>(
+        &self,
+        method: &str,
+        args: &A,
+        options: &StreamOptions,
+    ) -> Result<(Incoming<T>, Arc<Semaphore>), Error>
+    where
+        A: Serialize + ?Sized,
+    {
+        let id = self.shared.next_stream_id();
+        let config = self.shared.config();
+        let window = options.window.unwrap_or(config.stream_window);
+        let idle = options.idle_timeout.or(config.stream_idle_timeout);
+        let (answers, credit) = self.shared.streams().open(id, window);
+        // From here, dropping `incoming` cancels and unregisters the stream.
+        let incoming = Incoming::new(
+            answers,
+            Arc::clone(&self.shared),
+            id,
+            Side::Callee,
+            window,
+            idle,
+        );
+        send_open(&self.shared, id, method, args, options, window).await?;
+        Ok((incoming, credit))
+    }
+}
+
+async fn send_open<A: Serialize + ?Sized>(
+    shared: &Shared,
+    id: u64,
+    method: &str,
+    args: &A,
+    options: &StreamOptions,
+    window: u32,
+) -> Result<(), Error> {
+    let headers = options
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let frame = Frame::Open(Open {
+        id,
+        method,
+        headers,
+        credit: window,
+    });
+    let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+    shared.send(bytes).await.map_err(Error::Closed)
+}
+
+/// Feeds uploads under the callee's credit, then ends the upload direction.
+async fn feed<U, S>(shared: Arc<Shared>, id: u64, credit: Arc<Semaphore>, uploads: S)
+where
+    U: Serialize,
+    S: Stream<Item = U>,
+{
+    let mut uploads = pin!(uploads);
+    while let Some(item) = uploads.next().await {
+        // Closed when the stream or the session ends.
+        let Ok(permit) = credit.acquire().await else {
+            return;
+        };
+        permit.forget();
+        let frame = Frame::Item(StreamRef {
+            id,
+            to: Side::Callee,
+        });
+        match codec::encode_with(&frame, &item) {
+            Ok(bytes) => {
+                if shared.send(bytes).await.is_err() {
+                    return;
+                }
+            }
+            Err(err) => {
+                tracing::error!(id, error = %err, "upload item does not encode; cancelling the stream");
+                shared.control().cancel(id);
+                return;
+            }
+        }
+    }
+    if let Ok(bytes) = codec::encode(&Frame::End(StreamRef {
+        id,
+        to: Side::Callee,
+    })) {
+        let _ = shared.send(bytes).await;
+    }
+}
+
+/// Cancels a client-streaming call that ends without its answer.
+struct Abandon<'a> {
+    shared: &'a Shared,
+    id: u64,
+    done: bool,
+}
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.shared.control().cancel(self.id);
+        }
+        self.shared.streams().forget_opened(self.id);
+    }
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
