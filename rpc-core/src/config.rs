@@ -75,6 +75,15 @@ pub struct SessionConfig {
     /// with a timeout error; `None` waits as long as the session lives.
     /// Default: `None`.
     pub stream_idle_timeout: Option<Duration>,
+    /// Messages longer than this many bytes are sent in fragments of this
+    /// size, interleaved with other frames. Default: 64 KiB.
+    pub fragment_size: usize,
+    /// Bytes of fragmented messages the receiver holds at once while they
+    /// arrive; more closes the session with 1009. Default: 32 MiB.
+    pub max_reassembly: usize,
+    /// Time from a fragmented message's first piece to its last; slower
+    /// closes the session with 1008. Default: 30 s.
+    pub reassembly_timeout: Duration,
 }
 
 impl Default for SessionConfig {
@@ -93,6 +102,9 @@ impl Default for SessionConfig {
             max_rate_refusals: 100,
             stream_window: 32,
             stream_idle_timeout: None,
+            fragment_size: 64 << 10,
+            max_reassembly: 32 << 20,
+            reassembly_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -176,6 +188,24 @@ impl SessionConfig {
         self
     }
 
+    /// Sets [`fragment_size`](Self::fragment_size).
+    pub fn fragment_size(mut self, bytes: usize) -> Self {
+        self.fragment_size = bytes;
+        self
+    }
+
+    /// Sets [`max_reassembly`](Self::max_reassembly).
+    pub fn max_reassembly(mut self, bytes: usize) -> Self {
+        self.max_reassembly = bytes;
+        self
+    }
+
+    /// Sets [`reassembly_timeout`](Self::reassembly_timeout).
+    pub fn reassembly_timeout(mut self, timeout: Duration) -> Self {
+        self.reassembly_timeout = timeout;
+        self
+    }
+
     /// Checks that every limit can be met.
     ///
     /// # Errors
@@ -222,6 +252,21 @@ impl SessionConfig {
             self.stream_window > 0,
             "stream_window",
             "must be at least 1",
+        )?;
+        require(
+            self.fragment_size >= 256,
+            "fragment_size",
+            "must be at least 256 bytes",
+        )?;
+        require(
+            !self.reassembly_timeout.is_zero(),
+            "reassembly_timeout",
+            "must be positive",
+        )?;
+        require(
+            self.max_reassembly >= self.max_message_size,
+            "max_reassembly",
+            "must hold at least one message of max_message_size",
         )?;
         require(
             !self.slow_consumer_grace.is_zero(),

@@ -254,6 +254,14 @@ impl PushHandle {
             return self.try_push_frame(frame, policy);
         }
         let shared = self.admit(&frame)?;
+        if frame.len() > shared.config().fragment_size {
+            // Too large for a push queue: it goes out in fragments, in order
+            // with calls and replies, so it cannot hold up the socket.
+            return shared.send(frame.clone()).await.map_err(|_| {
+                self.dead_letter(&frame, DeadLetterReason::Closed);
+                PushError::Closed
+            });
+        }
         let queue = shared.push_queue(self.priority);
         tokio::select! {
             biased;

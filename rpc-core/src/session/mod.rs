@@ -6,6 +6,7 @@
 //! [`Error::Closed`](crate::Error::Closed) and every handler task is stopped.
 
 mod control;
+mod fragment;
 pub(crate) mod handshake;
 mod inbound;
 mod peer;
@@ -188,6 +189,9 @@ pub(crate) struct Shared {
     /// The discover answer, encoded once at mount time.
     described: Bytes,
     outbound: mpsc::Sender<Bytes>,
+    /// Fragments of large messages, one taken per writer round.
+    bulk: mpsc::Sender<fragment::Piece>,
+    next_fragmented: AtomicU64,
     /// Push queues by priority; the writer serves high before `outbound`
     /// and low after it.
     high: PushQueue,
@@ -301,11 +305,24 @@ impl Shared {
     }
 
     /// Queues a frame for the writer, waiting for room; fails once closed.
+    /// Frames longer than the fragment size go out in pieces; this returns
+    /// once the last piece is with the writer, so order is kept.
     pub(crate) async fn send(&self, frame: Bytes) -> Result<(), CloseReason> {
+        let size = self.config.fragment_size;
+        if frame.len() <= size {
+            return tokio::select! {
+                biased;
+                () = self.closing.cancelled() => Err(self.close_reason()),
+                sent = self.outbound.send(frame) => sent.map_err(|_| self.close_reason()),
+            };
+        }
+        let message = self.next_fragmented.fetch_add(1, Ordering::Relaxed);
         tokio::select! {
             biased;
             () = self.closing.cancelled() => Err(self.close_reason()),
-            sent = self.outbound.send(frame) => sent.map_err(|_| self.close_reason()),
+            sent = fragment::send_in_pieces(&self.bulk, message, &frame, size) => {
+                sent.map_err(|()| self.close_reason())
+            }
         }
     }
 
@@ -334,6 +351,7 @@ impl Shared {
 /// the caller runs that future on a task it tracks.
 pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> + Send) {
     let (outbound, rx) = mpsc::channel(setup.config.outbound_queue);
+    let (bulk, bulk_rx) = mpsc::channel(fragment::LANE_DEPTH);
     let span = match setup.role {
         Role::Server => {
             tracing::info_span!("session", id = setup.id, peer = ?setup.remote_addr, side = "server")
@@ -355,6 +373,8 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
         routes: setup.routes,
         described: setup.described,
         outbound,
+        bulk,
+        next_fragmented: AtomicU64::new(0),
         high,
         low,
         registry: setup.registry,
@@ -377,17 +397,24 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
     let session = Session {
         shared: Arc::clone(&shared),
     };
-    (session, drive(ws, shared, rx).instrument(span))
+    (session, drive(ws, shared, rx, bulk_rx).instrument(span))
 }
 
 /// Runs reader and writer until the session closes, then lingers so the
 /// close frame reaches the peer, then stops what is left.
-async fn drive(ws: Ws, shared: Arc<Shared>, rx: mpsc::Receiver<Bytes>) {
+async fn drive(
+    ws: Ws,
+    shared: Arc<Shared>,
+    rx: mpsc::Receiver<Bytes>,
+    bulk: mpsc::Receiver<fragment::Piece>,
+) {
     use futures_util::StreamExt;
 
     tracing::debug!("session open");
     let (sink, stream) = ws.split();
-    let writer = tokio::spawn(writer::run(sink, rx, Arc::clone(&shared)).in_current_span());
+    let writer = tokio::spawn(
+        writer::run(sink, writer::Queues::new(rx, bulk), Arc::clone(&shared)).in_current_span(),
+    );
     let stream = reader::run(stream, &shared).await;
     // The reader returns only once closing started; the writer then sends
     // the close frame (or has failed) and hands the socket back.

@@ -7,8 +7,12 @@ use bytes::Bytes;
 use futures_util::{StreamExt, stream::SplitStream};
 use tokio_tungstenite::tungstenite::Message;
 
+use tokio::time::Instant;
+
 use super::{
-    Shared, inbound,
+    Shared,
+    fragment::Reassembly,
+    inbound,
     pending::Answer,
     streams::{Event, Violation},
 };
@@ -22,14 +26,25 @@ use crate::{
 
 /// Reads until the session closes; returns the stream for lingering.
 pub(super) async fn run(mut stream: SplitStream<Ws>, shared: &Arc<Shared>) -> SplitStream<Ws> {
+    let config = &shared.config;
+    let mut reassembly = Reassembly::new(
+        config.max_message_size,
+        config.max_reassembly,
+        config.reassembly_timeout,
+    );
     loop {
+        let deadline = reassembly.deadline();
         let next = tokio::select! {
             biased;
             () = shared.closing.cancelled() => break,
             next = stream.next() => next,
+            () = until(deadline) => {
+                shared.close(reassembly.expired());
+                break;
+            }
         };
         let outcome = match next {
-            Some(Ok(Message::Binary(bytes))) => on_message(shared, &bytes).await,
+            Some(Ok(Message::Binary(bytes))) => on_message(shared, &mut reassembly, &bytes).await,
             Some(Ok(Message::Text(_))) => Err(CloseReason::local(
                 close_code::UNSUPPORTED_DATA,
                 "text messages are not accepted; send binary frames",
@@ -53,15 +68,43 @@ pub(super) async fn run(mut stream: SplitStream<Ws>, shared: &Arc<Shared>) -> Sp
     stream
 }
 
-/// Handles one binary message; an error closes the session with that reason.
-async fn on_message(shared: &Arc<Shared>, message: &Bytes) -> Result<(), CloseReason> {
-    let Decoded { frame, payload } = codec::decode(message, shared.config.max_message_size)
-        .map_err(|err| {
-            CloseReason::local(
-                close_code::PROTOCOL,
-                format!("malformed frame: {}", crate::router::err_chain(&err)),
-            )
-        })?;
+/// Sleeps until `deadline`, or forever without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn decode<'a>(shared: &Shared, message: &'a Bytes) -> Result<Decoded<'a>, CloseReason> {
+    codec::decode(message, shared.config.max_message_size).map_err(|err| {
+        CloseReason::local(
+            close_code::PROTOCOL,
+            format!("malformed frame: {}", crate::router::err_chain(&err)),
+        )
+    })
+}
+
+/// Handles one binary message, or one piece of a fragmented one; an error
+/// closes the session with that reason.
+async fn on_message(
+    shared: &Arc<Shared>,
+    reassembly: &mut Reassembly,
+    message: &Bytes,
+) -> Result<(), CloseReason> {
+    let decoded = decode(shared, message)?;
+    let Frame::Fragment(fragment) = decoded.frame else {
+        return on_frame(shared, decoded).await;
+    };
+    let Some(whole) = reassembly.add(fragment.message, fragment.last, &decoded.payload)? else {
+        return Ok(());
+    };
+    on_frame(shared, decode(shared, &whole)?).await
+}
+
+/// Handles one whole frame.
+async fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReason> {
+    let Decoded { frame, payload } = decoded;
     match frame {
         Frame::Call(call) => {
             admit(
@@ -109,7 +152,7 @@ async fn on_message(shared: &Arc<Shared>, message: &Bytes) -> Result<(), CloseRe
         Frame::Fragment(_) => {
             return Err(CloseReason::local(
                 close_code::PROTOCOL,
-                "fragments are not supported yet",
+                "a fragmented message holds a fragment",
             ));
         }
         Frame::Reply(reply) => on_reply(shared, reply.id, payload),

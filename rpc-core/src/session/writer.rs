@@ -1,7 +1,10 @@
 //! The writer loop: the only writer of the socket. Each round it gathers
-//! what is queued, in priority order (high-priority pushes, then replies and
-//! calls, then low-priority pushes), feeds it all to the WebSocket and
+//! what is queued, in priority order, feeds it all to the WebSocket and
 //! flushes once, so a burst of frames costs one syscall rather than one each.
+//!
+//! Order within a round: control frames (credit, cancels), high-priority
+//! pushes, replies and calls, one fragment of a large message, low-priority
+//! pushes.
 
 use std::sync::Arc;
 
@@ -10,7 +13,7 @@ use futures_util::{SinkExt, stream::SplitSink};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::Shared;
+use super::{Shared, fragment::Piece};
 use crate::{
     error::CloseReason,
     protocol::close_code,
@@ -22,31 +25,76 @@ const BATCH: usize = 128;
 
 type Sink = SplitSink<Ws, Message>;
 
+/// The writer's own ends of the session's queues.
+pub(super) struct Queues {
+    normal: mpsc::Receiver<Bytes>,
+    bulk: mpsc::Receiver<Piece>,
+    /// Frames received from `normal` but not yet written.
+    received: Vec<Bytes>,
+    /// A fragment received while waiting, written next round.
+    piece: Option<Piece>,
+}
+
+impl Queues {
+    pub(super) fn new(normal: mpsc::Receiver<Bytes>, bulk: mpsc::Receiver<Piece>) -> Self {
+        Self {
+            normal,
+            bulk,
+            received: Vec::with_capacity(BATCH),
+            piece: None,
+        }
+    }
+
+    /// Waits until any queue has something, or the session closes (`false`).
+    async fn ready(&mut self, shared: &Shared) -> bool {
+        tokio::select! {
+            biased;
+            () = shared.closing.cancelled() => false,
+            () = shared.control.ready() => true,
+            () = shared.high.filled() => true,
+            received = self.normal.recv_many(&mut self.received, BATCH) => received > 0,
+            piece = self.bulk.recv() => {
+                self.piece = piece;
+                true
+            }
+            () = shared.low.filled() => true,
+        }
+    }
+
+    /// Orders up to `BATCH` queued frames (plus control frames) into `batch`.
+    fn gather(&mut self, shared: &Shared, batch: &mut Vec<Bytes>) {
+        shared.control.drain_into(batch);
+        shared.high.drain_into(batch, BATCH);
+        while batch.len() + self.received.len() < BATCH {
+            match self.normal.try_recv() {
+                Ok(frame) => self.received.push(frame),
+                Err(_) => break,
+            }
+        }
+        let room = BATCH.saturating_sub(batch.len());
+        if self.received.len() > room {
+            // Keep the rest for the next round, in order.
+            let rest = self.received.split_off(room);
+            batch.append(&mut self.received);
+            self.received = rest;
+        } else {
+            batch.append(&mut self.received);
+        }
+        if let Some(piece) = self.piece.take().or_else(|| self.bulk.try_recv().ok()) {
+            batch.push(piece.take());
+        }
+        let room = BATCH.saturating_sub(batch.len());
+        shared.low.drain_into(batch, room);
+    }
+}
+
 /// Writes until the session closes, then sends the close frame (or, when the
 /// peer closed, flushes tungstenite's close reply). Returns the sink so the
 /// connection can linger.
-pub(super) async fn run(
-    mut sink: Sink,
-    mut rx: mpsc::Receiver<Bytes>,
-    shared: Arc<Shared>,
-) -> Sink {
-    let mut normal = Vec::with_capacity(BATCH);
-    let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        // Biased: closing first, then the queues in priority order.
-        tokio::select! {
-            biased;
-            () = shared.closing.cancelled() => break,
-            () = shared.control.ready() => {}
-            () = shared.high.filled() => {}
-            received = rx.recv_many(&mut normal, BATCH) => {
-                if received == 0 {
-                    break;
-                }
-            }
-            () = shared.low.filled() => {}
-        }
-        gather(&shared, &mut rx, &mut normal, &mut batch);
+pub(super) async fn run(mut sink: Sink, mut queues: Queues, shared: Arc<Shared>) -> Sink {
+    let mut batch = Vec::with_capacity(BATCH + 8);
+    while queues.ready(&shared).await {
+        queues.gather(&shared, &mut batch);
 
         // A peer that stops reading blocks this write; closing must still end
         // it, and a write stalled past the grace closes the session.
@@ -77,7 +125,7 @@ pub(super) async fn run(
             sink.flush().await
         } else {
             // What was queued before the close still goes out first.
-            gather(&shared, &mut rx, &mut normal, &mut batch);
+            queues.gather(&shared, &mut batch);
             write_batch(&mut sink, &mut batch).await?;
             sink.send(transport::close_message(&reason)).await
         }
@@ -86,37 +134,6 @@ pub(super) async fn run(
         tracing::debug!(error = %err, "close frame not sent");
     }
     sink
-}
-
-/// Orders up to `BATCH` queued frames into `batch`: high-priority pushes,
-/// then replies and calls (those already received into `normal` first),
-/// then low-priority pushes.
-fn gather(
-    shared: &Shared,
-    rx: &mut mpsc::Receiver<Bytes>,
-    normal: &mut Vec<Bytes>,
-    batch: &mut Vec<Bytes>,
-) {
-    // Credit and cancels first: tiny, and the peer's progress waits on them.
-    shared.control.drain_into(batch);
-    shared.high.drain_into(batch, BATCH);
-    while batch.len() + normal.len() < BATCH {
-        match rx.try_recv() {
-            Ok(frame) => normal.push(frame),
-            Err(_) => break,
-        }
-    }
-    let room = BATCH.saturating_sub(batch.len());
-    if normal.len() > room {
-        // Keep the rest for the next round, in order.
-        let rest = normal.split_off(room);
-        batch.append(normal);
-        *normal = rest;
-    } else {
-        batch.append(normal);
-    }
-    let room = BATCH.saturating_sub(batch.len());
-    shared.low.drain_into(batch, room);
 }
 
 async fn write_batch(sink: &mut Sink, batch: &mut Vec<Bytes>) -> Result<(), tungstenite::Error> {
