@@ -26,6 +26,7 @@ pub mod protocol;
 mod router;
 mod server;
 mod session;
+pub mod stub;
 mod transport;
 
 pub use auth::{Identity, Refusal, UpgradeRequest};
