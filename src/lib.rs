@@ -61,10 +61,169 @@
 
 pub use rpc_core::*;
 
+/// Serves the `async fn`s of an impl block as a [`Router`] and generates a
+/// typed client stub for them.
+///
+/// Put it on an inherent impl block and mark the methods to serve with
+/// [`#[rpc::call]`](macro@call) (answers) or [`#[rpc::cast]`](macro@cast)
+/// (fire-and-forget); other methods are left alone.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// #[derive(Default)]
+/// struct Calculator {
+///     logged: AtomicU64,
+/// }
+///
+/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// enum DivError {
+///     ByZero,
+/// }
+///
+/// impl std::fmt::Display for DivError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("division by zero")
+///     }
+/// }
+///
+/// /// Arithmetic over the wire.
+/// #[rpc::router]
+/// impl Calculator {
+///     /// Adds two numbers.
+///     #[rpc::call]
+///     async fn add(&self, a: i64, b: i64) -> i64 {
+///         a + b
+///     }
+///
+///     /// Divides `a` by `b`.
+///     #[rpc::call(name = "math.div", timeout = "2s")]
+///     async fn div(&self, a: i64, b: i64) -> Result<i64, DivError> {
+///         if b == 0 { Err(DivError::ByZero) } else { Ok(a / b) }
+///     }
+///
+///     /// Counts a log line; the session says who sent it.
+///     #[rpc::cast]
+///     async fn log(&self, session: &rpc::Session, line: String) {
+///         let _ = (session.id(), line);
+///         self.logged.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rpc::Server::builder()
+///     .mount(Calculator::default())
+///     .bind("127.0.0.1:0")
+///     .await?;
+/// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr())).await?;
+///
+/// // The generated stub: one method per router method, same names and docs.
+/// let calculator = CalculatorClient::new(&client);
+/// assert_eq!(calculator.add(2, 3).await?, 5);
+/// assert_eq!(calculator.div(7, 2).await?, Ok(3));
+/// assert_eq!(calculator.div(1, 0).await?, Err(DivError::ByZero));
+/// calculator.log("hello".to_owned()).await?;
+///
+/// // Reflection: what the server serves, with parameter types and docs.
+/// let routers = client.discover().await?;
+/// let div = &routers[0].methods[1];
+/// assert_eq!((div.name.as_ref(), div.timeout_ms), ("math.div", Some(2000)));
+/// assert_eq!(div.docs, "Divides `a` by `b`.");
+///
+/// client.close().await;
+/// server.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # What it generates
+///
+/// - `impl Router for Calculator`: a dispatch table in declaration order.
+///   Each method decodes its arguments as one postcard tuple `(a, b)` and
+///   encodes its return value as the answer.
+/// - Metadata ([`RouterInfo`]) for [`Peer::discover`], registered so that
+///   [`routers()`] lists every router compiled into the program.
+/// - `pub struct CalculatorClient`: `CalculatorClient::new(&peer)` takes any
+///   [`Peer`] (a [`Client`] dereferences to one, a server handler has
+///   [`Session::peer`]); each method returns `Result<R, rpc::Error>` where
+///   `R` is the router method's return type as written.
+///
+/// # Methods
+///
+/// - `async fn`, taking `&self` (or `self: Arc<Self>`), not generic.
+/// - Parameters are owned types that implement `Serialize` and
+///   `Deserialize`; they travel as the tuple of all of them. One parameter
+///   may be `&Session` (or `&rpc::Session`): it receives the calling
+///   [`Session`] (its identity, its peer) and is not sent over the wire.
+/// - Returning `Result<T, E>` (spelled `Result` with two arguments) sends `T`
+///   as the answer and an `Err(e)` as an application error
+///   ([`ErrorCode::APPLICATION`]) whose message is `e.to_string()`: `E` must
+///   implement `Serialize`, `Deserialize` and `Display`. The stub gives it
+///   back typed, as `Ok(Err(e))`.
+///
+/// Every misuse is a compile error at the offending tokens that says what
+/// to write instead. The full reference, with the cost of compiling a large
+/// router, is `docs/macros.md`.
+pub use rpc_macros::router;
+
+/// Marks a router method that answers: the caller waits for its return
+/// value. Only valid inside an impl block marked [`#[rpc::router]`](macro@router).
+///
+/// Options, all optional:
+///
+/// - `name = "math.div"`: the name on the wire (default: the method's
+///   name). It must be non-empty, must not start with `rpc.` (reserved for
+///   the protocol), and must be unique among the routers mounted together.
+/// - `timeout = "2s"`: a deadline the serving side enforces; units `ms`,
+///   `s`, `m`, `h`. A handler still running then is stopped and the caller
+///   gets an error for which `is_timeout()` is true.
+///
+/// ```
+/// # struct Store;
+/// #[rpc::router]
+/// impl Store {
+///     /// Looks a key up.
+///     #[rpc::call(name = "store.get", timeout = "500ms")]
+///     async fn get(&self, key: String) -> Option<String> {
+///         let _ = key;
+///         None
+///     }
+/// }
+/// ```
+pub use rpc_macros::call;
+
+/// Marks a router method that never answers: the caller's stub returns as
+/// soon as the message is queued. Only valid inside an impl block marked
+/// [`#[rpc::router]`](macro@router). A cast returns nothing; it takes the
+/// same options as [`#[rpc::call]`](macro@call).
+///
+/// ```
+/// # struct Chat;
+/// #[rpc::router]
+/// impl Chat {
+///     /// Tells the room that someone is typing.
+///     #[rpc::cast]
+///     async fn typing(&self, session: &rpc::Session, room: String) {
+///         let _ = (session.id(), room);
+///     }
+/// }
+/// ```
+pub use rpc_macros::cast;
+
 /// What macro-generated code names. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use inventory;
     pub use rpc_core;
     pub use serde;
+    pub use std::{
+        boxed::Box,
+        clone::Clone,
+        fmt::Debug,
+        option::Option::{None, Some},
+        result::Result::{self, Err, Ok},
+        string::ToString,
+        sync::Arc,
+    };
 }

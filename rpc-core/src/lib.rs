@@ -14,6 +14,9 @@
 //! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
 //! - [`metadata`]: reflection types that `discover()` returns.
 //! - `server`, `client`: accepting and opening connections.
+//! - `push`: push handles, the session registry, broadcast, dead letters.
+//! - `stream`: streams with credit flow control; [`Incoming`], [`BidiStream`].
+//! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.
 
 mod auth;
@@ -28,6 +31,7 @@ mod router;
 mod server;
 mod session;
 mod stream;
+pub mod stub;
 mod transport;
 
 pub use auth::{Identity, Refusal, UpgradeRequest};

@@ -1,1 +1,41 @@
-//! Procedural macros of the `rpc` crate. This crate is an implementation detail: depend on `rpc`.
+//! Procedural macros of the `rpc` crate. This crate is an implementation
+//! detail: depend on `rpc`, whose re-exports carry the documentation.
+//!
+//! # Layout
+//!
+//! - `ast`: the typed model of an `#[rpc::router]` impl block, parsed from
+//!   syn's tree; `attr` parses the `#[rpc::call(..)]` options.
+//! - `check`: cross-cutting checks on the model (receivers, async-ness,
+//!   generics, wire types, duplicate names), all errors reported together.
+//! - `expand`: code generation, one module per output: `dispatch` (the
+//!   `Router` impl), `client` (the typed stub), `metadata` (statics and
+//!   `inventory` registration), `bounds` (trait checks that point at the
+//!   user's types).
+//! - `errors`: the error accumulator the passes share.
+
+mod ast;
+mod attr;
+mod check;
+mod errors;
+mod expand;
+mod names;
+
+use proc_macro::TokenStream;
+
+/// Turns an inherent impl block into a router; see the `rpc` crate.
+#[proc_macro_attribute]
+pub fn router(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::router(args.into(), input.into()).into()
+}
+
+/// Marks a router method that answers; see the `rpc` crate.
+#[proc_macro_attribute]
+pub fn call(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::misplaced(attr::Kind::Call, args.into(), input.into()).into()
+}
+
+/// Marks a router method that never answers; see the `rpc` crate.
+#[proc_macro_attribute]
+pub fn cast(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::misplaced(attr::Kind::Cast, args.into(), input.into()).into()
+}

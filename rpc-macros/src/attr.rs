@@ -1,0 +1,247 @@
+//! The method attributes `#[rpc::call(..)]` and `#[rpc::cast(..)]`: which
+//! attributes they are, and their options (`name`, `timeout`).
+
+use std::fmt;
+
+use syn::{Attribute, Lit, LitStr, Meta, meta::ParseNestedMeta};
+
+/// How a method is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `#[rpc::call]`: the caller waits for the answer.
+    Call,
+    /// `#[rpc::cast]`: fire-and-forget.
+    Cast,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Call => "call",
+            Kind::Cast => "cast",
+        })
+    }
+}
+
+/// Options every method attribute accepts, for the error on unknown ones.
+const OPTIONS: &str = "`name = \"...\"` and `timeout = \"...\"`";
+
+/// A parsed `#[rpc::call(..)]` or `#[rpc::cast(..)]`.
+pub(crate) struct MethodAttr {
+    /// Which of the two it is.
+    pub(crate) kind: Kind,
+    /// `name = "..."`: the wire name, when overridden.
+    pub(crate) name: Option<LitStr>,
+    /// `timeout = "..."`: the server-side deadline.
+    pub(crate) timeout: Option<Timeout>,
+}
+
+/// A `timeout = "2s"` option.
+pub(crate) struct Timeout {
+    /// The deadline in milliseconds.
+    pub(crate) millis: u64,
+}
+
+/// Which method attribute `attr` is, if it is one: `#[rpc::call]`,
+/// `#[::rpc::call]`, or `#[call]` after `use rpc::call`.
+pub(crate) fn kind_of(attr: &Attribute) -> Option<Kind> {
+    let path = attr.path();
+    let last = path.segments.last()?;
+    let kind = if last.ident == "call" {
+        Kind::Call
+    } else if last.ident == "cast" {
+        Kind::Cast
+    } else {
+        return None;
+    };
+    let qualified = path.segments.len() == 2 && path.segments[0].ident == "rpc";
+    let bare = path.segments.len() == 1 && path.leading_colon.is_none();
+    (qualified || bare).then_some(kind)
+}
+
+/// Parses the options of a method attribute of the given kind.
+pub(crate) fn parse(attr: &Attribute, kind: Kind) -> syn::Result<MethodAttr> {
+    let mut parsed = MethodAttr {
+        kind,
+        name: None,
+        timeout: None,
+    };
+    match &attr.meta {
+        Meta::Path(_) => {}
+        Meta::List(list) => list.parse_nested_meta(|meta| parse_option(&mut parsed, &meta))?,
+        Meta::NameValue(value) => {
+            return Err(syn::Error::new_spanned(
+                value,
+                format!("write the options in parentheses: #[rpc::{kind}(name = \"...\")]"),
+            ));
+        }
+    }
+    Ok(parsed)
+}
+
+fn parse_option(parsed: &mut MethodAttr, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let kind = parsed.kind;
+    if meta.path.is_ident("name") {
+        if parsed.name.is_some() {
+            return Err(meta.error("`name` is given twice; keep one"));
+        }
+        let value = meta.value()?;
+        let lit: LitStr = value.parse().map_err(|err| {
+            syn::Error::new(
+                err.span(),
+                "expected the wire name as a string: name = \"...\"",
+            )
+        })?;
+        parsed.name = Some(lit);
+    } else if meta.path.is_ident("timeout") {
+        if parsed.timeout.is_some() {
+            return Err(meta.error("`timeout` is given twice; keep one"));
+        }
+        let lit: Lit = meta.value()?.parse()?;
+        let millis = match &lit {
+            Lit::Str(text) => parse_duration(text)?,
+            Lit::Int(number) => {
+                return Err(syn::Error::new_spanned(
+                    number,
+                    format!(
+                        "write the timeout as a string with a unit: timeout = \"{0}s\" or \"{0}ms\"",
+                        number.base10_digits()
+                    ),
+                ));
+            }
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "expected a duration string such as timeout = \"2s\"",
+                ));
+            }
+        };
+        parsed.timeout = Some(Timeout { millis });
+    } else {
+        let key = meta
+            .path
+            .get_ident()
+            .map_or_else(|| "this option".to_owned(), |ident| format!("`{ident}`"));
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format!("unknown option {key} of #[rpc::{kind}]; the options are {OPTIONS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses `"500ms"`, `"2s"`, `"1m"` or `"1h"` into milliseconds.
+fn parse_duration(lit: &LitStr) -> syn::Result<u64> {
+    let text = lit.value();
+    let invalid = || {
+        syn::Error::new_spanned(
+            lit,
+            format!(
+                "invalid timeout \"{text}\": write a whole number and a unit (ms, s, m or h), \
+                 such as \"500ms\", \"2s\" or \"1m\""
+            ),
+        )
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| invalid())?;
+    let scale: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(invalid()),
+    };
+    let millis = number
+        .checked_mul(scale)
+        .ok_or_else(|| syn::Error::new_spanned(lit, format!("timeout \"{text}\" is too long")))?;
+    if millis == 0 {
+        return Err(syn::Error::new_spanned(
+            lit,
+            "a zero timeout would fail every call; give a positive duration such as \"2s\"",
+        ));
+    }
+    Ok(millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    fn timeout(text: &str) -> Result<u64, String> {
+        let lit = LitStr::new(text, proc_macro2::Span::call_site());
+        parse_duration(&lit).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(timeout("500ms"), Ok(500));
+        assert_eq!(timeout("2s"), Ok(2_000));
+        assert_eq!(timeout("1m"), Ok(60_000));
+        assert_eq!(timeout("1h"), Ok(3_600_000));
+    }
+
+    #[test]
+    fn bad_durations_say_what_to_write() {
+        for bad in ["", "2", "s", "2 s", "1.5s", "2sec", "-1s"] {
+            let err = timeout(bad).expect_err(bad);
+            assert!(err.contains("such as \"500ms\""), "{bad}: {err}");
+        }
+        assert!(timeout("0s").expect_err("zero").contains("zero"));
+        assert!(
+            timeout("99999999999999999h")
+                .expect_err("overflow")
+                .contains("too long")
+        );
+    }
+
+    #[test]
+    fn recognises_the_attribute_paths() {
+        let attrs: [Attribute; 5] = [
+            parse_quote!(#[rpc::call]),
+            parse_quote!(#[call(name = "x")]),
+            parse_quote!(#[rpc::cast]),
+            parse_quote!(#[other::call]),
+            parse_quote!(#[doc = "call"]),
+        ];
+        let kinds: Vec<_> = attrs.iter().map(kind_of).collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(Kind::Call),
+                Some(Kind::Call),
+                Some(Kind::Cast),
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_options() {
+        let attr: Attribute = parse_quote!(#[rpc::call(name = "math.div", timeout = "2s")]);
+        let parsed = parse(&attr, Kind::Call).expect("valid");
+        assert_eq!(parsed.name.map(|n| n.value()).as_deref(), Some("math.div"));
+        assert_eq!(parsed.timeout.map(|t| t.millis), Some(2_000));
+    }
+
+    #[test]
+    fn rejects_unknown_and_repeated_options() {
+        let unknown: Attribute = parse_quote!(#[rpc::call(retries = 3)]);
+        let err = parse(&unknown, Kind::Call).err().expect("unknown key");
+        assert_eq!(
+            err.to_string(),
+            "unknown option `retries` of #[rpc::call]; the options are `name = \"...\"` and `timeout = \"...\"`"
+        );
+        let twice: Attribute = parse_quote!(#[rpc::cast(name = "a", name = "b")]);
+        let err = parse(&twice, Kind::Cast).err().expect("repeated key");
+        assert!(err.to_string().contains("twice"));
+        let number: Attribute = parse_quote!(#[rpc::call(timeout = 2)]);
+        let err = parse(&number, Kind::Call).err().expect("unitless");
+        assert!(err.to_string().contains("timeout = \"2s\""));
+    }
+}

@@ -1,0 +1,398 @@
+//! Checks that need the whole model: the impl block's shape, each method's
+//! signature (async-ness, receiver, generics, parameters, return type) and
+//! names across methods. Every failure is recorded, so one build reports
+//! them all, each at the tokens to change and saying what to write instead.
+//!
+//! Trait bounds (`Serialize`, `Deserialize`, `Display`) are not checked here:
+//! only the compiler knows them; `expand::bounds` makes its errors point at
+//! the user's types.
+
+use std::collections::HashMap;
+
+use quote::quote;
+use syn::{
+    Lifetime, Type, TypeImplTrait, TypeReference,
+    visit::{self, Visit},
+};
+
+use crate::{
+    ast::{Arg, Method, Receiver, Return, Router},
+    attr::Kind,
+    errors::Errors,
+};
+
+/// Prefix of the protocol's own method names.
+const RESERVED_PREFIX: &str = "rpc.";
+
+/// Names the generated client stub uses for its own items.
+const STUB_ITEMS: [&str; 2] = ["new", "peer"];
+
+/// Records every problem of `router` in `errors`.
+pub(crate) fn router(router: &Router, errors: &mut Errors) {
+    impl_block(router, errors);
+    for method in &router.methods {
+        signature(method, errors);
+        receiver(method, errors);
+        params(method, errors);
+        returns(method, errors);
+        name(method, errors);
+    }
+    duplicates(&router.methods, errors);
+}
+
+fn impl_block(router: &Router, errors: &mut Errors) {
+    let item = &router.item;
+    if let Some((_, path, for_token)) = &item.trait_ {
+        errors.spanned(
+            quote!(#path #for_token),
+            format!(
+                "#[rpc::router] goes on an inherent impl block: write `impl {} {{ .. }}` with the methods to serve, not a trait implementation",
+                router.name
+            ),
+        );
+    }
+    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+        errors.spanned(
+            &item.generics,
+            "#[rpc::router] does not support generic impl blocks: the metadata and client stub are generated once, so implement the router for a concrete type",
+        );
+    }
+    if router.methods.is_empty() && item.trait_.is_none() {
+        errors.spanned(
+            &item.self_ty,
+            "this router has no methods: mark its `async fn`s with #[rpc::call] or #[rpc::cast]",
+        );
+    }
+}
+
+fn signature(method: &Method, errors: &mut Errors) {
+    let sig = &method.sig;
+    let ident = &method.ident;
+    if let Some(extra) = method.extra_attrs.first() {
+        errors.spanned(
+            extra,
+            "a method is either #[rpc::call] or #[rpc::cast], once: remove this attribute",
+        );
+    }
+    if sig.asyncness.is_none() {
+        let fn_token = &sig.fn_token;
+        errors.spanned(
+            quote!(#fn_token #ident),
+            format!("rpc methods must be async: write `async fn {ident}`"),
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.spanned(
+            unsafety,
+            "rpc methods cannot be `unsafe`: a peer calls them with any arguments; remove `unsafe`",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.spanned(abi, "rpc methods cannot have an ABI: remove it");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.spanned(
+            &sig.generics,
+            "rpc methods cannot be generic: the wire carries concrete types, so replace each type parameter with the type callers send",
+        );
+    }
+}
+
+fn receiver(method: &Method, errors: &mut Errors) {
+    let ident = &method.ident;
+    match &method.receiver {
+        Receiver::Ref | Receiver::Arc => {}
+        Receiver::Missing => errors.spanned(
+            ident,
+            format!(
+                "rpc methods are called on the router: add `&self` as the first parameter of `{ident}`"
+            ),
+        ),
+        Receiver::Other(receiver) if receiver.colon_token.is_none() => {
+            let message = if receiver.mutability.is_some() && receiver.reference.is_some() {
+                "calls run concurrently on a shared router, so methods cannot take `&mut self`: take `&self` and keep mutable state behind a `Mutex` or an atomic"
+            } else {
+                "the router is shared by every call, so methods cannot take `self` by value: take `&self` (or `self: Arc<Self>` to keep the router alive in a task)"
+            };
+            errors.spanned(receiver, message);
+        }
+        Receiver::Other(receiver) => errors.spanned(
+            receiver,
+            "rpc methods take `&self` or `self: Arc<Self>`; write one of them",
+        ),
+    }
+}
+
+fn params(method: &Method, errors: &mut Errors) {
+    let mut sessions = 0;
+    for arg in &method.args {
+        match arg {
+            Arg::Session(session) => {
+                sessions += 1;
+                if sessions > 1 {
+                    errors.spanned(
+                        &session.param,
+                        "only one `&Session` parameter is allowed: remove this one and use the other",
+                    );
+                } else if session.mutable {
+                    errors.spanned(
+                        &session.param.ty,
+                        "the session is shared with other calls: take it as `&Session`",
+                    );
+                }
+            }
+            Arg::Wire(wire) => {
+                if let Type::Reference(reference) = &wire.ty {
+                    errors.spanned(
+                        reference,
+                        format!(
+                            "arguments are decoded from the wire and cannot be borrowed: take {} by value; only `&rpc::Session` may be a reference",
+                            owned_suggestion(reference)
+                        ),
+                    );
+                    continue;
+                }
+                wire_type(&wire.ty, "arguments", errors);
+            }
+        }
+    }
+}
+
+fn returns(method: &Method, errors: &mut Errors) {
+    let output = &method.sig.output;
+    match (&method.ret, method.kind) {
+        (Return::Unit, _) => {}
+        (_, Kind::Cast) => errors.spanned(
+            output,
+            "a cast sends no reply, so it cannot return a value: remove the return type, or make the method #[rpc::call]",
+        ),
+        (Return::Value(ty) | Return::Result { whole: ty, .. }, Kind::Call) => {
+            wire_type(ty, "return values", errors);
+        }
+    }
+}
+
+/// What a wire type must not contain: `impl Trait`, borrows, `Self`.
+fn wire_type(ty: &Type, what: &str, errors: &mut Errors) {
+    let mut found = Findings::default();
+    found.visit_type(ty);
+    for impl_trait in found.impl_traits {
+        errors.spanned(
+            impl_trait,
+            format!("{what} travel over the wire, so they need a concrete type: replace `impl Trait` with the type itself"),
+        );
+    }
+    for reference in found.references {
+        errors.spanned(
+            reference,
+            format!(
+                "{what} travel over the wire and cannot borrow: use {} instead",
+                owned_suggestion(reference)
+            ),
+        );
+    }
+    for lifetime in found.lifetimes {
+        errors.spanned(
+            lifetime,
+            format!("{what} travel over the wire and cannot borrow: use `'static` or an owned type instead of `{lifetime}`"),
+        );
+    }
+    for self_type in found.self_types {
+        errors.spanned(
+            self_type,
+            format!("{what} are also named by the generated client, where `Self` means something else: write the type's name"),
+        );
+    }
+}
+
+/// `String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`.
+fn owned_suggestion(reference: &TypeReference) -> String {
+    let elem = &reference.elem;
+    match &**elem {
+        Type::Path(path) if path.path.is_ident("str") => "`String`".to_owned(),
+        Type::Slice(slice) => {
+            let item = &slice.elem;
+            format!("`Vec<{}>`", crate::names::type_name(item))
+        }
+        _ => format!("`{}`", crate::names::type_name(elem)),
+    }
+}
+
+#[derive(Default)]
+struct Findings<'ast> {
+    impl_traits: Vec<&'ast TypeImplTrait>,
+    references: Vec<&'ast TypeReference>,
+    lifetimes: Vec<&'ast Lifetime>,
+    self_types: Vec<&'ast syn::Ident>,
+}
+
+impl<'ast> Visit<'ast> for Findings<'ast> {
+    fn visit_type_impl_trait(&mut self, node: &'ast TypeImplTrait) {
+        self.impl_traits.push(node);
+    }
+
+    fn visit_type_reference(&mut self, node: &'ast TypeReference) {
+        // One error for the reference, none more for its lifetime.
+        self.references.push(node);
+    }
+
+    fn visit_lifetime(&mut self, node: &'ast Lifetime) {
+        if node.ident != "static" {
+            self.lifetimes.push(node);
+        }
+    }
+
+    fn visit_path(&mut self, node: &'ast syn::Path) {
+        if let Some(first) = node.segments.first()
+            && first.ident == "Self"
+        {
+            self.self_types.push(&first.ident);
+        }
+        visit::visit_path(self, node);
+    }
+}
+
+fn name(method: &Method, errors: &mut Errors) {
+    let ident = &method.ident;
+    if let Some(lit) = &method.name_lit {
+        if method.wire_name.is_empty() {
+            errors.spanned(
+                lit,
+                format!(
+                    "the wire name cannot be empty: remove `name` to use `{ident}`, or give a name"
+                ),
+            );
+        } else if method.wire_name.starts_with(RESERVED_PREFIX) {
+            errors.spanned(
+                lit,
+                format!("names starting with `{RESERVED_PREFIX}` are reserved for the protocol: choose another name"),
+            );
+        }
+    } else if method.wire_name.starts_with(RESERVED_PREFIX) {
+        errors.spanned(
+            ident,
+            "names starting with `rpc.` are reserved for the protocol",
+        );
+    }
+    if STUB_ITEMS.iter().any(|item| ident == item) {
+        errors.spanned(
+            ident,
+            format!(
+                "`{ident}` is taken by the generated client's own `{ident}`: rename the method and keep the wire name with #[rpc::{}(name = \"{}\")]",
+                method.kind, method.wire_name
+            ),
+        );
+    }
+}
+
+fn duplicates(methods: &[Method], errors: &mut Errors) {
+    let mut seen: HashMap<&str, &Method> = HashMap::new();
+    for method in methods {
+        if let Some(first) = seen.get(method.wire_name.as_str()) {
+            let message = format!(
+                "wire name `{}` is already used by method `{}`: give one of them another name with #[rpc::{}(name = \"...\")]",
+                method.wire_name, first.ident, method.kind
+            );
+            match &method.name_lit {
+                Some(lit) => errors.spanned(lit, message),
+                None => errors.spanned(&method.ident, message),
+            }
+        } else {
+            seen.insert(&method.wire_name, method);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::{ItemImpl, parse_quote};
+
+    use super::*;
+
+    /// The messages `check` reports for `item`, in order.
+    fn messages(item: ItemImpl) -> Vec<String> {
+        let mut errors = Errors::default();
+        let router = Router::parse(item, &mut errors);
+        super::router(&router, &mut errors);
+        errors.into_messages()
+    }
+
+    #[test]
+    fn a_valid_router_passes() {
+        let found = messages(parse_quote! {
+            impl Calculator {
+                #[rpc::call]
+                async fn add(&self, a: i64, b: i64) -> i64 { a + b }
+                #[rpc::call(name = "math.div")]
+                async fn div(self: Arc<Self>, s: &Session, a: i64, b: i64) -> Result<i64, DivError> { todo!() }
+                #[rpc::cast]
+                async fn log(&self, line: Cow<'static, str>) -> () {}
+            }
+        });
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let found = messages(parse_quote! {
+            impl Calculator {
+                #[rpc::call]
+                fn sync(&self) {}
+                #[rpc::call]
+                async fn generic<T>(&mut self, t: T) {}
+                #[rpc::cast]
+                async fn cast(&self) -> u8 { 1 }
+                #[rpc::call(name = "sync")]
+                async fn again(&self, text: &str, a: &Session, b: &Session) -> &'static str { "" }
+            }
+        });
+        let expected = [
+            "rpc methods must be async",
+            "rpc methods cannot be generic",
+            "cannot take `&mut self`",
+            "a cast sends no reply",
+            "take `String` by value",
+            "only one `&Session` parameter",
+            "cannot borrow: use `String` instead",
+            "wire name `sync` is already used by method `sync`",
+        ];
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+        for (message, part) in found.iter().zip(expected) {
+            assert!(
+                message.contains(part),
+                "{message:?} should contain {part:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reserved_and_stub_names_are_refused() {
+        let found = messages(parse_quote! {
+            impl Calculator {
+                #[rpc::call(name = "rpc.discover")]
+                async fn discover(&self) {}
+                #[rpc::call(name = "")]
+                async fn empty(&self) {}
+                #[rpc::call]
+                async fn new(&self) {}
+            }
+        });
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found[0].contains("reserved"));
+        assert!(found[1].contains("cannot be empty"));
+        assert!(found[2].contains("generated client's own `new`"));
+    }
+
+    #[test]
+    fn impl_blocks_must_be_inherent_and_concrete() {
+        let found = messages(parse_quote! {
+            impl<T> Display for Wrapper<T> {
+                #[rpc::call]
+                async fn ping(&self) {}
+            }
+        });
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].contains("inherent impl block"));
+        assert!(found[1].contains("generic impl blocks"));
+    }
+}

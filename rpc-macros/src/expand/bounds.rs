@@ -1,0 +1,61 @@
+//! Trait bounds on the user's types, reported where the types are written.
+//!
+//! The `const _` block of the expansion references a check function per
+//! wire type, `assert_arg::<Point>` and the like, whose bound is a trait of
+//! `rpc::stub` with a `#[diagnostic::on_unimplemented]` message saying what
+//! to derive. The dispatch code that needs the same bounds is located at
+//! the same types where it can be (`located_at`), so most follow-on errors
+//! point there too instead of at `#[rpc::router]`; being in the macro's own
+//! context, that code is still exempt from the user's lints.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::Type;
+
+use crate::ast::{Return, Router};
+
+/// One check per wire type of every method.
+pub(super) fn assertions(router: &Router) -> TokenStream {
+    let mut checks = TokenStream::new();
+    for method in &router.methods {
+        for arg in method.wire_args() {
+            checks.extend(check(&arg.ty, &quote!(assert_arg)));
+        }
+        match &method.ret {
+            Return::Unit => {}
+            Return::Value(ty) => checks.extend(check(ty, &quote!(assert_return))),
+            Return::Result { ok, err, .. } => {
+                checks.extend(check(ok, &quote!(assert_return)));
+                checks.extend(check(err, &quote!(assert_error)));
+            }
+        }
+    }
+    checks
+}
+
+fn check(ty: &Type, assertion: &TokenStream) -> TokenStream {
+    quote_spanned! {at(ty)=>
+        let _ = ::rpc::__private::rpc_core::stub::#assertion::<#ty>;
+    }
+}
+
+/// Where decoding the argument tuple is located: at the argument's type
+/// when there is one; with several, a failing bound could be any one's, so
+/// at the attribute (the check functions point at the culprit).
+pub(super) fn decode_span<'a>(types: impl Iterator<Item = &'a Type>) -> Span {
+    let types: Vec<&Type> = types.collect();
+    match &types[..] {
+        [only] => at(only),
+        _ => Span::call_site(),
+    }
+}
+
+/// A span in the macro's context located at the first token of `tokens`.
+pub(super) fn at(tokens: &impl ToTokens) -> Span {
+    let first = tokens
+        .to_token_stream()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    Span::call_site().located_at(first)
+}

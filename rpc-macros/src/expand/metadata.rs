@@ -1,0 +1,85 @@
+//! Reflection metadata as statics, and its registration with `inventory`.
+//!
+//! `Cow` data cannot be promoted from a temporary in a `static`, so every
+//! array is a named static of its own: one `PARAMS_n` per method, then
+//! `METHODS`, then `INFO`. They live in the `const _` block of the
+//! expansion, so their names cannot clash with the user's items.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::{
+    ast::{Method, Return, Router},
+    attr::Kind,
+    names,
+};
+
+pub(super) fn statics(router: &Router) -> TokenStream {
+    let params = router.methods.iter().enumerate().map(|(index, method)| {
+        let ident = format_ident!("PARAMS_{}", index);
+        let entries: Vec<TokenStream> = method
+            .wire_args()
+            .map(|arg| {
+                let name = arg.name();
+                let ty = names::type_name(&arg.ty);
+                quote!(::rpc::__private::rpc_core::ParamInfo::new(#name, #ty))
+            })
+            .collect();
+        let len = entries.len();
+        quote! {
+            static #ident: [::rpc::__private::rpc_core::ParamInfo; #len] = [#(#entries),*];
+        }
+    });
+    let methods: Vec<TokenStream> = router
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(index, method)| method_info(index, method))
+        .collect();
+    let count = methods.len();
+    let name = router.name.to_string();
+    let docs = &router.docs;
+    quote! {
+        #(#params)*
+        static METHODS: [::rpc::__private::rpc_core::MethodInfo; #count] = [#(#methods),*];
+        static INFO: ::rpc::__private::rpc_core::RouterInfo =
+            ::rpc::__private::rpc_core::RouterInfo::new(#name, #docs, &METHODS);
+    }
+}
+
+fn method_info(index: usize, method: &Method) -> TokenStream {
+    let name = &method.wire_name;
+    let kind = match method.kind {
+        Kind::Call => quote!(::rpc::__private::rpc_core::MethodKind::Call),
+        Kind::Cast => quote!(::rpc::__private::rpc_core::MethodKind::Cast),
+    };
+    let params = format_ident!("PARAMS_{}", index);
+    let returns = match &method.ret {
+        Return::Unit => "()".to_owned(),
+        Return::Value(ty) | Return::Result { whole: ty, .. } => names::type_name(ty),
+    };
+    let docs = &method.docs;
+    let timeout = method.timeout_ms.map_or_else(
+        || quote!(::rpc::__private::None),
+        |millis| quote!(::rpc::__private::Some(#millis)),
+    );
+    quote! {
+        ::rpc::__private::rpc_core::MethodInfo::new(
+            #name,
+            #kind,
+            &#params,
+            #returns,
+            #docs,
+            #timeout,
+        )
+    }
+}
+
+/// Lists the router in `rpc::routers()`.
+pub(super) fn registration() -> TokenStream {
+    quote! {
+        ::rpc::__private::inventory::submit! {
+            ::rpc::__private::rpc_core::RegisteredRouter::new(&INFO)
+        }
+    }
+}

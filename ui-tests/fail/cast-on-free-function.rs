@@ -1,0 +1,6 @@
+#[rpc::cast]
+async fn log(line: String) {
+    println!("{line}");
+}
+
+fn main() {}

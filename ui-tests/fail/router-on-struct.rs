@@ -1,0 +1,4 @@
+#[rpc::router]
+struct Calculator;
+
+fn main() {}

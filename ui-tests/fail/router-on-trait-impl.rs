@@ -1,0 +1,13 @@
+trait Ping {
+    async fn ping(&self);
+}
+
+struct Server;
+
+#[rpc::router]
+impl Ping for Server {
+    #[rpc::call]
+    async fn ping(&self) {}
+}
+
+fn main() {}
