@@ -1,0 +1,71 @@
+//! The routers the example programs serve. Shared by `server` (which serves
+//! them for peers in other languages and load tests) and `ping_pong`.
+
+use rpc::Session;
+use serde::{Deserialize, Serialize};
+
+/// Why a division failed; travels to the caller as a typed error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum DivError {
+    /// The divisor was zero.
+    ByZero,
+}
+
+impl std::fmt::Display for DivError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("division by zero")
+    }
+}
+
+/// Arithmetic.
+pub(crate) struct Calculator;
+
+/// Integer arithmetic over the wire.
+#[rpc::router]
+impl Calculator {
+    /// Adds two numbers.
+    #[rpc::call]
+    async fn add(&self, a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
+
+    /// Divides `a` by `b`.
+    #[rpc::call(name = "math.div")]
+    async fn div(&self, a: i64, b: i64) -> Result<i64, DivError> {
+        a.checked_div(b).ok_or(DivError::ByZero)
+    }
+}
+
+/// Echoes and greetings.
+pub(crate) struct Echo;
+
+/// Says things back.
+#[rpc::router]
+impl Echo {
+    /// Returns its argument.
+    #[rpc::call]
+    async fn echo(&self, text: String) -> String {
+        text
+    }
+
+    /// Returns the payload unchanged: bytes in, bytes out (for load tests).
+    #[rpc::call]
+    async fn bytes(&self, payload: Vec<u8>) -> Vec<u8> {
+        payload
+    }
+
+    /// Says who the caller is, as the server sees it.
+    #[rpc::call]
+    async fn whoami(&self, session: &Session) -> String {
+        match session.remote_addr() {
+            Some(addr) => format!("session {} from {addr}", session.id()),
+            None => format!("session {}", session.id()),
+        }
+    }
+
+    /// Prints a line on the server; no answer.
+    #[rpc::cast]
+    async fn shout(&self, line: String) {
+        println!("shout: {line}");
+    }
+}
