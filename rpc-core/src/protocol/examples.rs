@@ -2,7 +2,8 @@
 //! document cannot drift from the code.
 
 use crate::protocol::{
-    Call, Cancel, Described, Discover, ErrorCode, ErrorFrame, Frame, Hello, Limits, Reply, Welcome,
+    Call, Cancel, Credit, Described, Discover, ErrorCode, ErrorFrame, Fragment, Frame, Hello, Limits,
+    Open, Reply, Side, StreamRef, Welcome,
 };
 
 /// The examples in the order they appear in docs/protocol.md: the frame and
@@ -67,6 +68,44 @@ fn expected() -> Vec<(Frame<'static>, Vec<u8>)> {
                 &EXAMPLE_METHODS,
             )])
             .expect("encodes"),
+        ),
+        (
+            Frame::Open(Open {
+                id: 4,
+                method: "ticks",
+                headers: Vec::new(),
+                credit: 32,
+            }),
+            postcard::to_allocvec(&(100u64,)).expect("encodes"),
+        ),
+        (
+            Frame::Item(StreamRef {
+                id: 4,
+                to: Side::Caller,
+            }),
+            postcard::to_allocvec(&7u64).expect("encodes"),
+        ),
+        (
+            Frame::Credit(Credit {
+                id: 4,
+                to: Side::Callee,
+                items: 16,
+            }),
+            vec![],
+        ),
+        (
+            Frame::End(StreamRef {
+                id: 4,
+                to: Side::Caller,
+            }),
+            vec![],
+        ),
+        (
+            Frame::Fragment(Fragment {
+                message: 0,
+                last: false,
+            }),
+            vec![0x04, 0x01],
         ),
     ]
 }
