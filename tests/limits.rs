@@ -347,3 +347,30 @@ async fn invalid_configuration_is_refused_at_bind() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn connecting_to_a_server_that_never_upgrades_times_out() {
+    // Accepts TCP connections and never answers the upgrade request.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let config = rpc::ClientConfig::default().connect_timeout(Duration::from_millis(200));
+    let err = within(
+        "connect",
+        Client::builder()
+            .config(config)
+            .connect(&format!("ws://{addr}")),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, rpc::ConnectError::Timeout(d) if d == Duration::from_millis(200)),
+        "{err:?}"
+    );
+    holder.abort();
+}

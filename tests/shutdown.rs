@@ -31,6 +31,25 @@ fn slow_router(started: mpsc::UnboundedSender<()>, release: Arc<Semaphore>) -> F
         })
 }
 
+/// A router whose `stuck` handler reports that it started and never ends;
+/// the oneshot fires when its future is dropped (the task aborted).
+fn stuck_router() -> (FnRouter, mpsc::UnboundedReceiver<()>, oneshot::Receiver<()>) {
+    let (started_tx, started) = mpsc::unbounded_channel();
+    let (dropped_tx, dropped) = oneshot::channel();
+    let dropped_tx = std::sync::Mutex::new(Some(dropped_tx));
+    let router = FnRouter::new("Stuck").call("stuck", move |req| {
+        let started = started_tx.clone();
+        let guard = DropSignal(dropped_tx.lock().unwrap().take());
+        async move {
+            let _guard = guard;
+            started.send(()).unwrap();
+            std::future::pending::<()>().await;
+            req.reply(&())
+        }
+    });
+    (router, started, dropped)
+}
+
 #[tokio::test]
 async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001() {
     let (started_tx, mut started) = mpsc::unbounded_channel();
@@ -80,19 +99,7 @@ async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001(
 
 #[tokio::test]
 async fn shutdown_aborts_handlers_still_running_after_the_grace_period() {
-    let (started_tx, mut started) = mpsc::unbounded_channel();
-    let (dropped_tx, dropped) = oneshot::channel();
-    let dropped_tx = std::sync::Mutex::new(Some(dropped_tx));
-    let router = FnRouter::new("Stuck").call("stuck", move |req| {
-        let started = started_tx.clone();
-        let guard = DropSignal(dropped_tx.lock().unwrap().take());
-        async move {
-            let _guard = guard;
-            started.send(()).unwrap();
-            std::future::pending::<()>().await;
-            req.reply(&())
-        }
-    });
+    let (router, mut started, dropped) = stuck_router();
     let config = common::server_config().shutdown_grace(Duration::from_millis(100));
     let server = common::serve_with(router, config).await;
     let client = connect(&server).await;
@@ -162,19 +169,7 @@ async fn calls_pending_on_a_vanished_server_all_resolve_closed() {
 
 #[tokio::test]
 async fn handlers_of_a_dropped_client_are_aborted() {
-    let (started_tx, mut started) = mpsc::unbounded_channel();
-    let (dropped_tx, dropped) = oneshot::channel();
-    let dropped_tx = std::sync::Mutex::new(Some(dropped_tx));
-    let router = FnRouter::new("Stuck").call("stuck", move |req| {
-        let started = started_tx.clone();
-        let guard = DropSignal(dropped_tx.lock().unwrap().take());
-        async move {
-            let _guard = guard;
-            started.send(()).unwrap();
-            std::future::pending::<()>().await;
-            req.reply(&())
-        }
-    });
+    let (router, mut started, dropped) = stuck_router();
     let server = serve(router).await;
     let client = connect(&server).await;
     let call = tokio::spawn({

@@ -2,8 +2,8 @@
 //! document cannot drift from the code.
 
 use crate::protocol::{
-    Call, Cancel, Credit, Described, Discover, ErrorCode, ErrorFrame, Fragment, Frame, Hello, Limits,
-    Open, Reply, Side, StreamRef, Welcome,
+    Call, Cancel, Credit, Described, Discover, ErrorCode, ErrorFrame, Fragment, Frame, Hello,
+    Limits, Open, Reply, Side, StreamRef, Welcome,
 };
 
 /// The examples in the order they appear in docs/protocol.md: the frame and
