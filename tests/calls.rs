@@ -203,3 +203,20 @@ async fn the_server_discovers_the_client() {
     assert_eq!(routers[0].name, "Phone");
     assert_eq!(routers[0].methods[0].kind, MethodKind::Cast);
 }
+
+#[tokio::test]
+async fn a_panicking_handler_answers_internal_and_the_session_survives() {
+    let router = calculator().call("panic", |req| async move {
+        let (explode,): (bool,) = req.args()?;
+        assert!(!explode, "the handler broke");
+        req.reply(&())
+    });
+    let server = serve(router).await;
+    let client = connect(&server).await;
+    let err = within("call", client.call::<_, ()>("panic", &(true,)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.remote_code(), Some(ErrorCode::INTERNAL), "{err:?}");
+    let sum: i64 = client.call("add", &(1, 1)).await.unwrap();
+    assert_eq!(sum, 2);
+}
