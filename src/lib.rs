@@ -65,8 +65,9 @@ pub use rpc_core::*;
 /// typed client stub for them.
 ///
 /// Put it on an inherent impl block and mark the methods to serve with
-/// [`#[rpc::call]`](macro@call) (answers) or [`#[rpc::cast]`](macro@cast)
-/// (fire-and-forget); other methods are left alone.
+/// [`#[rpc::call]`](macro@call) (answers), [`#[rpc::cast]`](macro@cast)
+/// (fire-and-forget) or [`#[rpc::stream]`](macro@stream) (streams of items
+/// either way); other methods are left alone.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
@@ -211,6 +212,73 @@ pub use rpc_macros::call;
 /// ```
 pub use rpc_macros::cast;
 
+/// Marks a router method that streams: it returns a stream of items (server
+/// streaming), takes the caller's uploads as an [`Incoming<U>`](Incoming)
+/// parameter (client streaming), or both (bidirectional). Only valid inside
+/// an impl block marked [`#[rpc::router]`](macro@router); it takes the same
+/// options as [`#[rpc::call]`](macro@call), where `timeout` is a deadline on
+/// the whole exchange.
+///
+/// - Return `impl Stream<Item = T>` (from an `async fn` or a plain `fn`), or
+///   `Result<impl Stream<Item = T>, E>` to refuse the stream before any
+///   item. Items of type `Result<T, E>` are sent as `T` until the first
+///   `Err(e)`, which ends the stream with an application error.
+/// - Take at most one `Incoming<U>` by value; without a returned stream
+///   the method answers once, like a call.
+///
+/// The stub's method returns an [`Incoming<T>`](Incoming) (or a
+/// [`BidiStream<T>`](BidiStream)) and takes `impl Stream<Item = U> + Send +
+/// 'static` for the uploads; its `<name>_with` twin takes
+/// [`StreamOptions`] as well.
+///
+/// ```
+/// use futures_util::{Stream, StreamExt, stream};
+/// use rpc::Incoming;
+///
+/// struct Numbers;
+///
+/// #[rpc::router]
+/// impl Numbers {
+///     /// Counts from zero to `n - 1`.
+///     #[rpc::stream]
+///     fn count(&self, n: u64) -> impl Stream<Item = u64> {
+///         stream::iter(0..n)
+///     }
+///
+///     /// Adds up what the caller uploads.
+///     #[rpc::stream]
+///     async fn sum(&self, numbers: Incoming<u64>) -> u64 {
+///         numbers.filter_map(|n| async move { n.ok() }).fold(0, |a, n| async move { a + n }).await
+///     }
+///
+///     /// Doubles every upload as it arrives.
+///     #[rpc::stream(name = "double", timeout = "1m")]
+///     fn doubled(&self, numbers: Incoming<u64>) -> impl Stream<Item = u64> {
+///         numbers.filter_map(|n| async move { n.ok().map(|n| n * 2) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rpc::Server::builder().mount(Numbers).bind("127.0.0.1:0").await?;
+/// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr())).await?;
+/// let numbers = NumbersClient::new(&client);
+///
+/// let counted: Vec<u64> = numbers.count(3).await?.map(Result::unwrap).collect().await;
+/// assert_eq!(counted, [0, 1, 2]);
+/// assert_eq!(numbers.sum(stream::iter(1..=4)).await?, 10);
+/// let doubled = numbers.doubled(stream::iter([1, 2])).await?;
+/// assert_eq!(doubled.map(Result::unwrap).collect::<Vec<_>>().await, [2, 4]);
+///
+/// client.close().await;
+/// server.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The reference is `docs/macros.md`.
+pub use rpc_macros::stream;
+
 /// What macro-generated code names. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
@@ -220,7 +288,9 @@ pub mod __private {
     pub use std::{
         boxed::Box,
         clone::Clone,
+        default::Default,
         fmt::Debug,
+        marker::Send,
         option::Option::{None, Some},
         result::Result::{self, Err, Ok},
         string::ToString,

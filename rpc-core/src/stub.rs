@@ -16,12 +16,27 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A stream whose items are `Result<T, E>` sends each `Ok` value as an item
+//! and ends at the first `Err(e)` with the same kind of application error
+//! ([`send_result_stream`]); the caller's stream yields it as
+//! [`StreamError::Application`], which [`application_error`] decodes.
 
 use std::fmt::Display;
 
+use futures_util::StreamExt;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{error::Error, protocol::ErrorCode};
+/// The stream trait the stubs take and return (`futures::Stream`; the same
+/// trait as `futures_core::Stream` and `tokio_stream::Stream`).
+pub use futures_util::stream::Stream;
+
+use crate::{
+    error::Error,
+    protocol::ErrorCode,
+    router::{HandlerError, Reply, Request},
+    stream::StreamError,
+};
 
 /// Splits the outcome of a call to a method that returns `Result<T, E>`:
 /// the handler's `Ok` and `Err` values come back as `Ok(Ok(t))` and
@@ -87,6 +102,65 @@ pub trait WireError: Serialize + DeserializeOwned + Display {}
 
 impl<T: Serialize + DeserializeOwned + Display> WireError for T {}
 
+/// Decodes the handler's own error value out of a stream's error: the `E` of
+/// a method streaming `Result<T, E>` items, or refusing the stream with
+/// `Err(e)`. `None` for other failures (timeout, closed session, other
+/// codes) and for data that does not decode as `E`.
+pub fn application_error<E: DeserializeOwned>(error: &StreamError) -> Option<E> {
+    match error {
+        StreamError::Application(remote) if remote.code() == ErrorCode::APPLICATION => {
+            remote.decode_data().ok()
+        }
+        _ => None,
+    }
+}
+
+/// Answers a stream with the items of `items`: each `Ok(t)` is sent as an
+/// item, the first `Err(e)` ends the stream with an
+/// [`ErrorCode::APPLICATION`] error whose message is `e.to_string()` and
+/// whose data is `e`. What `#[rpc::router]` generates for a stream of
+/// `Result<T, E>`.
+///
+/// # Errors
+///
+/// The application error made of the first `Err`, or as
+/// [`Request::send_stream`].
+pub async fn send_result_stream<S, T, E>(request: &Request, items: S) -> Result<Reply, HandlerError>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Serialize,
+    E: Serialize + Display,
+{
+    let items = items
+        .map(|item| item.map_err(|error| HandlerError::application(error.to_string(), &error)));
+    request.send_try_stream(items).await
+}
+
+/// A type that can be an upload item of a stream method (`U` of an
+/// `Incoming<U>` parameter): the caller's stub sends it from a task of its
+/// own (`Serialize + Send + 'static`), the handler decodes it
+/// (`DeserializeOwned`). Checked as [`WireArg`] is.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be uploaded to an rpc stream: it must implement `Serialize` and `Deserialize`, and be `Send`",
+    label = "upload items travel over the wire",
+    note = "derive both: `#[derive(serde::Serialize, serde::Deserialize)]`, or upload a type that has them"
+)]
+pub trait WireUpload: Serialize + DeserializeOwned + Send + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> WireUpload for T {}
+
+/// A type that can be an item of a stream a method returns: the handler
+/// sends it (`Serialize`), the caller's stream decodes it
+/// (`DeserializeOwned`). Checked as [`WireArg`] is.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an item of an rpc stream: it must implement `Serialize` and `Deserialize`",
+    label = "stream items travel over the wire",
+    note = "derive both: `#[derive(serde::Serialize, serde::Deserialize)]`, or stream a type that has them"
+)]
+pub trait WireItem: Serialize + DeserializeOwned {}
+
+impl<T: Serialize + DeserializeOwned> WireItem for T {}
+
 /// Compile-time check that `T` can be an argument; generated code names it
 /// with the user's type so that the error points there.
 #[doc(hidden)]
@@ -99,6 +173,14 @@ pub fn assert_return<T: WireReturn>() {}
 /// Compile-time check that `E` can be an application error.
 #[doc(hidden)]
 pub fn assert_error<E: WireError>() {}
+
+/// Compile-time check that `U` can be an upload item.
+#[doc(hidden)]
+pub fn assert_upload<U: WireUpload>() {}
+
+/// Compile-time check that `T` can be a stream item.
+#[doc(hidden)]
+pub fn assert_item<T: WireItem>() {}
 
 #[cfg(test)]
 mod tests {
@@ -137,6 +219,19 @@ mod tests {
             err.remote().map(RemoteError::message),
             Some("division by zero")
         );
+    }
+
+    #[test]
+    fn stream_application_errors_decode() {
+        let data = postcard::to_allocvec(&7_u64).expect("encodes");
+        let Error::Remote(remote) = application(&data) else {
+            unreachable!()
+        };
+        let failed = StreamError::Application(remote);
+        assert_eq!(application_error::<u64>(&failed), Some(7));
+        assert_eq!(application_error::<String>(&failed), None);
+        let timeout = StreamError::Timeout(std::time::Duration::from_secs(1));
+        assert_eq!(application_error::<u64>(&timeout), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The method attributes `#[rpc::call(..)]` and `#[rpc::cast(..)]`: which
-//! attributes they are, and their options (`name`, `timeout`).
+//! The method attributes `#[rpc::call(..)]`, `#[rpc::cast(..)]` and
+//! `#[rpc::stream(..)]`: which attributes they are, and their options
+//! (`name`, `timeout`).
 
 use std::fmt;
 
@@ -12,6 +13,9 @@ pub(crate) enum Kind {
     Call,
     /// `#[rpc::cast]`: fire-and-forget.
     Cast,
+    /// `#[rpc::stream]`: answers with a stream of items, reads a stream of
+    /// uploads, or both.
+    Stream,
 }
 
 impl fmt::Display for Kind {
@@ -19,6 +23,7 @@ impl fmt::Display for Kind {
         f.write_str(match self {
             Kind::Call => "call",
             Kind::Cast => "cast",
+            Kind::Stream => "stream",
         })
     }
 }
@@ -26,9 +31,9 @@ impl fmt::Display for Kind {
 /// Options every method attribute accepts, for the error on unknown ones.
 const OPTIONS: &str = "`name = \"...\"` and `timeout = \"...\"`";
 
-/// A parsed `#[rpc::call(..)]` or `#[rpc::cast(..)]`.
+/// A parsed `#[rpc::call(..)]`, `#[rpc::cast(..)]` or `#[rpc::stream(..)]`.
 pub(crate) struct MethodAttr {
-    /// Which of the two it is.
+    /// Which of them it is.
     pub(crate) kind: Kind,
     /// `name = "..."`: the wire name, when overridden.
     pub(crate) name: Option<LitStr>,
@@ -43,7 +48,8 @@ pub(crate) struct Timeout {
 }
 
 /// Which method attribute `attr` is, if it is one: `#[rpc::call]`,
-/// `#[::rpc::call]`, or `#[call]` after `use rpc::call`.
+/// `#[::rpc::call]`, or `#[call]` after `use rpc::call` (and the same for
+/// `cast` and `stream`).
 pub(crate) fn kind_of(attr: &Attribute) -> Option<Kind> {
     let path = attr.path();
     let last = path.segments.last()?;
@@ -51,6 +57,8 @@ pub(crate) fn kind_of(attr: &Attribute) -> Option<Kind> {
         Kind::Call
     } else if last.ident == "cast" {
         Kind::Cast
+    } else if last.ident == "stream" {
+        Kind::Stream
     } else {
         return None;
     };
@@ -201,10 +209,12 @@ mod tests {
 
     #[test]
     fn recognises_the_attribute_paths() {
-        let attrs: [Attribute; 5] = [
+        let attrs: [Attribute; 7] = [
             parse_quote!(#[rpc::call]),
             parse_quote!(#[call(name = "x")]),
             parse_quote!(#[rpc::cast]),
+            parse_quote!(#[::rpc::stream(timeout = "1m")]),
+            parse_quote!(#[stream]),
             parse_quote!(#[other::call]),
             parse_quote!(#[doc = "call"]),
         ];
@@ -215,6 +225,8 @@ mod tests {
                 Some(Kind::Call),
                 Some(Kind::Call),
                 Some(Kind::Cast),
+                Some(Kind::Stream),
+                Some(Kind::Stream),
                 None,
                 None
             ]

@@ -1,7 +1,8 @@
 //! Checks that need the whole model: the impl block's shape, each method's
-//! signature (async-ness, receiver, generics, parameters, return type) and
-//! names across methods. Every failure is recorded, so one build reports
-//! them all, each at the tokens to change and saying what to write instead.
+//! signature (async-ness, receiver, generics, parameters, return type, the
+//! shape of a stream) and names across methods, including the names the
+//! client stub adds. Every failure is recorded, so one build reports them
+//! all, each at the tokens to change and saying what to write instead.
 //!
 //! Trait bounds (`Serialize`, `Deserialize`, `Display`) are not checked here:
 //! only the compiler knows them; `expand::bounds` makes its errors point at
@@ -11,12 +12,13 @@ use std::collections::HashMap;
 
 use quote::quote;
 use syn::{
-    Lifetime, Type, TypeImplTrait, TypeReference,
+    Lifetime, ReturnType, Type, TypeImplTrait, TypeReference,
+    ext::IdentExt,
     visit::{self, Visit},
 };
 
 use crate::{
-    ast::{Arg, Method, Receiver, Return, Router},
+    ast::{Arg, Method, Receiver, Return, Router, Shape, UploadsArg},
     attr::Kind,
     errors::Errors,
 };
@@ -38,6 +40,7 @@ pub(crate) fn router(router: &Router, errors: &mut Errors) {
         name(method, errors);
     }
     duplicates(&router.methods, errors);
+    stub_names(&router.methods, errors);
 }
 
 fn impl_block(router: &Router, errors: &mut Errors) {
@@ -60,7 +63,7 @@ fn impl_block(router: &Router, errors: &mut Errors) {
     if router.methods.is_empty() && item.trait_.is_none() {
         errors.spanned(
             &item.self_ty,
-            "this router has no methods: mark its `async fn`s with #[rpc::call] or #[rpc::cast]",
+            "this router has no methods: mark its `async fn`s with #[rpc::call], #[rpc::cast] or #[rpc::stream]",
         );
     }
 }
@@ -71,10 +74,12 @@ fn signature(method: &Method, errors: &mut Errors) {
     if let Some(extra) = method.extra_attrs.first() {
         errors.spanned(
             extra,
-            "a method is either #[rpc::call] or #[rpc::cast], once: remove this attribute",
+            "a method takes one of #[rpc::call], #[rpc::cast] and #[rpc::stream], once: remove this attribute",
         );
     }
-    if sig.asyncness.is_none() {
+    // A method returning a stream may make it without awaiting anything.
+    let may_be_sync = matches!(method.shape(), Shape::ServerStream | Shape::Bidirectional);
+    if sig.asyncness.is_none() && !may_be_sync {
         let fn_token = &sig.fn_token;
         errors.spanned(
             quote!(#fn_token #ident),
@@ -125,8 +130,13 @@ fn receiver(method: &Method, errors: &mut Errors) {
 
 fn params(method: &Method, errors: &mut Errors) {
     let mut sessions = 0;
+    let mut uploads = 0;
     for arg in &method.args {
         match arg {
+            Arg::Uploads(upload) => {
+                uploads += 1;
+                uploads_param(method, upload, uploads, errors);
+            }
             Arg::Session(session) => {
                 sessions += 1;
                 if sessions > 1 {
@@ -158,17 +168,101 @@ fn params(method: &Method, errors: &mut Errors) {
     }
 }
 
+/// An `Incoming<U>` parameter, the `count`th of its method.
+fn uploads_param(method: &Method, upload: &UploadsArg, count: usize, errors: &mut Errors) {
+    let ident = &method.ident;
+    if method.kind != Kind::Stream {
+        errors.spanned(
+            &upload.param.ty,
+            format!(
+                "only #[rpc::stream] methods receive an upload stream: mark `{ident}` #[rpc::stream], or take the items as one argument such as `Vec<U>`"
+            ),
+        );
+        return;
+    }
+    if count > 1 {
+        errors.spanned(
+            &upload.param,
+            "only one `Incoming` parameter is allowed: a stream has one upload direction; send several kinds of items as one enum",
+        );
+        return;
+    }
+    if let Some(reference) = &upload.reference {
+        errors.spanned(
+            reference,
+            format!(
+                "take the upload stream by value, `{}`, not by reference: the method owns the stream it reads",
+                crate::names::type_name(&reference.elem)
+            ),
+        );
+    }
+    match &upload.item {
+        Some(item) => wire_type(item, "upload items", errors),
+        None => errors.spanned(
+            &upload.param.ty,
+            "`Incoming` needs the item type: write `Incoming<U>`, where `U` is what the caller uploads",
+        ),
+    }
+}
+
 fn returns(method: &Method, errors: &mut Errors) {
     let output = &method.sig.output;
-    match (&method.ret, method.kind) {
-        (Return::Unit, _) => {}
-        (_, Kind::Cast) => errors.spanned(
+    let ident = &method.ident;
+    let shape = method.shape();
+    if matches!(shape, Shape::Call | Shape::Cast) && method.items.is_some() {
+        errors.spanned(
+            output,
+            format!(
+                "`{ident}` returns a stream: mark it #[rpc::stream], which sends the items to the caller as they come"
+            ),
+        );
+        return;
+    }
+    match (shape, &method.ret, &method.items) {
+        (Shape::ServerStream | Shape::Bidirectional, _, Some(items)) => {
+            wire_type(&items.item, "stream items", errors);
+            if let Some(refusal) = &items.refusal {
+                wire_type(refusal, "errors", errors);
+            }
+        }
+        (Shape::NotAStream, ..) => not_a_stream(method, errors),
+        (_, Return::Unit, _) => {}
+        (Shape::Cast, ..) => errors.spanned(
             output,
             "a cast sends no reply, so it cannot return a value: remove the return type, or make the method #[rpc::call]",
         ),
-        (Return::Value(ty) | Return::Result { whole: ty, .. }, Kind::Call) => {
+        (_, Return::Value(ty) | Return::Result { whole: ty, .. }, _) => {
             wire_type(ty, "return values", errors);
         }
+    }
+}
+
+/// A `#[rpc::stream]` method that neither returns a stream nor takes one.
+fn not_a_stream(method: &Method, errors: &mut Errors) {
+    let ident = &method.ident;
+    let message = format!(
+        "`{ident}` is #[rpc::stream] but streams nothing: return `impl Stream<Item = T>` to send items as they come, take an `rpc::Incoming<U>` parameter to receive the caller's uploads, or both; a method that answers once is #[rpc::call]"
+    );
+    match &method.sig.output {
+        ReturnType::Type(_, ty) => {
+            // A stream type by name (`ReceiverStream<T>`, an alias) hides
+            // its item type.
+            let written = crate::names::type_name(ty);
+            let named_stream = written
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word.ends_with("Stream"));
+            if named_stream {
+                errors.spanned(
+                    ty,
+                    format!(
+                        "{message} (a stream must be written `impl Stream<Item = T>`, not `{written}`: the client and the metadata need its item type)"
+                    ),
+                );
+            } else {
+                errors.spanned(ty, message);
+            }
+        }
+        ReturnType::Default => errors.spanned(ident, message),
     }
 }
 
@@ -285,6 +379,40 @@ fn name(method: &Method, errors: &mut Errors) {
     }
 }
 
+/// The stub gives every stream method `x` a second method `x_with` taking
+/// `StreamOptions`; it must not clash with another method's stub.
+fn stub_names(methods: &[Method], errors: &mut Errors) {
+    // Stub method name -> (the router method that makes it, whether it is
+    // an `_with` variant).
+    let mut taken: HashMap<String, (&Method, bool)> = HashMap::new();
+    for method in methods {
+        let own = method.ident.unraw().to_string();
+        if let Some((stream, true)) = taken.get(&own) {
+            errors.spanned(
+                &method.ident,
+                format!(
+                    "`{own}` is taken by the generated client's `{own}`, which opens `{}` with stream options: rename this method and keep the wire name with #[rpc::{}(name = \"{}\")]",
+                    stream.ident, method.kind, method.wire_name
+                ),
+            );
+        }
+        taken.entry(own.clone()).or_insert((method, false));
+        if method.kind == Kind::Stream {
+            let with = format!("{own}_with");
+            if let Some((other, _)) = taken.get(&with) {
+                errors.spanned(
+                    &method.ident,
+                    format!(
+                        "the generated client gives this stream a `{with}` method, which opens it with stream options, and method `{}` has that name: rename one of them, keeping its wire name with `name = \"...\"`",
+                        other.ident
+                    ),
+                );
+            }
+            taken.entry(with).or_insert((method, true));
+        }
+    }
+}
+
 fn duplicates(methods: &[Method], errors: &mut Errors) {
     let mut seen: HashMap<&str, &Method> = HashMap::new();
     for method in methods {
@@ -355,6 +483,69 @@ mod tests {
             "only one `&Session` parameter",
             "cannot borrow: use `String` instead",
             "wire name `sync` is already used by method `sync`",
+        ];
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+        for (message, part) in found.iter().zip(expected) {
+            assert!(
+                message.contains(part),
+                "{message:?} should contain {part:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn valid_streams_pass() {
+        let found = messages(parse_quote! {
+            impl Feeds {
+                #[rpc::stream(timeout = "1m")]
+                fn ticks(&self, every: u64) -> impl Stream<Item = u64> { todo!() }
+                #[rpc::stream]
+                async fn sum(&self, s: &Session, numbers: Incoming<u64>) {}
+                #[rpc::stream]
+                fn shout(self: Arc<Self>, lines: rpc::Incoming<String>) -> Result<impl Stream<Item = Result<String, Gone>>, Full> { todo!() }
+            }
+        });
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn stream_misuse_is_reported() {
+        let found = messages(parse_quote! {
+            impl Feeds {
+                #[rpc::stream]
+                async fn once(&self) -> u64 { 1 }
+                #[rpc::stream]
+                async fn named(&self) -> ReceiverStream<u64> { todo!() }
+                #[rpc::stream]
+                async fn two(&self, a: Incoming<u64>, b: Incoming<u64>) {}
+                #[rpc::stream]
+                async fn borrowed(&self, a: &Incoming<u64>) {}
+                #[rpc::stream]
+                async fn untyped(&self, a: Incoming) {}
+                #[rpc::stream]
+                fn sync_upload(&self, a: Incoming<&'static str>) -> u64 { 1 }
+                #[rpc::call]
+                async fn call_upload(&self, a: Incoming<u64>) {}
+                #[rpc::call]
+                async fn call_stream(&self) -> impl Stream<Item = u64> { todo!() }
+                #[rpc::stream]
+                fn borrowing_items(&self) -> impl Stream<Item = &str> { todo!() }
+                #[rpc::call]
+                async fn sync_upload_with(&self) {}
+            }
+        });
+        let expected = [
+            "`once` is #[rpc::stream] but streams nothing",
+            "not `ReceiverStream<u64>`",
+            "only one `Incoming` parameter",
+            "take the upload stream by value, `Incoming<u64>`",
+            "`Incoming` needs the item type",
+            "rpc methods must be async: write `async fn sync_upload`",
+            "upload items travel over the wire and cannot borrow",
+            "only #[rpc::stream] methods receive an upload stream",
+            "`call_stream` returns a stream: mark it #[rpc::stream]",
+            "stream items travel over the wire and cannot borrow",
+            "`sync_upload_with` is taken by the generated client's `sync_upload_with`",
         ];
         assert_eq!(found.len(), expected.len(), "{found:#?}");
         for (message, part) in found.iter().zip(expected) {

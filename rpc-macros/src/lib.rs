@@ -4,7 +4,8 @@
 //! # Layout
 //!
 //! - `ast`: the typed model of an `#[rpc::router]` impl block, parsed from
-//!   syn's tree; `attr` parses the `#[rpc::call(..)]` options.
+//!   syn's tree, streams included; `attr` parses the `#[rpc::call(..)]`
+//!   (`cast`, `stream`) options.
 //! - `check`: cross-cutting checks on the model (receivers, async-ness,
 //!   generics, wire types, duplicate names), all errors reported together.
 //! - `expand`: code generation, one module per output: `dispatch` (the
@@ -38,4 +39,11 @@ pub fn call(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn cast(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::misplaced(attr::Kind::Cast, args.into(), input.into()).into()
+}
+
+/// Marks a router method that streams answers, uploads or both; see the
+/// `rpc` crate.
+#[proc_macro_attribute]
+pub fn stream(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::misplaced(attr::Kind::Stream, args.into(), input.into()).into()
 }

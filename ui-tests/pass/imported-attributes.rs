@@ -1,6 +1,6 @@
 //! The attributes work imported by name, too.
 
-use rpc::{Session, call, cast, router};
+use rpc::{Incoming, Session, call, cast, router, stream};
 
 struct Counter;
 
@@ -15,9 +15,19 @@ impl Counter {
     async fn bump(&self, _session: &Session, by: u64) {
         let _ = by;
     }
+
+    #[stream(name = "counter.watch", timeout = "10m")]
+    async fn watch(&self, _: Incoming<u64>) {}
+}
+
+async fn watch(counter: &CounterClient) -> Result<(), rpc::Error> {
+    counter
+        .watch_with(futures_util::stream::empty(), rpc::StreamOptions::default())
+        .await
 }
 
 fn main() {
     let _ = CounterClient::new;
+    let _ = watch;
     let _: &dyn rpc::Router = &Counter;
 }

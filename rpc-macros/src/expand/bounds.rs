@@ -12,7 +12,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::Type;
 
-use crate::ast::{Return, Router};
+use crate::ast::{Return, Router, Shape};
 
 /// One check per wire type of every method.
 pub(super) fn assertions(router: &Router) -> TokenStream {
@@ -21,13 +21,27 @@ pub(super) fn assertions(router: &Router) -> TokenStream {
         for arg in method.wire_args() {
             checks.extend(check(&arg.ty, &quote!(assert_arg)));
         }
-        match &method.ret {
-            Return::Unit => {}
-            Return::Value(ty) => checks.extend(check(ty, &quote!(assert_return))),
-            Return::Result { ok, err, .. } => {
-                checks.extend(check(ok, &quote!(assert_return)));
-                checks.extend(check(err, &quote!(assert_error)));
+        if let Some(item) = method.uploads().and_then(|uploads| uploads.item.as_ref()) {
+            checks.extend(check(item, &quote!(assert_upload)));
+        }
+        match (&method.items, method.shape()) {
+            (Some(items), Shape::ServerStream | Shape::Bidirectional) => {
+                checks.extend(check(items.wire_item(), &quote!(assert_item)));
+                if let Some((_, err)) = &items.fallible {
+                    checks.extend(check(err, &quote!(assert_error)));
+                }
+                if let Some(err) = &items.refusal {
+                    checks.extend(check(err, &quote!(assert_error)));
+                }
             }
+            _ => match &method.ret {
+                Return::Unit => {}
+                Return::Value(ty) => checks.extend(check(ty, &quote!(assert_return))),
+                Return::Result { ok, err, .. } => {
+                    checks.extend(check(ok, &quote!(assert_return)));
+                    checks.extend(check(err, &quote!(assert_error)));
+                }
+            },
         }
     }
     checks

@@ -5,14 +5,21 @@
 //! router method's return type as written: `i64` gives `Result<i64, Error>`,
 //! `Result<i64, DivError>` gives `Result<Result<i64, DivError>, Error>`, the
 //! handler's error decoded back into `DivError`.
+//!
+//! A stream method `ticks` gets two stub methods: `ticks(..)` and
+//! `ticks_with(.., options: StreamOptions)`. A returned stream of `T` (or of
+//! `Result<T, E>`) gives `Result<rpc::Incoming<T>, rpc::Error>`, or
+//! `Result<rpc::BidiStream<T>, rpc::Error>` when the method also takes
+//! `Incoming<U>`; that parameter becomes `impl Stream<Item = U> + Send +
+//! 'static` in its place. A client stream's answer follows the calls'
+//! convention.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Ident, ext::IdentExt};
 
-use crate::{
-    ast::{Method, Return, Router},
-    attr::Kind,
-};
+use super::bounds;
+use crate::ast::{Arg, Method, Return, Router, Shape};
 
 pub(super) fn stub(router: &Router) -> TokenStream {
     let name = format_ident!("{}Client", router.name, span = Span::call_site());
@@ -54,12 +61,15 @@ pub(super) fn stub(router: &Router) -> TokenStream {
 fn method(method: &Method) -> TokenStream {
     let ident = &method.ident;
     let wire_name = &method.wire_name;
+    let shape = method.shape();
+    if !matches!(shape, Shape::Call | Shape::Cast) {
+        return stream(method, shape);
+    }
     let docs = if method.doc_attrs.is_empty() {
-        let text = match method.kind {
-            Kind::Call => format!(" Calls `{wire_name}` on the peer."),
-            Kind::Cast => {
-                format!(" Casts `{wire_name}` to the peer: sends it without waiting for an answer.")
-            }
+        let text = if shape == Shape::Cast {
+            format!(" Casts `{wire_name}` to the peer: sends it without waiting for an answer.")
+        } else {
+            format!(" Calls `{wire_name}` on the peer.")
         };
         quote!(#[doc = #text])
     } else {
@@ -73,13 +83,11 @@ fn method(method: &Method) -> TokenStream {
     let names = method.wire_args().map(|arg| &arg.ident);
     let args = quote!(&(#(#names,)*));
     let error = quote!(::rpc::__private::rpc_core::Error);
-    let (returns, body) = match (&method.ret, method.kind) {
-        (_, Kind::Cast) => (quote!(()), quote!(self.peer.cast(#wire_name, #args).await)),
-        (Return::Unit, Kind::Call) => (quote!(()), quote!(self.peer.call(#wire_name, #args).await)),
-        (Return::Value(ty), Kind::Call) => {
-            (quote!(#ty), quote!(self.peer.call(#wire_name, #args).await))
-        }
-        (Return::Result { ok, err, .. }, Kind::Call) => (
+    let (returns, body) = match (&method.ret, shape) {
+        (_, Shape::Cast) => (quote!(()), quote!(self.peer.cast(#wire_name, #args).await)),
+        (Return::Unit, _) => (quote!(()), quote!(self.peer.call(#wire_name, #args).await)),
+        (Return::Value(ty), _) => (quote!(#ty), quote!(self.peer.call(#wire_name, #args).await)),
+        (Return::Result { ok, err, .. }, _) => (
             quote!(::rpc::__private::Result<#ok, #err>),
             quote! {
                 ::rpc::__private::rpc_core::stub::application_result(
@@ -92,6 +100,121 @@ fn method(method: &Method) -> TokenStream {
         #docs
         pub async fn #ident(&self, #(#params),*) -> ::rpc::__private::Result<#returns, #error> {
             #body
+        }
+    }
+}
+
+/// The two stub methods of a stream: `name(..)` and `name_with(.., options)`.
+fn stream(method: &Method, shape: Shape) -> TokenStream {
+    let ident = &method.ident;
+    let with = format_ident!("{}_with", ident.unraw(), span = ident.span());
+    let rpc = quote!(::rpc::__private::rpc_core);
+    // The stub's parameters: the wire arguments and the uploads, in order.
+    let (params, names): (Vec<TokenStream>, Vec<&Ident>) = method
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            Arg::Session(_) => None,
+            Arg::Wire(arg) => {
+                let (ident, ty) = (&arg.ident, &arg.ty);
+                Some((quote!(#ident: #ty), ident))
+            }
+            Arg::Uploads(uploads) => {
+                let (ident, item) = (&uploads.ident, &uploads.item);
+                let param = quote! {
+                    #ident: impl #rpc::stub::Stream<Item = #item> + ::rpc::__private::Send + 'static
+                };
+                Some((param, ident))
+            }
+        })
+        .unzip();
+    // `options`, unless a parameter has that name.
+    let options = ["options", "stream_options"]
+        .into_iter()
+        .find(|name| names.iter().all(|taken| taken.unraw() != name))
+        .map_or_else(
+            || format_ident!("rpc_stream_options"),
+            |name| format_ident!("{}", name),
+        );
+    let (returns, body, default_doc) = open(method, shape, &options);
+    let docs = if method.doc_attrs.is_empty() {
+        quote!(#[doc = #default_doc])
+    } else {
+        let attrs = &method.doc_attrs;
+        quote!(#(#attrs)*)
+    };
+    let with_doc = format!(
+        " Like `{}`, with `{options}` for this stream: its credit window, idle timeout and headers.",
+        ident.unraw()
+    );
+    let error = quote!(#rpc::Error);
+    quote! {
+        #docs
+        pub async fn #ident(&self, #(#params),*) -> ::rpc::__private::Result<#returns, #error> {
+            self.#with(#(#names,)* <#rpc::StreamOptions as ::rpc::__private::Default>::default()).await
+        }
+
+        #[doc = #with_doc]
+        pub async fn #with(
+            &self,
+            #(#params,)*
+            #options: #rpc::StreamOptions,
+        ) -> ::rpc::__private::Result<#returns, #error> {
+            #body
+        }
+    }
+}
+
+/// What a stream's stub returns (inside `Result<_, rpc::Error>`), the body
+/// that opens the stream with `options`, and the stub's default doc.
+fn open(method: &Method, shape: Shape, options: &Ident) -> (TokenStream, TokenStream, String) {
+    let rpc = quote!(::rpc::__private::rpc_core);
+    let wire_name = &method.wire_name;
+    let wire_names = method.wire_args().map(|arg| &arg.ident);
+    let args = quote!(&(#(#wire_names,)*));
+    let uploads = method.uploads().map(|uploads| &uploads.ident);
+    let uploads_name = uploads.map(|u| u.unraw().to_string()).unwrap_or_default();
+    match (shape, &method.items) {
+        (Shape::ServerStream, Some(items)) => {
+            let item = items.wire_item();
+            (
+                quote!(#rpc::Incoming<#item>),
+                quote_spanned!(bounds::at(item)=> self.peer.open(#wire_name, #args, #options).await),
+                format!(
+                    " Opens the `{wire_name}` stream on the peer: its items arrive on the returned stream, and dropping it cancels the call."
+                ),
+            )
+        }
+        (Shape::Bidirectional, Some(items)) => {
+            let item = items.wire_item();
+            (
+                quote!(#rpc::BidiStream<#item>),
+                quote_spanned! {bounds::at(item)=>
+                    self.peer.open_bidi(#wire_name, #args, #uploads, #options).await
+                },
+                format!(
+                    " Opens the `{wire_name}` stream on the peer, sending it the items of `{uploads_name}` as it grants credit: its answers arrive on the returned stream, and dropping it stops both directions."
+                ),
+            )
+        }
+        _ => {
+            let upload =
+                quote!(self.peer.call_with_upload(#wire_name, #args, #uploads, #options).await);
+            let (returns, body) = match &method.ret {
+                Return::Unit => (quote!(()), upload),
+                Return::Value(ty) => (quote!(#ty), upload),
+                Return::Result { ok, err, .. } => (
+                    quote!(::rpc::__private::Result<#ok, #err>),
+                    quote!(#rpc::stub::application_result(#upload)),
+                ),
+            };
+            (
+                returns,
+                body,
+                format!(
+                    " Sends the items of `{uploads_name}` to `{wire_name}` on the peer as it grants credit, and waits for its answer."
+                ),
+            )
         }
     }
 }

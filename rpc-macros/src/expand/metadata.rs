@@ -4,6 +4,13 @@
 //! array is a named static of its own: one `PARAMS_n` per method, then
 //! `METHODS`, then `INFO`. They live in the `const _` block of the
 //! expansion, so their names cannot clash with the user's items.
+//!
+//! Streams are described in the same fields: kind `Stream`; `params` are
+//! the wire parameters, then the upload stream, if any, as one more entry
+//! with its parameter's name and the type `Incoming<U>`; `returns` is
+//! `Stream<Item = T>` for a stream of answers (`T` as written, so
+//! `Result<T, E>` for fallible items; `Result<Stream<Item = T>, E>` when the
+//! stream can be refused), and a client stream's return type as written.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -14,16 +21,32 @@ use crate::{
     names,
 };
 
+/// How the metadata spells an upload stream of `U`: `Incoming<U>`.
+fn uploads_type(item: &str) -> String {
+    format!("Incoming<{item}>")
+}
+
+/// How the metadata spells a stream of answers of `T`: `Stream<Item = T>`.
+fn stream_type(item: &str) -> String {
+    format!("Stream<Item = {item}>")
+}
+
 pub(super) fn statics(router: &Router) -> TokenStream {
     let params = router.methods.iter().enumerate().map(|(index, method)| {
         let ident = format_ident!("PARAMS_{}", index);
+        let uploads = method.uploads().map(|uploads| {
+            let item = uploads
+                .item
+                .as_ref()
+                .map(names::type_name)
+                .unwrap_or_default();
+            (uploads.name(), uploads_type(&item))
+        });
         let entries: Vec<TokenStream> = method
             .wire_args()
-            .map(|arg| {
-                let name = arg.name();
-                let ty = names::type_name(&arg.ty);
-                quote!(::rpc::__private::rpc_core::ParamInfo::new(#name, #ty))
-            })
+            .map(|arg| (arg.name(), names::type_name(&arg.ty)))
+            .chain(uploads)
+            .map(|(name, ty)| quote!(::rpc::__private::rpc_core::ParamInfo::new(#name, #ty)))
             .collect();
         let len = entries.len();
         quote! {
@@ -52,11 +75,19 @@ fn method_info(index: usize, method: &Method) -> TokenStream {
     let kind = match method.kind {
         Kind::Call => quote!(::rpc::__private::rpc_core::MethodKind::Call),
         Kind::Cast => quote!(::rpc::__private::rpc_core::MethodKind::Cast),
+        Kind::Stream => quote!(::rpc::__private::rpc_core::MethodKind::Stream),
     };
     let params = format_ident!("PARAMS_{}", index);
-    let returns = match &method.ret {
-        Return::Unit => "()".to_owned(),
-        Return::Value(ty) | Return::Result { whole: ty, .. } => names::type_name(ty),
+    let returns = match (&method.items, &method.ret) {
+        (Some(items), _) if method.kind == Kind::Stream => {
+            let stream = stream_type(&names::type_name(&items.item));
+            match &items.refusal {
+                Some(err) => format!("Result<{stream}, {}>", names::type_name(err)),
+                None => stream,
+            }
+        }
+        (_, Return::Unit) => "()".to_owned(),
+        (_, Return::Value(ty) | Return::Result { whole: ty, .. }) => names::type_name(ty),
     };
     let docs = &method.docs;
     let timeout = method.timeout_ms.map_or_else(

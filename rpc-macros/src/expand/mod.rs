@@ -35,7 +35,7 @@ pub(crate) fn router(args: TokenStream, input: TokenStream) -> TokenStream {
     if !args.is_empty() {
         errors.spanned(
             args,
-            "#[rpc::router] takes no options: `name` and `timeout` go on each method's #[rpc::call(..)] or #[rpc::cast(..)]",
+            "#[rpc::router] takes no options: `name` and `timeout` go on each method's #[rpc::call(..)], #[rpc::cast(..)] or #[rpc::stream(..)]",
         );
     }
     let item = match syn::parse2::<Item>(input) {
@@ -130,14 +130,18 @@ fn fallback(router: &Router, errors: Errors) -> TokenStream {
     }
 }
 
-/// `#[rpc::call]` or `#[rpc::cast]` outside a router: the router macro
-/// removes these attributes from its methods, so reaching here means the
-/// attribute is misplaced.
+/// A method attribute outside a router: the router macro removes these
+/// attributes from its methods, so reaching here means the attribute is
+/// misplaced.
 pub(crate) fn misplaced(kind: Kind, _args: TokenStream, input: TokenStream) -> TokenStream {
+    let method = match kind {
+        Kind::Call | Kind::Cast => "an `async fn`",
+        Kind::Stream => "a method",
+    };
     let error = syn::Error::new(
         Span::call_site(),
         format!(
-            "#[rpc::{kind}] only works on an `async fn` inside an impl block marked #[rpc::router]: add #[rpc::router] to the impl block, or move the method into one"
+            "#[rpc::{kind}] only works on {method} inside an impl block marked #[rpc::router]: add #[rpc::router] to the impl block, or move the method into one"
         ),
     )
     .to_compile_error();
@@ -213,6 +217,41 @@ mod tests {
                 /// Moves the cursor.
                 #[rpc::cast(name = "cursor.move")]
                 async fn move_to(&self, (x, y): (u32, u32), session: &Session, _: bool) {}
+            }
+        };
+        insta::assert_snapshot!(expand(&item));
+    }
+
+    /// The three kinds of stream: server (plain, fallible items, refusable,
+    /// from a plain `fn`), client (with a `Result` answer) and
+    /// bidirectional (with the session and a renamed wire name).
+    #[test]
+    fn streams() {
+        let item: ItemImpl = parse_quote! {
+            /// Streams every way.
+            impl Feeds {
+                /// Ticks every `every_ms` milliseconds.
+                #[rpc::stream(timeout = "1h")]
+                fn ticks(&self, every_ms: u64) -> impl Stream<Item = Tick> + Send + 'static {
+                    ticker(every_ms)
+                }
+
+                /// Lines of a log, until it fails.
+                #[rpc::stream]
+                async fn tail(&self, path: String) -> Result<impl Stream<Item = Result<String, ReadError>>, OpenError> {
+                    open(path).await
+                }
+
+                /// Adds up the uploads.
+                #[rpc::stream]
+                async fn sum(self: Arc<Self>, mut numbers: rpc::Incoming<u64>) -> Result<u64, Overflow> {
+                    todo!()
+                }
+
+                #[rpc::stream(name = "chat.join")]
+                async fn chat(&self, room: String, session: &Session, lines: Incoming<Line>) -> BoxStream<'static, Line> {
+                    todo!()
+                }
             }
         };
         insta::assert_snapshot!(expand(&item));
