@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 /// One tick of the feed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tick {
-    seq: u64,
+    seq: u32,
     price: f64,
 }
 
-/// A price feed.
-struct Ticker;
+/// A price feed around a base price.
+struct Ticker {
+    base: f64,
+}
 
 /// Market data.
 #[rpc::router]
@@ -27,10 +29,11 @@ impl Ticker {
     #[rpc::stream]
     fn ticks(&self, every_ms: u64) -> impl Stream<Item = Tick> + Send + 'static {
         let every = Duration::from_millis(every_ms);
-        stream::unfold(0u64, move |seq| async move {
+        let base = self.base;
+        stream::unfold(0u32, move |seq| async move {
             tokio::time::sleep(every).await;
             // A made-up price walk: deterministic, no randomness needed.
-            let price = 100.0 + (seq as f64 * 0.7).sin() * 5.0;
+            let price = base + (f64::from(seq) * 0.7).sin() * 5.0;
             Some((Tick { seq, price }, seq + 1))
         })
     }
@@ -38,7 +41,10 @@ impl Ticker {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = Server::builder().mount(Ticker).bind("127.0.0.1:0").await?;
+    let server = Server::builder()
+        .mount(Ticker { base: 100.0 })
+        .bind("127.0.0.1:0")
+        .await?;
     let client = Client::connect(&format!("ws://{}", server.local_addr())).await?;
     let ticker = TickerClient::new(&client);
 

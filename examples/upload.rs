@@ -42,9 +42,9 @@ impl Store {
             let Ok(chunk) = chunk else { break };
             receipt.chunks += 1;
             receipt.bytes += chunk.len() as u64;
-            receipt.checksum = chunk
-                .iter()
-                .fold(receipt.checksum, |sum, byte| sum.rotate_left(5) ^ u32::from(*byte));
+            receipt.checksum = chunk.iter().fold(receipt.checksum, |sum, byte| {
+                sum.rotate_left(5) ^ u32::from(*byte)
+            });
         }
         receipt
     }
@@ -72,12 +72,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
     };
 
-    let receipt = StoreClient::new(&client).upload("data.bin".to_owned(), progress).await?;
+    let receipt = StoreClient::new(&client)
+        .upload("data.bin".to_owned(), progress)
+        .await?;
     println!(
         "server received {} in {} chunks, {} bytes, checksum {:08x}",
         receipt.name, receipt.chunks, receipt.bytes, receipt.checksum
     );
-    assert_eq!(receipt.bytes as usize, total);
+    assert_eq!(usize::try_from(receipt.bytes)?, total);
 
     client.close().await;
     server.shutdown().await;
