@@ -1,0 +1,152 @@
+//! Server processes. The client side re-executes its own binary as
+//! `rpc-bench serve <system> <workload>`; the child starts the server on
+//! 127.0.0.1 port 0, prints the bound address as one line on stdout, and
+//! exits when its stdin closes, so a dying parent never leaves it behind.
+
+use std::{
+    io::{self, BufRead, BufReader, Read, Write},
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    thread,
+    time::Duration,
+};
+
+use crate::{error::BenchError, systems::System, workloads::Workload};
+
+/// How long a child may take to print its address.
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// A server running in a child process; killed when dropped.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+    system: System,
+}
+
+impl ServerProcess {
+    /// Starts `system`'s server for `workload` in a child process and waits
+    /// for its address.
+    ///
+    /// # Errors
+    ///
+    /// When the child cannot start or does not announce an address.
+    pub fn spawn(system: System, workload: Workload) -> Result<Self, BenchError> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["serve", system.name(), workload.name()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?;
+        // Read the address on a thread so that a silent child cannot hang us.
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let _ = tx.send(BufReader::new(stdout).read_line(&mut line).map(|_| line));
+        });
+        let Ok(line) = rx.recv_timeout(STARTUP) else {
+            let _ = child.kill();
+            return Err(BenchError::Timeout {
+                what: "server start",
+                seconds: STARTUP.as_secs(),
+            });
+        };
+        let line = line?;
+        let addr = line.trim().parse().map_err(|_| {
+            let _ = child.kill();
+            BenchError::Unexpected(format!(
+                "{} server printed {line:?}, not an address",
+                system.name()
+            ))
+        })?;
+        Ok(Self {
+            child,
+            addr,
+            system,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The system it serves.
+    pub fn system(&self) -> System {
+        self.system
+    }
+
+    /// Resident memory of the server process now, in KiB (`VmRSS`).
+    ///
+    /// # Errors
+    ///
+    /// When `/proc/<pid>/status` cannot be read or has no `VmRSS` line.
+    pub fn rss_kib(&self) -> Result<u64, BenchError> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| BenchError::Unexpected("no VmRSS in /proc/<pid>/status".into()))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Child side: prints the server's address for the parent.
+///
+/// # Errors
+///
+/// When stdout is closed.
+pub fn announce(addr: SocketAddr) -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{addr}")?;
+    stdout.flush()
+}
+
+/// Child side: blocks until the parent closes our stdin (it exited or
+/// dropped its handle).
+pub fn wait_for_parent() {
+    let mut sink = [0u8; 64];
+    let mut stdin = io::stdin().lock();
+    while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+/// File descriptors this process has open now.
+///
+/// # Errors
+///
+/// When `/proc/self/fd` cannot be listed.
+pub fn open_fds() -> io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/fd")?.count())
+}
+
+/// Waits until this process has fewer than `limit` descriptors open, so
+/// that the connections of one system are gone before the next system opens
+/// as many (the descriptor limit is 20,000 here).
+///
+/// # Errors
+///
+/// [`BenchError::Timeout`] when they are not closed within `timeout`.
+pub async fn wait_for_fds_below(limit: usize, timeout: Duration) -> Result<(), BenchError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while open_fds()? >= limit {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(BenchError::Timeout {
+                what: "closing the previous connections",
+                seconds: timeout.as_secs(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}

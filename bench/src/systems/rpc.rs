@@ -1,0 +1,191 @@
+//! `rpc`, this library: a hand-written [`Router`] on each side (the
+//! documented public API; `#[rpc::router]` writes the same code).
+
+use std::{net::SocketAddr, sync::Arc};
+
+use rpc::{
+    Audience, Client, ErrorCode, HandlerError, HandlerFuture, MethodInfo, MethodKind, ParamInfo,
+    Request, Router, RouterInfo, Server, ServerConfig, Session, SessionConfig,
+};
+
+use super::{BenchClient, Probe, Running, ServeConfig, TICK};
+use crate::error::BenchError;
+
+/// Calls one connection runs at once on the server. Above the 256 of the
+/// pipelined workload so that no call meets `busy` when a reply overtakes
+/// its handler's end; the check costs the same at any limit.
+const MAX_IN_FLIGHT: usize = 1024;
+
+static ADD_PARAMS: [ParamInfo; 2] = [ParamInfo::new("a", "i64"), ParamInfo::new("b", "i64")];
+static ECHO_PARAMS: [ParamInfo; 1] = [ParamInfo::new("text", "String")];
+static BROADCAST_PARAMS: [ParamInfo; 1] = [ParamInfo::new("round", "u64")];
+static METHODS: [MethodInfo; 4] = [
+    MethodInfo::new(
+        "add",
+        MethodKind::Call,
+        &ADD_PARAMS,
+        "i64",
+        "Adds two numbers.",
+        None,
+    ),
+    MethodInfo::new(
+        "echo",
+        MethodKind::Call,
+        &ECHO_PARAMS,
+        "String",
+        "Returns its argument.",
+        None,
+    ),
+    MethodInfo::new(
+        "subscribe",
+        MethodKind::Call,
+        &[],
+        "()",
+        "Receive broadcasts.",
+        None,
+    ),
+    MethodInfo::new(
+        "broadcast",
+        MethodKind::Call,
+        &BROADCAST_PARAMS,
+        "u64",
+        "Notifies every subscriber; answers how many.",
+        None,
+    ),
+];
+static BENCH: RouterInfo = RouterInfo::new("Bench", "The benchmark's server methods.", &METHODS);
+
+static TICK_PARAMS: [ParamInfo; 1] = [ParamInfo::new("round", "u64")];
+static TICK_METHODS: [MethodInfo; 1] = [MethodInfo::new(
+    TICK,
+    MethodKind::Cast,
+    &TICK_PARAMS,
+    "()",
+    "A broadcast arrived.",
+    None,
+)];
+static TICKS: RouterInfo = RouterInfo::new("Ticks", "Client side of the fan-out.", &TICK_METHODS);
+
+/// The server's router: the four benchmark methods.
+#[derive(Debug, Default)]
+struct Bench;
+
+/// The tag subscribers carry; the broadcast goes to every session with it.
+const SUBSCRIBED: (&str, &str) = ("fanout", "subscribed");
+
+impl Bench {
+    /// One notification to every subscriber, encoded once, through the
+    /// session registry.
+    fn broadcast(session: &Session, round: u64) -> Result<u64, HandlerError> {
+        let registry = session
+            .registry()
+            .ok_or_else(|| HandlerError::new(ErrorCode::INTERNAL, "no registry on this side"))?;
+        let report = registry
+            .broadcast(Audience::Tag(SUBSCRIBED.0, SUBSCRIBED.1), TICK, &round)
+            .map_err(|err| HandlerError::new(ErrorCode::INTERNAL, err.to_string()))?;
+        Ok(report.reached as u64)
+    }
+}
+
+impl Router for Bench {
+    fn info(&self) -> &'static RouterInfo {
+        &BENCH
+    }
+
+    fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture {
+        match method {
+            0 => Box::pin(async move {
+                let (a, b): (i64, i64) = request.args()?;
+                request.reply(&(a + b))
+            }),
+            1 => Box::pin(async move {
+                let (text,): (String,) = request.args()?;
+                request.reply(&text)
+            }),
+            2 => Box::pin(async move {
+                request.session().tag(SUBSCRIBED.0, SUBSCRIBED.1);
+                request.reply(&())
+            }),
+            3 => Box::pin(async move {
+                let (round,): (u64,) = request.args()?;
+                let sent = Bench::broadcast(request.session(), round)?;
+                request.reply(&sent)
+            }),
+            _ => Box::pin(async move {
+                Err(HandlerError::new(
+                    ErrorCode::UNKNOWN_METHOD,
+                    "no such method",
+                ))
+            }),
+        }
+    }
+}
+
+/// The client's router: records `tick` notifications in a probe.
+struct Ticks {
+    probe: Arc<Probe>,
+}
+
+impl Router for Ticks {
+    fn info(&self) -> &'static RouterInfo {
+        &TICKS
+    }
+
+    fn dispatch(self: Arc<Self>, _method: usize, request: Request) -> HandlerFuture {
+        Box::pin(async move {
+            let round: u64 = request.args()?;
+            self.probe.record(round);
+            request.reply(&())
+        })
+    }
+}
+
+/// Starts the `rpc` server; it runs until the returned handle is dropped.
+///
+/// # Errors
+///
+/// When the server cannot bind.
+pub async fn serve(config: ServeConfig) -> Result<Running, BenchError> {
+    let config = ServerConfig::default()
+        .max_connections(config.max_connections)
+        .session(SessionConfig::default().max_in_flight(MAX_IN_FLIGHT));
+    let server = Server::builder()
+        .config(config)
+        .mount(Bench)
+        .bind("127.0.0.1:0")
+        .await?;
+    Ok(Running::new(server.local_addr(), server))
+}
+
+/// An `rpc` client connection.
+#[derive(Debug)]
+pub struct RpcClient {
+    client: Client,
+}
+
+impl BenchClient for RpcClient {
+    async fn connect(addr: SocketAddr, probe: Option<Arc<Probe>>) -> Result<Self, BenchError> {
+        let mut builder = Client::builder();
+        if let Some(probe) = probe {
+            builder = builder.mount(Ticks { probe });
+        }
+        let client = builder.connect(&format!("ws://{addr}")).await?;
+        Ok(Self { client })
+    }
+
+    async fn add(&self, a: i64, b: i64) -> Result<i64, BenchError> {
+        Ok(self.client.call("add", &(a, b)).await?)
+    }
+
+    async fn echo(&self, text: &str) -> Result<String, BenchError> {
+        Ok(self.client.call("echo", &(text,)).await?)
+    }
+
+    async fn subscribe(&self) -> Result<(), BenchError> {
+        Ok(self.client.call("subscribe", &()).await?)
+    }
+
+    async fn broadcast(&self, round: u64) -> Result<u64, BenchError> {
+        Ok(self.client.call("broadcast", &(round,)).await?)
+    }
+}
