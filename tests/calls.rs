@@ -220,3 +220,43 @@ async fn a_panicking_handler_answers_internal_and_the_session_survives() {
     let sum: i64 = client.call("add", &(1, 1)).await.unwrap();
     assert_eq!(sum, 2);
 }
+
+#[tokio::test]
+async fn a_call_id_already_in_flight_is_refused() {
+    use futures_util::{SinkExt, StreamExt};
+    use rpc::{
+        codec,
+        protocol::{Call, Frame},
+    };
+    use tokio_tungstenite::tungstenite::Message;
+
+    let router = calculator().call("wait", |req| async move {
+        std::future::pending::<()>().await;
+        req.reply(&())
+    });
+    let server = serve(router).await;
+    let mut ws = common::raw::handshaken(server.local_addr()).await;
+    let call = codec::encode_with(
+        &Frame::Call(Call {
+            id: 9,
+            method: "wait",
+            headers: Vec::new(),
+        }),
+        &(),
+    )
+    .unwrap();
+    ws.send(Message::Binary(call.clone())).await.unwrap();
+    ws.send(Message::Binary(call)).await.unwrap();
+    let Some(Ok(Message::Binary(answer))) = within("answer", ws.next()).await else {
+        panic!("no answer")
+    };
+    let Frame::Error(error) = codec::decode(&answer, usize::MAX).unwrap().frame else {
+        panic!("expected an error")
+    };
+    assert_eq!((error.id, error.code), (9, ErrorCode::BAD_ARGUMENTS));
+    assert!(
+        error.message.contains("already in flight"),
+        "{}",
+        error.message
+    );
+}

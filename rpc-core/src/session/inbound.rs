@@ -136,10 +136,6 @@ impl Inbound {
             .await
             .is_ok()
     }
-
-    fn is_running(&self, id: u64) -> bool {
-        self.running().contains_key(&TaskKey::Call(id))
-    }
 }
 
 /// Admits a call or cast and starts its handler, or refuses it with an error
@@ -170,15 +166,6 @@ pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
         )
         .await;
     };
-    if let Some(id) = incoming.id
-        && shared.inbound.is_running(id)
-    {
-        return refuse(
-            ErrorCode::BAD_ARGUMENTS,
-            format!("call id {id} is already in flight"),
-        )
-        .await;
-    }
     let Ok(permit) = Arc::clone(&shared.inbound.permits).try_acquire_owned() else {
         return refuse(
             ErrorCode::BUSY,
@@ -199,9 +186,6 @@ pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
         shared: Arc::clone(shared),
     };
     let stream = incoming.stream_credit.zip(incoming.id);
-    if let Some((credit, id)) = stream {
-        shared.streams.serve(id, credit);
-    }
     let request = Request::new(
         session,
         incoming.id,
@@ -227,11 +211,29 @@ pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
         answer(&task_shared, incoming.id, outcome).await;
     };
 
-    // Insert under the lock that the task's own removal takes, so a task
-    // that finishes at once cannot leave a stale entry behind.
-    let mut running = shared.inbound.running();
-    let handle = shared.tracker.spawn(task.instrument(span));
-    running.insert(key, handle.abort_handle());
+    // One lock for the duplicate check and the insertion; the task's own
+    // removal takes it too, so a task that finishes at once cannot leave a
+    // stale entry behind.
+    let started = {
+        let mut running = shared.inbound.running();
+        let fresh = !running.contains_key(&key);
+        if fresh {
+            if let Some((credit, id)) = stream {
+                shared.streams.serve(id, credit);
+            }
+            let handle = shared.tracker.spawn(task.instrument(span));
+            running.insert(key, handle.abort_handle());
+        }
+        fresh
+    };
+    if !started {
+        let id = incoming.id.unwrap_or_default();
+        refuse(
+            ErrorCode::BAD_ARGUMENTS,
+            format!("call id {id} is already in flight"),
+        )
+        .await;
+    }
 }
 
 async fn run_handler(

@@ -310,6 +310,16 @@ impl Shared {
     pub(crate) async fn send(&self, frame: Bytes) -> Result<(), CloseReason> {
         let size = self.config.fragment_size;
         if frame.len() <= size {
+            // The common case: room in the queue. No waiter is registered
+            // on the closing token, which would cost a lock per frame.
+            let frame = match self.outbound.try_send(frame) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(self.close_reason()),
+                Err(mpsc::error::TrySendError::Full(frame)) => frame,
+            };
+            if self.closing.is_cancelled() {
+                return Err(self.close_reason());
+            }
             return tokio::select! {
                 biased;
                 () = self.closing.cancelled() => Err(self.close_reason()),

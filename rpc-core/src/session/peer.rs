@@ -185,9 +185,10 @@ impl Peer {
     /// (or the timeout) forgets the call and tells the peer to cancel it.
     async fn request(&self, id: u64, frame: Bytes, timeout: Duration) -> Result<Bytes, Error> {
         let answer = self.shared.pending.register(id).map_err(Error::Closed)?;
-        let guard = CancelOnDrop {
+        let mut guard = CancelOnDrop {
             shared: &self.shared,
             id,
+            answered: false,
         };
         let exchange = async {
             self.shared.send(frame).await.map_err(Error::Closed)?;
@@ -201,6 +202,9 @@ impl Peer {
         let result = tokio::time::timeout(timeout, exchange)
             .await
             .unwrap_or(Err(Error::Timeout(timeout)));
+        // Only a timeout leaves the entry in the table (an answer or the
+        // session's end removed it); skip the lock otherwise.
+        guard.answered = !matches!(result, Err(Error::Timeout(_)));
         drop(guard);
         result
     }
@@ -211,11 +215,12 @@ impl Peer {
 struct CancelOnDrop<'a> {
     shared: &'a Shared,
     id: u64,
+    answered: bool,
 }
 
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
-        if !self.shared.pending.forget(self.id) {
+        if self.answered || !self.shared.pending.forget(self.id) {
             return;
         }
         tracing::debug!(id = self.id, "call abandoned; cancelling it at the peer");

@@ -32,11 +32,15 @@ pub(super) async fn run(mut stream: SplitStream<Ws>, shared: &Arc<Shared>) -> Sp
         config.max_reassembly,
         config.reassembly_timeout,
     );
+    // Created once: a fresh `cancelled()` future per message would register
+    // (and lock) a waiter on the token every time.
+    let closing = shared.closing.cancelled();
+    tokio::pin!(closing);
     loop {
         let deadline = reassembly.deadline();
         let next = tokio::select! {
             biased;
-            () = shared.closing.cancelled() => break,
+            () = &mut closing => break,
             next = stream.next() => next,
             () = until(deadline) => {
                 shared.close(reassembly.expired());

@@ -6,12 +6,13 @@
 //! pushes, replies and calls, one fragment of a large message, low-priority
 //! pushes.
 
-use std::sync::Arc;
+use std::{pin::Pin, sync::Arc};
 
 use bytes::Bytes;
-use futures_util::{SinkExt, stream::SplitSink};
+use futures_util::{FutureExt, SinkExt, stream::SplitSink};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_util::sync::WaitForCancellationFuture;
 
 use super::{Shared, fragment::Piece};
 use crate::{
@@ -46,10 +47,14 @@ impl Queues {
     }
 
     /// Waits until any queue has something, or the session closes (`false`).
-    async fn ready(&mut self, shared: &Shared) -> bool {
+    async fn ready(
+        &mut self,
+        shared: &Shared,
+        closing: Pin<&mut WaitForCancellationFuture<'_>>,
+    ) -> bool {
         tokio::select! {
             biased;
-            () = shared.closing.cancelled() => false,
+            () = closing => false,
             () = shared.control.ready() => true,
             () = shared.high.filled() => true,
             received = self.normal.recv_many(&mut self.received, BATCH) => received > 0,
@@ -93,16 +98,29 @@ impl Queues {
 /// connection can linger.
 pub(super) async fn run(mut sink: Sink, mut queues: Queues, shared: Arc<Shared>) -> Sink {
     let mut batch = Vec::with_capacity(BATCH + 8);
-    while queues.ready(&shared).await {
+    // Created once: a fresh `cancelled()` per round would lock the token.
+    let closing = shared.closing.cancelled();
+    tokio::pin!(closing);
+    while queues.ready(&shared, closing.as_mut()).await {
         queues.gather(&shared, &mut batch);
 
-        // A peer that stops reading blocks this write; closing must still end
-        // it, and a write stalled past the grace closes the session.
+        // Most writes complete at once. One that does not is waiting on a
+        // peer that reads slowly or not at all: closing must still end it,
+        // and a write stalled past the grace closes the session. The timer
+        // is armed only then, not on every round.
         let grace = shared.config.slow_consumer_grace;
-        let written = tokio::select! {
-            biased;
-            written = tokio::time::timeout(grace, write_batch(&mut sink, &mut batch)) => written,
-            () = shared.closing.cancelled() => break,
+        let written = {
+            let write = write_batch(&mut sink, &mut batch);
+            tokio::pin!(write);
+            if let Some(done) = write.as_mut().now_or_never() {
+                Ok(done)
+            } else {
+                tokio::select! {
+                    biased;
+                    written = tokio::time::timeout(grace, write) => written,
+                    () = &mut closing => break,
+                }
+            }
         };
         match written {
             Ok(Ok(())) => {}
