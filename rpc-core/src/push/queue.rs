@@ -4,7 +4,10 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use bytes::Bytes;
@@ -21,18 +24,22 @@ pub(crate) enum Rejected {
 pub(crate) struct PushQueue {
     frames: Mutex<VecDeque<Bytes>>,
     capacity: usize,
-    /// Woken when a frame is added (the writer waits on it).
-    filled: Notify,
+    /// Rung when a frame is added: the writer's one bell for all its side
+    /// queues, so that it waits on one future instead of one per queue.
+    doorbell: Arc<Notify>,
+    /// `frames.len()`, kept under the lock, read without it.
+    queued: AtomicUsize,
     /// Woken when frames are taken (waiting pushers wait on it).
     drained: Notify,
 }
 
 impl PushQueue {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, doorbell: Arc<Notify>) -> Self {
         Self {
             frames: Mutex::new(VecDeque::new()),
             capacity,
-            filled: Notify::new(),
+            doorbell,
+            queued: AtomicUsize::new(0),
             drained: Notify::new(),
         }
     }
@@ -44,8 +51,13 @@ impl PushQueue {
     }
 
     #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.frames().len()
+    }
+
+    /// Lock-free: the writer asks after every round.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queued.load(Ordering::Acquire) == 0
     }
 
     /// Adds a frame if there is room.
@@ -56,8 +68,9 @@ impl PushQueue {
                 return Err(Rejected::Full(frame));
             }
             frames.push_back(frame);
+            self.queued.store(frames.len(), Ordering::Release);
         }
-        self.filled.notify_one();
+        self.doorbell.notify_one();
         Ok(())
     }
 
@@ -71,9 +84,10 @@ impl PushQueue {
                 None
             };
             frames.push_back(frame);
+            self.queued.store(frames.len(), Ordering::Release);
             evicted
         };
-        self.filled.notify_one();
+        self.doorbell.notify_one();
         evicted
     }
 
@@ -94,25 +108,13 @@ impl PushQueue {
         }
     }
 
-    /// Waits until the queue holds a frame.
-    pub(crate) async fn filled(&self) {
-        loop {
-            let filled = self.filled.notified();
-            tokio::pin!(filled);
-            filled.as_mut().enable();
-            if !self.frames().is_empty() {
-                return;
-            }
-            filled.await;
-        }
-    }
-
     /// Moves up to `max` frames into `batch`, oldest first.
     pub(crate) fn drain_into(&self, batch: &mut Vec<Bytes>, max: usize) {
         let taken = {
             let mut frames = self.frames();
             let take = max.min(frames.len());
             batch.extend(frames.drain(..take));
+            self.queued.store(frames.len(), Ordering::Release);
             take
         };
         if taken > 0 {
@@ -131,7 +133,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_hands_the_frame_back_or_evicts_the_oldest() {
-        let queue = PushQueue::new(2);
+        let queue = PushQueue::new(2, Arc::default());
         queue.try_push(frame(1)).unwrap();
         queue.try_push(frame(2)).unwrap();
         assert!(matches!(queue.try_push(frame(3)), Err(Rejected::Full(f)) if f == frame(3)));
@@ -143,7 +145,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_push_completes_once_the_writer_drains() {
-        let queue = std::sync::Arc::new(PushQueue::new(1));
+        let queue = std::sync::Arc::new(PushQueue::new(1, Arc::default()));
         queue.try_push(frame(1)).unwrap();
         let pusher = tokio::spawn({
             let queue = std::sync::Arc::clone(&queue);

@@ -6,7 +6,7 @@
 //! bounded by the number of live calls, and the writer sends them first.
 //! Credits for the same stream coalesce.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -25,10 +25,18 @@ struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     pending: Mutex<Pending>,
-    ready: Notify,
+    /// The writer's bell, shared with the push queues.
+    doorbell: Arc<Notify>,
 }
 
 impl Control {
+    pub(crate) fn new(doorbell: Arc<Notify>) -> Self {
+        Self {
+            pending: Mutex::default(),
+            doorbell,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -46,29 +54,13 @@ impl Control {
                 None => pending.credits.push((id, to, items)),
             }
         }
-        self.ready.notify_one();
+        self.doorbell.notify_one();
     }
 
     /// Tells the peer to abandon call or stream `id`.
     pub(crate) fn cancel(&self, id: u64) {
         self.lock().cancels.push(id);
-        self.ready.notify_one();
-    }
-
-    /// Waits until a control frame is queued.
-    pub(crate) async fn ready(&self) {
-        loop {
-            let ready = self.ready.notified();
-            tokio::pin!(ready);
-            ready.as_mut().enable();
-            {
-                let pending = self.lock();
-                if !pending.credits.is_empty() || !pending.cancels.is_empty() {
-                    return;
-                }
-            }
-            ready.await;
-        }
+        self.doorbell.notify_one();
     }
 
     /// Encodes every queued control frame into `batch`.

@@ -196,6 +196,8 @@ pub(crate) struct Shared {
     /// and low after it.
     high: PushQueue,
     low: PushQueue,
+    /// Rung by the push queues and the control lane when they get a frame.
+    doorbell: Arc<tokio::sync::Notify>,
     registry: Option<Registry>,
     dead_letters: Option<DeadLetters>,
     tags: tags::Tags,
@@ -371,9 +373,10 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
         }
     };
     let inbound = Inbound::new(&setup.config);
+    let doorbell = Arc::new(tokio::sync::Notify::new());
     let (high, low) = (
-        PushQueue::new(setup.config.push_queue),
-        PushQueue::new(setup.config.push_queue),
+        PushQueue::new(setup.config.push_queue, Arc::clone(&doorbell)),
+        PushQueue::new(setup.config.push_queue, Arc::clone(&doorbell)),
     );
     let shared = Arc::new(Shared {
         id: setup.id,
@@ -387,10 +390,11 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
         next_fragmented: AtomicU64::new(0),
         high,
         low,
+        control: control::Control::new(Arc::clone(&doorbell)),
+        doorbell,
         registry: setup.registry,
         dead_letters: setup.dead_letters,
         tags: tags::Tags::default(),
-        control: control::Control::default(),
         streams: streams::StreamTable::default(),
         pending: Pending::default(),
         inbound,

@@ -55,14 +55,14 @@ impl Queues {
         tokio::select! {
             biased;
             () = closing => false,
-            () = shared.control.ready() => true,
-            () = shared.high.filled() => true,
+            // Control frames and both push queues ring this one bell; a
+            // stored ring can make a round find nothing, which is harmless.
+            () = shared.doorbell.notified() => true,
             received = self.normal.recv_many(&mut self.received, BATCH) => received > 0,
             piece = self.bulk.recv() => {
                 self.piece = piece;
                 true
             }
-            () = shared.low.filled() => true,
         }
     }
 
@@ -91,6 +91,12 @@ impl Queues {
         let room = BATCH.saturating_sub(batch.len());
         shared.low.drain_into(batch, room);
     }
+
+    /// Whether frames are left for another round: the bell rings once per
+    /// wait, not once per frame, so the writer must not wait while any are.
+    fn more(&self, shared: &Shared) -> bool {
+        !self.received.is_empty() || !shared.high.is_empty() || !shared.low.is_empty()
+    }
 }
 
 /// Writes until the session closes, then sends the close frame (or, when the
@@ -103,6 +109,12 @@ pub(super) async fn run(mut sink: Sink, mut queues: Queues, shared: Arc<Shared>)
     tokio::pin!(closing);
     while queues.ready(&shared, closing.as_mut()).await {
         queues.gather(&shared, &mut batch);
+        if queues.more(&shared) {
+            shared.doorbell.notify_one();
+        }
+        if batch.is_empty() {
+            continue;
+        }
 
         // Most writes complete at once. One that does not is waiting on a
         // peer that reads slowly or not at all: closing must still end it,
