@@ -82,7 +82,7 @@ pub struct Decoded<'a> {
 /// Encodes a frame kind that carries no payload.
 pub fn encode(frame: &Frame<'_>) -> Result<Bytes, CodecError> {
     debug_assert!(!frame.has_payload(), "use encode_with for {}", frame.kind());
-    header(frame).map(Bytes::from)
+    header(frame).map(frozen)
 }
 
 /// Encodes a frame followed by the postcard encoding of `payload`, into one
@@ -93,7 +93,7 @@ pub fn encode_with<T: Serialize + ?Sized>(
 ) -> Result<Bytes, CodecError> {
     let buf = header(frame)?;
     postcard::to_extend(payload, buf)
-        .map(Bytes::from)
+        .map(frozen)
         .map_err(|source| CodecError::Encode {
             what: "payload",
             source: PostcardError(source),
@@ -105,7 +105,14 @@ pub fn encode_with<T: Serialize + ?Sized>(
 pub fn encode_raw(frame: &Frame<'_>, payload: &[u8]) -> Result<Bytes, CodecError> {
     let mut buf = header(frame)?;
     buf.extend_from_slice(payload);
-    Ok(Bytes::from(buf))
+    Ok(frozen(buf))
+}
+
+/// `Bytes` from an encoded buffer without a second allocation: `Bytes`
+/// takes a vector whose length equals its capacity as it is, but boxes a
+/// shared header for one with spare room. Shrinking in place is cheaper.
+fn frozen(buf: Vec<u8>) -> Bytes {
+    Bytes::from(buf.into_boxed_slice())
 }
 
 fn header(frame: &Frame<'_>) -> Result<Vec<u8>, CodecError> {
