@@ -260,3 +260,14 @@ async fn a_call_id_already_in_flight_is_refused() {
         error.message
     );
 }
+
+#[tokio::test]
+async fn casts_and_calls_after_the_session_closed_fail_at_once() {
+    let server = serve(calculator()).await;
+    let client = connect(&server).await;
+    client.session().close();
+    let err = client.cast("add", &(1, 2)).await.unwrap_err();
+    assert!(err.is_closed(), "{err:?}");
+    let err = client.call::<_, i64>("add", &(1, 2)).await.unwrap_err();
+    assert!(err.is_closed(), "{err:?}");
+}

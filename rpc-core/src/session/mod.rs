@@ -127,7 +127,7 @@ impl Session {
 
     /// Whether the session has started closing.
     pub fn is_closed(&self) -> bool {
-        self.shared.closing.is_cancelled()
+        self.shared.is_closing()
     }
 
     /// Waits until the session closes and tells why.
@@ -260,8 +260,11 @@ impl Shared {
         self.next_id()
     }
 
+    /// Whether the session has started closing. The reason is recorded
+    /// before the token is cancelled, so this lock-free check agrees with it
+    /// (`CancellationToken::is_cancelled` takes a lock: too dear per frame).
     pub(crate) fn is_closing(&self) -> bool {
-        self.closing.is_cancelled()
+        self.close_reason.get().is_some()
     }
 
     pub(crate) async fn closing(&self) {
@@ -314,14 +317,14 @@ impl Shared {
         if frame.len() <= size {
             // The common case: room in the queue. No waiter is registered
             // on the closing token, which would cost a lock per frame.
+            if self.is_closing() {
+                return Err(self.close_reason());
+            }
             let frame = match self.outbound.try_send(frame) {
                 Ok(()) => return Ok(()),
                 Err(mpsc::error::TrySendError::Closed(_)) => return Err(self.close_reason()),
                 Err(mpsc::error::TrySendError::Full(frame)) => frame,
             };
-            if self.closing.is_cancelled() {
-                return Err(self.close_reason());
-            }
             return tokio::select! {
                 biased;
                 () = self.closing.cancelled() => Err(self.close_reason()),

@@ -173,7 +173,7 @@ impl Peer {
 
     /// Whether the session has started closing.
     pub fn is_closed(&self) -> bool {
-        self.shared.closing.is_cancelled()
+        self.shared.is_closing()
     }
 
     /// Waits until the session closes and tells why.
