@@ -374,3 +374,61 @@ async fn connecting_to_a_server_that_never_upgrades_times_out() {
     );
     holder.abort();
 }
+
+#[tokio::test]
+async fn the_outbound_queue_bounds_frames_for_a_peer_that_stops_reading() {
+    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
+    let router = FnRouter::new("Lobby").call("join", move |req| {
+        let sessions_tx = sessions_tx.clone();
+        async move {
+            sessions_tx.send(req.session().clone()).unwrap();
+            req.reply(&())
+        }
+    });
+    // Whole 1 MiB frames (no fragments) and room for only 2 in the queue.
+    let session = session_config()
+        .outbound_queue(2)
+        .fragment_size(4 << 20)
+        .max_message_size(8 << 20)
+        .max_reassembly(8 << 20);
+    let server = serve_with(router, server_config().session(session)).await;
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    let join = rpc::protocol::Frame::Call(rpc::protocol::Call {
+        id: 1,
+        method: "join",
+        headers: Vec::new(),
+    });
+    ws.send(Message::Binary(
+        rpc::codec::encode_with(&join, &()).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let session = within("join", sessions.recv()).await.unwrap();
+    let peer = session.peer();
+
+    // The client never reads again: once the socket buffers are full the
+    // writer blocks, two casts fill the queue, and the next one waits.
+    let args = ("x".repeat(1 << 20),);
+    let mut queued = 0;
+    let waiting = loop {
+        let mut cast = Box::pin(peer.cast("news", &args));
+        match tokio::time::timeout(Duration::from_millis(500), &mut cast).await {
+            Ok(sent) => {
+                sent.unwrap();
+                queued += 1;
+                assert!(queued < 200, "200 MiB queued for a peer that reads nothing");
+            }
+            // Still waiting for room: keep this very cast.
+            Err(_) => break cast,
+        }
+    };
+    assert!(
+        queued >= 2,
+        "the queue holds 2 frames; {queued} went through"
+    );
+    // What waits resolves, with the session's end, when the session closes.
+    session.close();
+    let err = within("waiting cast", waiting).await.unwrap_err();
+    assert!(err.is_closed(), "{err:?}");
+    drop(ws);
+}
