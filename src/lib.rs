@@ -1,32 +1,23 @@
-//! Bidirectional RPC over WebSocket: either side calls, casts to and
-//! discovers the other over one connection.
+//! Bidirectional RPC over WebSocket: either side calls, casts to, pushes
+//! to, streams with and discovers the other over one connection.
 //!
 //! # Example
 //!
-//! A router written by hand (the `#[rpc::router]` macro writes this for you),
-//! a server on a free port, a client that calls it and asks what it serves:
+//! A router, a server on a free port, a client that calls it through the
+//! generated stub and asks what it serves:
 //!
 //! ```
-//! use std::sync::Arc;
-//! use rpc::{Client, HandlerFuture, MethodInfo, MethodKind, ParamInfo, Request, Router, RouterInfo, Server};
+//! use rpc::{Client, Server};
 //!
 //! struct Calculator;
 //!
-//! static ADD_PARAMS: [ParamInfo; 2] = [ParamInfo::new("a", "i64"), ParamInfo::new("b", "i64")];
-//! static METHODS: [MethodInfo; 1] =
-//!     [MethodInfo::new("add", MethodKind::Call, &ADD_PARAMS, "i64", "Adds two numbers.", None)];
-//! static CALCULATOR: RouterInfo = RouterInfo::new("Calculator", "Arithmetic.", &METHODS);
-//!
-//! impl Router for Calculator {
-//!     fn info(&self) -> &'static RouterInfo {
-//!         &CALCULATOR
-//!     }
-//!
-//!     fn dispatch(self: Arc<Self>, _method: usize, request: Request) -> HandlerFuture {
-//!         Box::pin(async move {
-//!             let (a, b): (i64, i64) = request.args()?;
-//!             request.reply(&(a + b))
-//!         })
+//! /// Integer arithmetic.
+//! #[rpc::router]
+//! impl Calculator {
+//!     /// Adds two numbers.
+//!     #[rpc::call]
+//!     async fn add(&self, a: i64, b: i64) -> i64 {
+//!         a + b
 //!     }
 //! }
 //!
@@ -35,11 +26,12 @@
 //! let server = Server::builder().mount(Calculator).bind("127.0.0.1:0").await?;
 //! let client = Client::connect(&format!("ws://{}", server.local_addr())).await?;
 //!
-//! let sum: i64 = client.call("add", &(2, 3)).await?;
+//! let sum = CalculatorClient::new(&client).add(2, 3).await?;
 //! assert_eq!(sum, 5);
 //!
 //! let routers = client.discover().await?;
 //! assert_eq!(routers[0].methods[0].name, "add");
+//! assert_eq!(routers[0].methods[0].docs, "Adds two numbers.");
 //!
 //! client.close().await;
 //! server.shutdown().await;
@@ -47,17 +39,34 @@
 //! # }
 //! ```
 //!
+//! The macro writes an implementation of [`Router`]; one can also be written
+//! by hand (see its documentation), and [`Peer::call`] calls any method by
+//! name without a stub.
+//!
 //! # Features
 //!
 //! - Duplex sessions: a client mounts routers too, and the server calls it
 //!   through [`Session::peer`].
+//! - Push: [`PushHandle`]s reach a session from anywhere, with priorities
+//!   and full-queue policies; the server's [`Registry`] finds sessions by
+//!   id, identity or tag and broadcasts encoded once; undelivered pushes go
+//!   to a dead-letter queue.
+//! - Streams: server, client and bidirectional ([`Incoming`],
+//!   [`BidiStream`]) with credit flow control, cancellation both ways and
+//!   idle timeouts; large messages travel in fragments.
 //! - Limits with defaults on every resource: message size, calls in flight,
-//!   connections, handshake time, outbound queue ([`SessionConfig`],
-//!   [`ServerConfig`], [`ClientConfig`]).
-//! - Typed errors ([`Error`]) with predicates: `is_timeout()`, `is_closed()`.
+//!   connections, handshake time, queues, rates, reassembly
+//!   ([`SessionConfig`], [`ServerConfig`], [`ClientConfig`]).
+//! - Typed errors ([`Error`], [`StreamError`], [`ConnectError`]) with
+//!   predicates: `is_timeout()`, `is_closed()`, `is_busy()`.
 //! - Graceful shutdown, authentication at upgrade time, tracing spans per
 //!   session and per call.
-//! - The wire format is specified in `docs/protocol.md`.
+//! - The wire format is specified in `docs/protocol.md`, byte by byte.
+//!
+//! # Layout
+//!
+//! This crate re-exports the runtime, `rpc-core`, and the attribute macros
+//! of `rpc-macros`; the guides live in `docs/`.
 
 pub use rpc_core::*;
 
