@@ -77,11 +77,13 @@ pub mod close_code {
     pub const ABNORMAL: u16 = 1006;
     /// A text message that was not UTF-8 (sent only by tungstenite's checks).
     pub const INVALID_PAYLOAD: u16 = 1007;
-    /// The peer broke a policy: it missed the handshake deadline.
+    /// The peer broke a policy: it missed the handshake deadline, stopped
+    /// reading (slow consumer), kept crossing the rate limit, or left a
+    /// fragmented message unfinished.
     pub const POLICY: u16 = 1008;
-    /// A message exceeded the maximum message size.
+    /// A message (or the fragments in transit) exceeded its size limit.
     pub const TOO_BIG: u16 = 1009;
-    /// The endpoint hit an unexpected condition.
+    /// Reserved for an unexpected internal failure; not sent by this version.
     pub const INTERNAL: u16 = 1011;
     /// The server is draining and takes no new sessions; try again later.
     pub const TRY_AGAIN_LATER: u16 = 1013;
