@@ -188,22 +188,51 @@ async fn an_oversized_frame_header_is_refused_before_its_payload_arrives() {
 }
 
 #[tokio::test]
-async fn a_client_refuses_an_oversized_answer_too() {
-    let router = FnRouter::new("Big").call("big", |req| async move { req.reply(&vec![7u8; 8192]) });
+async fn an_answer_over_the_callers_limit_is_refused_without_closing() {
+    let router = FnRouter::new("Big")
+        .call("big", |req| async move { req.reply(&"x".repeat(8192)) })
+        .call("small", |req| async move { req.reply(&1u8) });
     let server = serve(router).await;
+    // The client announces its 1 KiB limit in its Hello.
     let client = Client::builder()
         .config(rpc::ClientConfig::default().session(session_config().max_message_size(1024)))
         .connect(&url(&server))
         .await
         .unwrap();
-    let err = within("call", client.call::<_, Vec<u8>>("big", &()))
+    let err = within("call", client.call::<_, String>("big", &()))
         .await
         .unwrap_err();
-    let rpc::Error::Closed(reason) = err else {
-        panic!("expected closed, got {err:?}")
-    };
-    assert_eq!(reason.code, close_code::TOO_BIG);
-    assert!(!reason.by_peer);
+    assert_eq!(err.remote_code(), Some(ErrorCode::TOO_LARGE), "{err:?}");
+    assert!(err.to_string().contains("1024"), "{err}");
+    let small: u8 = within("call", client.call("small", &())).await.unwrap();
+    assert_eq!(small, 1);
+}
+
+#[tokio::test]
+async fn a_request_over_the_peers_limit_fails_locally() {
+    let router = FnRouter::new("Echo").call("echo", |req| async move {
+        let (text,): (String,) = req.args()?;
+        req.reply(&text)
+    });
+    let config = server_config().session(session_config().max_message_size(1024));
+    let server = serve_with(router, config).await;
+    let client = connect(&server).await;
+    assert_eq!(client.server_limits().max_message_size, 1024);
+    let err = within(
+        "call",
+        client.call::<_, String>("echo", &("x".repeat(4096),)),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, rpc::Error::TooLarge { max: 1024, .. }),
+        "{err:?}"
+    );
+    let err = client.cast("echo", &("x".repeat(4096),)).await.unwrap_err();
+    assert!(matches!(err, rpc::Error::TooLarge { .. }), "{err:?}");
+    // Nothing was sent: the session is intact.
+    let echoed: String = within("call", client.call("echo", &("hi",))).await.unwrap();
+    assert_eq!(echoed, "hi");
 }
 
 #[tokio::test]

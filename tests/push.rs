@@ -394,3 +394,31 @@ async fn a_slow_consumer_is_bounded_and_closed_without_affecting_others() {
         .unwrap();
     assert_eq!(within("healthy push", prices.recv()).await, Some(5));
 }
+
+#[tokio::test]
+async fn a_push_over_the_clients_limit_is_refused_and_dead_lettered() {
+    let (server, mut dead) = dead_letter_server(lobby(), server_config()).await;
+    let (tx, mut prices) = mpsc::unbounded_channel();
+    let client = rpc::Client::builder()
+        .config(rpc::ClientConfig::default().session(session_config().max_message_size(1024)))
+        .mount(listener(tx).finished())
+        .connect(&common::url(&server))
+        .await
+        .unwrap();
+    let id: u64 = client.call("join", &("rust", "1")).await.unwrap();
+    let handle = server.registry().get(id).unwrap();
+    let err = handle.try_push("price", &"x".repeat(4096)).unwrap_err();
+    assert!(
+        matches!(err, PushError::TooLarge { max: 1024, .. }),
+        "{err:?}"
+    );
+    assert_eq!(dead.try_recv().unwrap().reason, DeadLetterReason::TooLarge);
+    let report = server
+        .registry()
+        .broadcast(Audience::All, "price", &"x".repeat(4096))
+        .unwrap();
+    assert_eq!((report.reached, report.too_large), (0, 1));
+    // The session is intact.
+    handle.push("price", &7u64).await.unwrap();
+    assert_eq!(within("push", prices.recv()).await, Some(7));
+}

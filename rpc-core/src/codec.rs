@@ -233,6 +233,10 @@ mod tests {
                 min_version: p.versions.0,
                 max_version: p.versions.1,
                 features: vec![p.a.clone(), p.b.clone()],
+                limits: Limits {
+                    max_message_size: u32::from(p.code),
+                    max_in_flight: u32::from(p.versions.0),
+                },
             }),
             1 => Frame::Welcome(Welcome {
                 version: p.versions.0,

@@ -30,6 +30,15 @@ pub enum Error {
     /// The peer's answer did not decode as the expected type.
     #[error("could not decode the answer")]
     Decode(#[source] CodecError),
+    /// The request is larger than the peer's `max_message_size` (announced
+    /// in its handshake), so it was not sent.
+    #[error("request of {size} bytes exceeds the peer's message size limit of {max} bytes")]
+    TooLarge {
+        /// Size of the encoded request.
+        size: usize,
+        /// The peer's limit.
+        max: usize,
+    },
 }
 
 impl Error {

@@ -4,7 +4,7 @@
 use futures_util::{SinkExt, StreamExt};
 use rpc::{
     codec,
-    protocol::{Frame, Hello, PROTOCOL_VERSION},
+    protocol::{Frame, Hello, Limits, PROTOCOL_VERSION},
 };
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tokio_tungstenite::{
@@ -50,6 +50,10 @@ pub async fn send_hello(ws: &mut RawWs, min_version: u16, max_version: u16) {
         min_version,
         max_version,
         features: Vec::new(),
+        limits: Limits {
+            max_message_size: u32::MAX,
+            max_in_flight: 1024,
+        },
     });
     let bytes = codec::encode(&hello).expect("hello encodes");
     ws.send(Message::Binary(bytes)).await.expect("send hello");

@@ -28,6 +28,9 @@ impl ErrorCode {
     pub const SHUTTING_DOWN: Self = Self(6);
     /// The handler failed unexpectedly (it panicked, or its reply did not encode).
     pub const INTERNAL: Self = Self(7);
+    /// The answer is larger than the caller's `max_message_size` (from its
+    /// `Hello`), so it was not sent.
+    pub const TOO_LARGE: Self = Self(8);
 
     /// Short name of a known code, `None` for codes this build does not know.
     pub fn name(self) -> Option<&'static str> {
@@ -39,6 +42,7 @@ impl ErrorCode {
             Self::BUSY => "busy",
             Self::SHUTTING_DOWN => "shutting down",
             Self::INTERNAL => "internal error",
+            Self::TOO_LARGE => "answer too large",
             _ => return None,
         })
     }

@@ -15,6 +15,10 @@ fn expected() -> Vec<(Frame<'static>, Vec<u8>)> {
                 min_version: 1,
                 max_version: 1,
                 features: Vec::new(),
+                limits: Limits {
+                    max_message_size: 1 << 20,
+                    max_in_flight: 64,
+                },
             }),
             vec![],
         ),
@@ -69,6 +73,15 @@ fn expected() -> Vec<(Frame<'static>, Vec<u8>)> {
             )])
             .expect("encodes"),
         ),
+    ]
+    .into_iter()
+    .chain(stream_examples())
+    .collect()
+}
+
+/// Examples 10 to 14: streams and fragments.
+fn stream_examples() -> Vec<(Frame<'static>, Vec<u8>)> {
+    vec![
         (
             Frame::Open(Open {
                 id: 4,

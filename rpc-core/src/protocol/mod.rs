@@ -118,6 +118,8 @@ pub struct Hello {
     pub max_version: u16,
     /// Optional features the client would like; unknown names are ignored.
     pub features: Vec<String>,
+    /// Limits the client enforces, so that the server stays within them.
+    pub limits: Limits,
 }
 
 /// The server's answer to [`Hello`].

@@ -69,6 +69,14 @@ pub enum PushError {
     /// The handle's rate limit was crossed.
     #[error("the push rate limit is exceeded")]
     RateLimited,
+    /// The push is larger than the peer's `max_message_size`.
+    #[error("the push of {size} bytes exceeds the peer's message size limit of {max} bytes")]
+    TooLarge {
+        /// Size of the encoded push.
+        size: usize,
+        /// The peer's limit.
+        max: usize,
+    },
     /// The value could not be encoded.
     #[error("could not encode the push")]
     Encode(#[source] CodecError),
@@ -86,6 +94,8 @@ pub enum DeadLetterReason {
     Closed,
     /// The handle's rate limit was crossed.
     RateLimited,
+    /// The push is larger than the peer accepts.
+    TooLarge,
 }
 
 /// A push that could not be delivered, with what it carried.
@@ -300,6 +310,13 @@ impl PushHandle {
             self.dead_letter(frame, DeadLetterReason::Closed);
             return Err(PushError::Closed);
         };
+        if let Err(too_large) = shared.fits(frame) {
+            self.dead_letter(frame, DeadLetterReason::TooLarge);
+            return Err(PushError::TooLarge {
+                size: too_large.size,
+                max: too_large.max,
+            });
+        }
         if let Some(limit) = &self.limit
             && !limit.lock().unwrap_or_else(PoisonError::into_inner).take()
         {

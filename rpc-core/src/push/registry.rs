@@ -36,6 +36,9 @@ pub struct BroadcastReport {
     pub full: usize,
     /// Sessions that closed in the meantime.
     pub closed: usize,
+    /// Sessions whose peer accepts no message this large (the push went
+    /// to the dead-letter queue, if there is one).
+    pub too_large: usize,
 }
 
 /// The live sessions of a server. Cheap to clone; every clone sees the same
@@ -123,6 +126,7 @@ impl Registry {
             match PushHandle::new(&shared).try_push_frame(frame.clone(), PushPolicy::Fail) {
                 Ok(()) => report.reached += 1,
                 Err(PushError::Full) => report.full += 1,
+                Err(PushError::TooLarge { .. }) => report.too_large += 1,
                 Err(_) => report.closed += 1,
             }
         }

@@ -83,13 +83,13 @@ async fn serve(
             .await;
             return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
         }
-        match tokio::time::timeout_at(
+        let client_limits = match tokio::time::timeout_at(
             deadline,
             handshake::accept(&mut ws, id, &ctx.config.session),
         )
         .await
         {
-            Ok(Ok(_welcome)) => {}
+            Ok(Ok(limits)) => limits,
             Ok(Err(err)) => {
                 tracing::info!(error = %err, "protocol handshake failed");
                 return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
@@ -99,15 +99,24 @@ async fn serve(
                 handshake::refuse(&mut ws, close_code::POLICY, "handshake timed out").await;
                 return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
             }
-        }
-        run_session(ws, addr, identity, id, &ctx).await;
+        };
+        let peer_max_message =
+            usize::try_from(client_limits.max_message_size).unwrap_or(usize::MAX);
+        run_session(ws, addr, identity, id, peer_max_message, &ctx).await;
     }
     .instrument(span)
     .await;
     drop(permit);
 }
 
-async fn run_session(ws: Ws, addr: SocketAddr, identity: Option<Identity>, id: u64, ctx: &Context) {
+async fn run_session(
+    ws: Ws,
+    addr: SocketAddr,
+    identity: Option<Identity>,
+    id: u64,
+    peer_max_message: usize,
+    ctx: &Context,
+) {
     let setup = Setup {
         id,
         role: Role::Server,
@@ -119,6 +128,7 @@ async fn run_session(ws: Ws, addr: SocketAddr, identity: Option<Identity>, id: u
         tracker: ctx.tracker.clone(),
         registry: Some(ctx.registry.clone()),
         dead_letters: ctx.dead_letters.clone(),
+        peer_max_message,
     };
     let (session, drive) = session::start(ws, setup);
     let drain = async {

@@ -13,12 +13,12 @@ use crate::{
     transport::{self, Ws},
 };
 
-/// Server side: reads `Hello`, answers `Welcome`.
+/// Server side: reads `Hello`, answers `Welcome`; returns the client's limits.
 pub(crate) async fn accept(
     ws: &mut Ws,
     session_id: u64,
     config: &SessionConfig,
-) -> Result<Welcome, HandshakeError> {
+) -> Result<Limits, HandshakeError> {
     let message = match next_message(ws).await {
         Ok(message) => message,
         Err(err) => {
@@ -64,12 +64,11 @@ pub(crate) async fn accept(
         features: Vec::new(),
         limits: limits(config),
     };
-    let bytes =
-        codec::encode(&Frame::Welcome(welcome.clone())).map_err(HandshakeError::Malformed)?;
+    let bytes = codec::encode(&Frame::Welcome(welcome)).map_err(HandshakeError::Malformed)?;
     ws.send(Message::Binary(bytes))
         .await
         .map_err(|err| HandshakeError::Transport(TransportError(err)))?;
-    Ok(welcome)
+    Ok(hello.limits)
 }
 
 /// Client side: sends `Hello`, reads `Welcome`.
@@ -78,6 +77,7 @@ pub(crate) async fn open(ws: &mut Ws, config: &SessionConfig) -> Result<Welcome,
         min_version: MIN_PROTOCOL_VERSION,
         max_version: PROTOCOL_VERSION,
         features: Vec::new(),
+        limits: limits(config),
     });
     let bytes = codec::encode(&hello).map_err(HandshakeError::Malformed)?;
     ws.send(Message::Binary(bytes))

@@ -266,9 +266,21 @@ async fn run_handler(
 
 async fn answer(shared: &Shared, id: Option<u64>, outcome: Result<Reply, HandlerError>) {
     match (id, outcome) {
-        (Some(_), Ok(Reply(Some(frame)))) => {
-            let _ = shared.send(frame).await;
-        }
+        (Some(id), Ok(Reply(Some(frame)))) => match shared.fits(&frame) {
+            Ok(()) => {
+                let _ = shared.send(frame).await;
+            }
+            Err(too_large) => {
+                tracing::warn!(
+                    size = too_large.size,
+                    max = too_large.max,
+                    "answer too large for the caller"
+                );
+                shared
+                    .send_error(id, ErrorCode::TOO_LARGE, &too_large.message(), &[])
+                    .await;
+            }
+        },
         (_, Ok(Reply(_))) => {}
         (Some(id), Err(err)) => {
             tracing::debug!(code = %err.code(), message = err.message(), "call failed");

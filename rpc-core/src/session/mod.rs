@@ -158,6 +158,32 @@ impl Session {
     }
 }
 
+/// A frame larger than the peer accepts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TooLarge {
+    pub(crate) size: usize,
+    pub(crate) max: usize,
+}
+
+impl From<TooLarge> for crate::error::Error {
+    fn from(too_large: TooLarge) -> Self {
+        crate::error::Error::TooLarge {
+            size: too_large.size,
+            max: too_large.max,
+        }
+    }
+}
+
+impl TooLarge {
+    /// The error frame a handler's oversized answer becomes.
+    pub(crate) fn message(self) -> String {
+        format!(
+            "the answer of {} bytes exceeds the caller's message size limit of {} bytes",
+            self.size, self.max
+        )
+    }
+}
+
 /// Which end of the connection this side is; ids and logs differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -177,6 +203,8 @@ pub(crate) struct Setup {
     pub(crate) tracker: TaskTracker,
     pub(crate) registry: Option<Registry>,
     pub(crate) dead_letters: Option<DeadLetters>,
+    /// Largest message the peer accepts, from its handshake frame.
+    pub(crate) peer_max_message: usize,
 }
 
 /// State shared by the reader, the writer, handler tasks and handles.
@@ -188,6 +216,8 @@ pub(crate) struct Shared {
     routes: Arc<Routes>,
     /// The discover answer, encoded once at mount time.
     described: Bytes,
+    /// Largest message the peer said it accepts.
+    peer_max_message: usize,
     outbound: mpsc::Sender<Bytes>,
     /// Fragments of large messages, one taken per writer round.
     bulk: mpsc::Sender<fragment::Piece>,
@@ -237,6 +267,19 @@ impl Shared {
 
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Refuses a frame the peer would refuse: sending it would only make
+    /// the peer close the session (1009), failing everything in flight.
+    pub(crate) fn fits(&self, frame: &Bytes) -> Result<(), TooLarge> {
+        if frame.len() <= self.peer_max_message {
+            Ok(())
+        } else {
+            Err(TooLarge {
+                size: frame.len(),
+                max: self.peer_max_message,
+            })
+        }
     }
 
     pub(crate) fn config(&self) -> &SessionConfig {
@@ -345,9 +388,25 @@ impl Shared {
     pub(crate) async fn send_error(&self, id: u64, code: ErrorCode, message: &str, data: &[u8]) {
         let frame = Frame::Error(ErrorFrame { id, code, message });
         match codec::encode_raw(&frame, data) {
-            Ok(bytes) => {
-                let _ = self.send(bytes).await;
-            }
+            Ok(bytes) => match self.fits(&bytes) {
+                Ok(()) => {
+                    let _ = self.send(bytes).await;
+                }
+                // Error data too large for the peer: the code and a short
+                // message still fit.
+                Err(too_large) => {
+                    let message =
+                        format!("{message} (error data dropped: {})", too_large.message());
+                    let frame = Frame::Error(ErrorFrame {
+                        id,
+                        code,
+                        message: &message,
+                    });
+                    if let Ok(bytes) = codec::encode(&frame) {
+                        let _ = self.send(bytes).await;
+                    }
+                }
+            },
             Err(err) => tracing::error!(error = %err, "error frame does not encode"),
         }
     }
@@ -388,6 +447,7 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
         config: setup.config,
         routes: setup.routes,
         described: setup.described,
+        peer_max_message: setup.peer_max_message,
         outbound,
         bulk,
         next_fragmented: AtomicU64::new(0),

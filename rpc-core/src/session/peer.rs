@@ -115,6 +115,7 @@ impl Peer {
             headers: options.header_refs(),
         });
         let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+        self.shared.fits(&bytes)?;
         let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
         let answer = self.request(id, bytes, timeout).await?;
         codec::decode_value(&answer).map_err(Error::Decode)
@@ -133,6 +134,7 @@ impl Peer {
             headers: Vec::new(),
         });
         let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+        self.shared.fits(&bytes)?;
         self.shared.send(bytes).await.map_err(Error::Closed)
     }
 
@@ -145,6 +147,7 @@ impl Peer {
     pub async fn notify<T: Serialize + ?Sized>(&self, topic: &str, value: &T) -> Result<(), Error> {
         let bytes =
             codec::encode_with(&Frame::Notify(Notify { topic }), value).map_err(Error::Encode)?;
+        self.shared.fits(&bytes)?;
         self.shared.send(bytes).await.map_err(Error::Closed)
     }
 

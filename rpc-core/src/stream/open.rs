@@ -180,6 +180,7 @@ async fn send_open<A: Serialize + ?Sized>(
         credit: window,
     });
     let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+    shared.fits(&bytes)?;
     shared.send(bytes).await.map_err(Error::Closed)
 }
 
@@ -201,6 +202,15 @@ where
             to: Side::Callee,
         });
         match codec::encode_with(&frame, &item) {
+            Ok(bytes) if shared.fits(&bytes).is_err() => {
+                tracing::error!(
+                    id,
+                    size = bytes.len(),
+                    "upload item larger than the peer accepts; cancelling the stream"
+                );
+                shared.control().cancel(id);
+                return;
+            }
             Ok(bytes) => {
                 if shared.send(bytes).await.is_err() {
                     return;

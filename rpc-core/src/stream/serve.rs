@@ -113,6 +113,9 @@ impl Request {
                     format!("stream item does not encode: {err}"),
                 )
             })?;
+            if let Err(too_large) = shared.fits(&frame) {
+                return Err(HandlerError::new(ErrorCode::TOO_LARGE, too_large.message()));
+            }
             if shared.send(frame).await.is_err() {
                 return Ok(Reply(None));
             }
