@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // Called as the uploader takes each chunk, which it does only
             // when the server has granted credit for it.
             let done = sent.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len();
-            if done % (1 << 20) == 0 {
+            if done.is_multiple_of(1 << 20) {
                 println!("uploaded {:>3}%", done * 100 / total);
             }
         })
