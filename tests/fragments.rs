@@ -143,10 +143,12 @@ async fn a_high_priority_push_overtakes_a_large_transfer_within_a_few_fragments(
             other => panic!("unexpected {other:?}"),
         }
     }
-    // What was already written to the socket buffers can arrive first; the
-    // writer itself lets at most one round pass.
+    // What was already in the socket buffers (a few MiB on loopback, more
+    // when the kernel grows them) can arrive first; the writer itself lets
+    // at most one round pass. A quarter of the 800 fragments is a bound no
+    // push that waited for the transfer could meet.
     assert!(
-        fragments_before <= 64,
+        fragments_before <= 200,
         "{fragments_before} fragments came before the push"
     );
 }
