@@ -67,26 +67,18 @@ async fn cast_runs_the_handler_without_a_reply() {
 
 #[tokio::test]
 async fn the_server_calls_a_router_the_client_mounted() {
-    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
-    let server_router = FnRouter::new("Lobby")
-        .call("join", move |req| {
-            let sessions_tx = sessions_tx.clone();
-            async move {
-                sessions_tx.send(req.session().clone()).unwrap();
-                req.reply(&())
-            }
-        })
-        .call("relay", |req| async move {
-            // A handler calling back into the caller on the same connection.
-            let (text,): (String,) = req.args()?;
-            let echoed: String = req
-                .session()
-                .peer()
-                .call("shout", &(text,))
-                .await
-                .map_err(|err| HandlerError::new(ErrorCode::INTERNAL, err.to_string()))?;
-            req.reply(&echoed)
-        });
+    let (lobby, mut sessions) = FnRouter::new("Lobby").join_hands_out_sessions();
+    let server_router = lobby.call("relay", |req| async move {
+        // A handler calling back into the caller on the same connection.
+        let (text,): (String,) = req.args()?;
+        let echoed: String = req
+            .session()
+            .peer()
+            .call("shout", &(text,))
+            .await
+            .map_err(|err| HandlerError::new(ErrorCode::INTERNAL, err.to_string()))?;
+        req.reply(&echoed)
+    });
     let client_router = FnRouter::new("Shouter").call("shout", |req| async move {
         let (text,): (String,) = req.args()?;
         req.reply(&text.to_uppercase())
@@ -186,14 +178,7 @@ async fn discover_describes_the_mounted_routers() {
 
 #[tokio::test]
 async fn the_server_discovers_the_client() {
-    let (tx, mut sessions) = mpsc::unbounded_channel();
-    let server_router = FnRouter::new("Lobby").call("join", move |req| {
-        let tx = tx.clone();
-        async move {
-            tx.send(req.session().clone()).unwrap();
-            req.reply(&())
-        }
-    });
+    let (server_router, mut sessions) = FnRouter::new("Lobby").join_hands_out_sessions();
     let client_router = FnRouter::new("Phone").cast("ring", |req| async move { req.reply(&()) });
     let server = serve(server_router).await;
     let client = connect_with(&server, client_router).await;

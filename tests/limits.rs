@@ -161,11 +161,8 @@ async fn small_message_server() -> rpc::Server {
 #[tokio::test]
 async fn an_oversized_message_closes_with_1009() {
     let server = small_message_server().await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
-    ws.send(Message::Binary(vec![0u8; 4096].into()))
-        .await
-        .unwrap();
-    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    let (code, reason) =
+        raw::close_after(server.local_addr(), Message::Binary(vec![0u8; 4096].into())).await;
     assert_eq!(code, close_code::TOO_BIG);
     assert!(
         reason.contains("exceeds the limit of 1024 bytes"),
@@ -238,11 +235,8 @@ async fn a_request_over_the_peers_limit_fails_locally() {
 #[tokio::test]
 async fn a_text_message_closes_with_1003() {
     let server = small_message_server().await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
-    ws.send(Message::Text("{\"method\":\"add\"}".into()))
-        .await
-        .unwrap();
-    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    let text = Message::Text("{\"method\":\"add\"}".into());
+    let (code, reason) = raw::close_after(server.local_addr(), text).await;
     assert_eq!(code, close_code::UNSUPPORTED_DATA);
     assert!(reason.contains("binary"), "{reason}");
 }
@@ -250,13 +244,8 @@ async fn a_text_message_closes_with_1003() {
 #[tokio::test]
 async fn garbage_bytes_close_with_1002_and_a_reason() {
     let server = small_message_server().await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
-    ws.send(Message::Binary(
-        vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff].into(),
-    ))
-    .await
-    .unwrap();
-    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    let garbage = Message::Binary(vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff].into());
+    let (code, reason) = raw::close_after(server.local_addr(), garbage).await;
     assert_eq!(code, close_code::PROTOCOL);
     assert!(reason.starts_with("malformed frame"), "{reason}");
 }
@@ -406,14 +395,7 @@ async fn connecting_to_a_server_that_never_upgrades_times_out() {
 
 #[tokio::test]
 async fn the_outbound_queue_bounds_frames_for_a_peer_that_stops_reading() {
-    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
-    let router = FnRouter::new("Lobby").call("join", move |req| {
-        let sessions_tx = sessions_tx.clone();
-        async move {
-            sessions_tx.send(req.session().clone()).unwrap();
-            req.reply(&())
-        }
-    });
+    let (router, mut sessions) = FnRouter::new("Lobby").join_hands_out_sessions();
     // Whole 1 MiB frames (no fragments) and room for only 2 in the queue.
     let session = session_config()
         .outbound_queue(2)

@@ -185,14 +185,7 @@ async fn handlers_of_a_dropped_client_are_aborted() {
 
 #[tokio::test]
 async fn a_server_call_to_a_vanished_client_resolves_closed() {
-    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
-    let server_router = FnRouter::new("Lobby").call("join", move |req| {
-        let sessions_tx = sessions_tx.clone();
-        async move {
-            sessions_tx.send(req.session().clone()).unwrap();
-            req.reply(&())
-        }
-    });
+    let (server_router, mut sessions) = FnRouter::new("Lobby").join_hands_out_sessions();
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let client_router = FnRouter::new("Stuck").call("wait", move |req| {
         let started = started_tx.clone();
@@ -224,17 +217,14 @@ async fn one_connections_bad_input_does_not_disturb_another() {
     let sum: i64 = good.call("add", &(1, 2)).await.unwrap();
     assert_eq!(sum, 3);
 
-    let mut bad = raw::handshaken(server.local_addr()).await;
-    bad.send(Message::Binary(vec![0xde, 0xad, 0xbe, 0xef].into()))
-        .await
-        .unwrap();
-    let (code, _) = within("bad closed", raw::expect_close(&mut bad)).await;
-    assert_eq!(code, close_code::PROTOCOL);
-
-    let mut text = raw::handshaken(server.local_addr()).await;
-    text.send(Message::Text("hello".into())).await.unwrap();
+    let garbage = Message::Binary(vec![0xde, 0xad, 0xbe, 0xef].into());
     assert_eq!(
-        within("text closed", raw::expect_close(&mut text)).await.0,
+        raw::close_after(server.local_addr(), garbage).await.0,
+        close_code::PROTOCOL
+    );
+    let text = Message::Text("hello".into());
+    assert_eq!(
+        raw::close_after(server.local_addr(), text).await.0,
         close_code::UNSUPPORTED_DATA
     );
 

@@ -67,6 +67,22 @@ impl FnRouter {
         self.method(name, MethodKind::Stream, handler)
     }
 
+    /// Adds a `join` call that hands the caller's session to the test,
+    /// which can then reach the client from outside any handler.
+    pub fn join_hands_out_sessions(
+        self,
+    ) -> (Self, tokio::sync::mpsc::UnboundedReceiver<rpc::Session>) {
+        let (tx, sessions) = tokio::sync::mpsc::unbounded_channel();
+        let router = self.call("join", move |req| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(req.session().clone());
+                req.reply(&())
+            }
+        });
+        (router, sessions)
+    }
+
     fn method<F, Fut>(mut self, name: &str, kind: MethodKind, handler: F) -> Self
     where
         F: Fn(Request) -> Fut + Send + Sync + 'static,

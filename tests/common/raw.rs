@@ -79,3 +79,11 @@ pub async fn expect_close(ws: &mut RawWs) -> (u16, String) {
     }
     panic!("connection ended without a close frame")
 }
+
+/// Connects, completes the handshake, sends `message`, and returns the
+/// code and reason of the close frame the server answers with.
+pub async fn close_after(addr: std::net::SocketAddr, message: Message) -> (u16, String) {
+    let mut ws = handshaken(addr).await;
+    ws.send(message).await.expect("send");
+    super::within("close", expect_close(&mut ws)).await
+}

@@ -298,11 +298,6 @@ impl Shared {
         &self.streams
     }
 
-    /// Stream ids come from the call id space, so one frame kind answers both.
-    pub(crate) fn next_stream_id(&self) -> u64 {
-        self.next_id()
-    }
-
     /// Whether the session has started closing. The reason is recorded
     /// before the token is cancelled, so this lock-free check agrees with it
     /// (`CancellationToken::is_cancelled` takes a lock: too dear per frame).
@@ -348,7 +343,9 @@ impl Shared {
         self.close_reason()
     }
 
-    fn next_id(&self) -> u64 {
+    /// Ids of calls, discover requests and streams: one space, so one
+    /// answer table serves all three.
+    pub(crate) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 

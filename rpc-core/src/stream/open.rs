@@ -88,7 +88,7 @@ impl Peer {
         R: DeserializeOwned,
         S: Stream<Item = U> + Send + 'static,
     {
-        let id = self.shared.next_stream_id();
+        let id = self.shared.next_id();
         let window = options.window.unwrap_or(self.shared.config().stream_window);
         let (mut answers, credit) = self.shared.streams().open(id, window);
         let guard = Abandon {
@@ -141,7 +141,7 @@ impl Peer {
     where
         A: Serialize + ?Sized,
     {
-        let id = self.shared.next_stream_id();
+        let id = self.shared.next_id();
         let config = self.shared.config();
         let window = options.window.unwrap_or(config.stream_window);
         let idle = options.idle_timeout.or(config.stream_idle_timeout);
