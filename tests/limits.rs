@@ -394,11 +394,11 @@ async fn connecting_to_a_server_that_never_upgrades_times_out() {
 }
 
 #[tokio::test]
-async fn the_outbound_queue_bounds_frames_for_a_peer_that_stops_reading() {
+async fn the_outbound_budget_bounds_bytes_for_a_peer_that_stops_reading() {
     let (router, mut sessions) = FnRouter::new("Lobby").join_hands_out_sessions();
-    // Whole 1 MiB frames (no fragments) and room for only 2 in the queue.
+    // Whole 1 MiB frames (no fragments) and room for only 2 in the budget.
     let session = session_config()
-        .outbound_queue(2)
+        .outbound_budget(3 << 20)
         .fragment_size(4 << 20)
         .max_message_size(8 << 20)
         .max_reassembly(8 << 20);
@@ -418,7 +418,7 @@ async fn the_outbound_queue_bounds_frames_for_a_peer_that_stops_reading() {
     let peer = session.peer();
 
     // The client never reads again: once the socket buffers are full the
-    // writer blocks, two casts fill the queue, and the next one waits.
+    // writer blocks, two casts fill the budget, and the next one waits.
     let args = ("x".repeat(1 << 20),);
     let mut queued = 0;
     let waiting = loop {
@@ -435,7 +435,7 @@ async fn the_outbound_queue_bounds_frames_for_a_peer_that_stops_reading() {
     };
     assert!(
         queued >= 2,
-        "the queue holds 2 frames; {queued} went through"
+        "the budget holds 2 frames; {queued} went through"
     );
     // What waits resolves, with the session's end, when the session closes.
     session.close();

@@ -127,12 +127,14 @@ async fn calls_pending_on_a_vanished_server_all_resolve_closed() {
         let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
         let _hello = ws.next().await.unwrap().unwrap();
         let welcome = rpc::protocol::Frame::Welcome(rpc::protocol::Welcome {
-            version: 1,
+            version: rpc::protocol::PROTOCOL_VERSION,
             session_id: 1,
             features: Vec::new(),
             limits: rpc::protocol::Limits {
                 max_message_size: 1 << 20,
                 max_in_flight: 16,
+                max_reassembly: 1 << 20,
+                max_partials: 16,
             },
         });
         ws.send(Message::Binary(rpc::codec::encode(&welcome).unwrap()))

@@ -131,8 +131,7 @@ impl ClientBuilder {
             tracker: tracker.clone(),
             registry: None,
             dead_letters: None,
-            peer_max_message: usize::try_from(welcome.limits.max_message_size)
-                .unwrap_or(usize::MAX),
+            peer_limits: welcome.limits,
         };
         let (session, drive) = session::start(ws, setup);
         tracker.spawn(drive);

@@ -236,6 +236,8 @@ mod tests {
                 limits: Limits {
                     max_message_size: u32::from(p.code),
                     max_in_flight: u32::from(p.versions.0),
+                    max_reassembly: u32::from(p.versions.1),
+                    max_partials: u32::from(p.code),
                 },
             }),
             1 => Frame::Welcome(Welcome {
@@ -245,6 +247,8 @@ mod tests {
                 limits: Limits {
                     max_message_size: u32::from(p.versions.1),
                     max_in_flight: u32::from(p.code),
+                    max_reassembly: u32::from(p.versions.0),
+                    max_partials: u32::from(p.code),
                 },
             }),
             2 => Frame::Call(Call {

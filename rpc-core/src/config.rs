@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::push::RateLimit;
+use crate::rate::RateLimit;
 
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,8 +47,31 @@ pub struct SessionConfig {
     /// Deadline for handlers of methods that set none; `None` lets them run
     /// until the caller cancels or the session ends. Default: `None`.
     pub handler_timeout: Option<Duration>,
-    /// Frames queued for the writer before senders wait. Default: 1024.
-    pub outbound_queue: usize,
+    /// Bytes queued for the peer at most, over every priority: calls,
+    /// answers, stream frames and pushes hold their bytes (plus 64 for
+    /// bookkeeping) from being queued until written. Messages sent whole
+    /// and messages sent in fragments each have this budget, so a large
+    /// transfer never holds back small calls and answers. Senders that can
+    /// wait wait for room; `try_push` and broadcast report `Full`; a
+    /// finished handler's answer that does not fit is replaced by a `busy`
+    /// error, so a peer that stops reading pins at most twice this much. A
+    /// message larger than the budget goes when no other of its kind is
+    /// queued. Default: 16 MiB.
+    pub outbound_budget: usize,
+    /// Refusals (error frames the reader sends for requests it refuses)
+    /// queued at most; a peer that keeps sending refused requests without
+    /// reading overflows it and is closed with 1008. Default: 64.
+    pub refusal_lane: usize,
+    /// How long a session hears nothing from its peer before it sends a
+    /// WebSocket ping; `None` sends none. Default: 20 s.
+    pub ping_interval: Option<Duration>,
+    /// How long after a ping a session waits for anything from the peer
+    /// before it closes with 1001. Default: 20 s.
+    pub pong_timeout: Duration,
+    /// How long no message may flow either way (pings and pongs do not
+    /// count) before the session closes with 1001; `None` never. Default:
+    /// `None`.
+    pub idle_timeout: Option<Duration>,
     /// How long a closing session waits for the peer's close frame before
     /// dropping the connection. Default: 2 s.
     pub close_timeout: Duration,
@@ -79,8 +102,13 @@ pub struct SessionConfig {
     /// size, interleaved with other frames. Default: 64 KiB.
     pub fragment_size: usize,
     /// Bytes of fragmented messages the receiver holds at once while they
-    /// arrive; more closes the session with 1009. Default: 32 MiB.
+    /// arrive, announced in the handshake so the peer stays within it; more
+    /// closes the session with 1009. Default: 32 MiB.
     pub max_reassembly: usize,
+    /// Fragmented messages the receiver holds at once while they arrive,
+    /// announced in the handshake; more closes the session with 1009.
+    /// Default: 16.
+    pub max_partials: usize,
     /// Time from a fragmented message's first piece to its last; slower
     /// closes the session with 1008. Default: 30 s.
     pub reassembly_timeout: Duration,
@@ -93,7 +121,11 @@ impl Default for SessionConfig {
             max_in_flight: 256,
             call_timeout: Duration::from_secs(30),
             handler_timeout: None,
-            outbound_queue: 1024,
+            outbound_budget: 16 << 20,
+            refusal_lane: 64,
+            ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(20),
+            idle_timeout: None,
             close_timeout: Duration::from_secs(2),
             read_buffer_size: 8 << 10,
             push_queue: 1024,
@@ -104,6 +136,7 @@ impl Default for SessionConfig {
             stream_idle_timeout: None,
             fragment_size: 64 << 10,
             max_reassembly: 32 << 20,
+            max_partials: 16,
             reassembly_timeout: Duration::from_secs(30),
         }
     }
@@ -134,9 +167,39 @@ impl SessionConfig {
         self
     }
 
-    /// Sets [`outbound_queue`](Self::outbound_queue).
-    pub fn outbound_queue(mut self, frames: usize) -> Self {
-        self.outbound_queue = frames;
+    /// Sets [`outbound_budget`](Self::outbound_budget).
+    pub fn outbound_budget(mut self, bytes: usize) -> Self {
+        self.outbound_budget = bytes;
+        self
+    }
+
+    /// Sets [`refusal_lane`](Self::refusal_lane).
+    pub fn refusal_lane(mut self, refusals: usize) -> Self {
+        self.refusal_lane = refusals;
+        self
+    }
+
+    /// Sets [`ping_interval`](Self::ping_interval).
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`pong_timeout`](Self::pong_timeout).
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_partials`](Self::max_partials).
+    pub fn max_partials(mut self, messages: usize) -> Self {
+        self.max_partials = messages;
         self
     }
 
@@ -238,9 +301,31 @@ impl SessionConfig {
             "must be positive",
         )?;
         require(
-            self.outbound_queue > 0,
-            "outbound_queue",
-            "must be at least 1",
+            self.outbound_budget > 0,
+            "outbound_budget",
+            "must be at least 1 byte",
+        )?;
+        require(self.refusal_lane > 0, "refusal_lane", "must be at least 1")?;
+        require(
+            self.ping_interval.is_none_or(|i| !i.is_zero()),
+            "ping_interval",
+            "must be positive",
+        )?;
+        require(
+            !self.pong_timeout.is_zero(),
+            "pong_timeout",
+            "must be positive",
+        )?;
+        require(
+            self.idle_timeout.is_none_or(|t| !t.is_zero()),
+            "idle_timeout",
+            "must be positive",
+        )?;
+        require(self.max_partials > 0, "max_partials", "must be at least 1")?;
+        require(
+            u32::try_from(self.max_partials).is_ok() && u32::try_from(self.max_reassembly).is_ok(),
+            "max_reassembly",
+            "must fit in 32 bits, as must max_partials",
         )?;
         require(
             self.read_buffer_size > 0,

@@ -14,6 +14,8 @@
 //! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
 //! - [`metadata`]: reflection types that `discover()` returns.
 //! - `server`, `client`: accepting and opening connections.
+//! - `outbound`: what waits to be written to a peer: priority classes, the
+//!   byte budget, the refusal lane, large messages in pieces.
 //! - `push`: push handles, the session registry, broadcast, dead letters.
 //! - `stream`: streams with credit flow control; [`Incoming`], [`BidiStream`].
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
@@ -25,13 +27,16 @@ pub mod codec;
 mod config;
 mod error;
 pub mod metadata;
+mod outbound;
 pub mod protocol;
 mod push;
+mod rate;
 mod router;
 mod server;
 mod session;
 mod stream;
 pub mod stub;
+mod text;
 mod transport;
 
 pub use auth::{Identity, Refusal, UpgradeRequest};
@@ -46,8 +51,9 @@ pub use metadata::{MethodInfo, MethodKind, ParamInfo, RegisteredRouter, RouterIn
 pub use protocol::ErrorCode;
 pub use push::{
     Audience, BroadcastReport, DeadLetter, DeadLetterReason, Priority, PushError, PushHandle,
-    PushPolicy, RateLimit, Registry,
+    PushPolicy, Registry,
 };
+pub use rate::RateLimit;
 pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
 pub use server::{Server, ServerBuilder};
 pub use session::{CallOptions, Peer, Session};

@@ -30,7 +30,7 @@ pub async fn upgrade(addr: std::net::SocketAddr) -> RawWs {
 /// Upgrades and performs the protocol handshake.
 pub async fn handshaken(addr: std::net::SocketAddr) -> RawWs {
     let mut ws = upgrade(addr).await;
-    send_hello(&mut ws, 1, PROTOCOL_VERSION).await;
+    send_hello(&mut ws, PROTOCOL_VERSION, PROTOCOL_VERSION).await;
     match ws.next().await {
         Some(Ok(Message::Binary(bytes))) => {
             let decoded = codec::decode(&bytes, usize::MAX).expect("welcome decodes");
@@ -53,6 +53,8 @@ pub async fn send_hello(ws: &mut RawWs, min_version: u16, max_version: u16) {
         limits: Limits {
             max_message_size: u32::MAX,
             max_in_flight: 1024,
+            max_reassembly: u32::MAX,
+            max_partials: 16,
         },
     });
     let bytes = codec::encode(&hello).expect("hello encodes");

@@ -12,24 +12,28 @@ fn expected() -> Vec<(Frame<'static>, Vec<u8>)> {
     vec![
         (
             Frame::Hello(Hello {
-                min_version: 1,
-                max_version: 1,
+                min_version: 2,
+                max_version: 2,
                 features: Vec::new(),
                 limits: Limits {
                     max_message_size: 1 << 20,
                     max_in_flight: 64,
+                    max_reassembly: 4 << 20,
+                    max_partials: 16,
                 },
             }),
             vec![],
         ),
         (
             Frame::Welcome(Welcome {
-                version: 1,
+                version: 2,
                 session_id: 300,
                 features: Vec::new(),
                 limits: Limits {
                     max_message_size: 16 << 20,
                     max_in_flight: 256,
+                    max_reassembly: 32 << 20,
+                    max_partials: 16,
                 },
             }),
             vec![],

@@ -17,10 +17,12 @@ pub use codes::{ErrorCode, close_code};
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
-/// The oldest protocol version this build still speaks.
-pub const MIN_PROTOCOL_VERSION: u16 = 1;
+/// The oldest protocol version this build still speaks. Version 2 added
+/// the reassembly limits to [`Limits`], which changed the handshake's
+/// layout, so version 1 peers are refused.
+pub const MIN_PROTOCOL_VERSION: u16 = 2;
 
 /// Call id reserved for errors that concern the connection rather than one
 /// call (a refused cast, for example). Real call ids start at 1.
@@ -143,6 +145,13 @@ pub struct Limits {
     /// Calls the announcing side runs at once for this connection; more get
     /// [`ErrorCode::BUSY`].
     pub max_in_flight: u32,
+    /// Bytes of fragmented messages the announcing side holds at once while
+    /// their pieces arrive; its peer keeps the messages it has started
+    /// within this.
+    pub max_reassembly: u32,
+    /// Fragmented messages the announcing side holds at once while their
+    /// pieces arrive; its peer never has more started.
+    pub max_partials: u32,
 }
 
 /// A request expecting exactly one [`Reply`] or [`ErrorFrame`] with the same id.

@@ -3,12 +3,8 @@
 //! tags, broadcast that encodes once, and a dead-letter queue so that no
 //! undelivered push vanishes silently.
 
-pub(crate) mod queue;
-mod rate;
 mod registry;
 
-pub use rate::RateLimit;
-pub(crate) use rate::TokenBucket;
 pub use registry::{Audience, BroadcastReport, Registry};
 
 use std::{
@@ -22,13 +18,16 @@ use tokio::sync::mpsc;
 
 use crate::{
     codec::{self, CodecError},
+    outbound::{Class, Refused},
     protocol::{Frame, Notify},
+    rate::{RateLimit, TokenBucket},
     session::{Peer, Shared},
 };
 
-/// Which of a session's two push queues a push goes to. The writer serves,
-/// in order: the close frame, high-priority pushes, replies and calls,
-/// low-priority pushes.
+/// Which of a session's two push classes a push goes to. The writer serves,
+/// in order: control frames, high-priority pushes, replies and calls,
+/// low-priority pushes. A push larger than the fragment size goes out in
+/// pieces at its priority; smaller pushes queued after it may overtake it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Priority {
@@ -60,7 +59,8 @@ pub enum PushPolicy {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PushError {
-    /// The session's queue was full and the policy did not wait.
+    /// The session's queue for the push's priority, or its outbound byte
+    /// budget, was full and the policy did not wait.
     #[error("the session's push queue is full")]
     Full,
     /// The session has ended.
@@ -264,22 +264,21 @@ impl PushHandle {
             return self.try_push_frame(frame, policy);
         }
         let shared = self.admit(&frame)?;
-        if frame.len() > shared.config().fragment_size {
-            // Too large for a push queue: it goes out in fragments, in order
-            // with calls and replies, so it cannot hold up the socket.
-            return shared.send(frame.clone()).await.map_err(|_| {
-                self.dead_letter(&frame, DeadLetterReason::Closed);
-                PushError::Closed
-            });
-        }
-        let queue = shared.push_queue(self.priority);
-        tokio::select! {
+        let sent = tokio::select! {
             biased;
-            () = shared.closing() => {
-                self.dead_letter(&frame, DeadLetterReason::Closed);
-                Err(PushError::Closed)
-            }
-            () = queue.push(frame.clone()) => Ok(()),
+            () = shared.closing() => Err(()),
+            sent = shared.outbound().send(self.class(), frame.clone()) => sent.map_err(drop),
+        };
+        sent.map_err(|()| {
+            self.dead_letter(&frame, DeadLetterReason::Closed);
+            PushError::Closed
+        })
+    }
+
+    fn class(&self) -> Class {
+        match self.priority {
+            Priority::High => Class::High,
+            Priority::Low => Class::Low,
         }
     }
 
@@ -287,20 +286,30 @@ impl PushHandle {
     /// encoding across handles through this).
     pub(crate) fn try_push_frame(&self, frame: Bytes, policy: PushPolicy) -> Result<(), PushError> {
         let shared = self.admit(&frame)?;
-        let queue = shared.push_queue(self.priority);
+        let outbound = shared.outbound();
         match policy {
-            PushPolicy::DropOldest => {
-                if let Some(evicted) = queue.push_evicting(frame) {
-                    self.dead_letter(&evicted, DeadLetterReason::Evicted);
+            PushPolicy::DropOldest => match outbound.send_evicting(self.class(), frame) {
+                Ok(evicted) => {
+                    for frame in &evicted {
+                        self.dead_letter(frame, DeadLetterReason::Evicted);
+                    }
+                    Ok(())
                 }
-                Ok(())
+                Err(refused) => Err(self.full(refused)),
+            },
+            _ => outbound
+                .try_send(self.class(), frame)
+                .map_err(|refused| self.full(refused)),
+        }
+    }
+
+    fn full(&self, refused: Refused) -> PushError {
+        match refused {
+            Refused::Full(frame) => {
+                self.dead_letter(&frame, DeadLetterReason::Full);
+                PushError::Full
             }
-            _ => queue
-                .try_push(frame)
-                .map_err(|queue::Rejected::Full(frame)| {
-                    self.dead_letter(&frame, DeadLetterReason::Full);
-                    PushError::Full
-                }),
+            Refused::Stopped => PushError::Closed,
         }
     }
 

@@ -19,7 +19,7 @@ use super::Context;
 use crate::{
     auth::{Identity, UpgradeRequest},
     error::CloseReason,
-    protocol::close_code,
+    protocol::{Limits, close_code},
     session::{self, Role, Setup, handshake},
     transport::{self, BoxIo, Ws},
 };
@@ -100,9 +100,7 @@ async fn serve(
                 return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
             }
         };
-        let peer_max_message =
-            usize::try_from(client_limits.max_message_size).unwrap_or(usize::MAX);
-        run_session(ws, addr, identity, id, peer_max_message, &ctx).await;
+        run_session(ws, addr, identity, id, client_limits, &ctx).await;
     }
     .instrument(span)
     .await;
@@ -114,7 +112,7 @@ async fn run_session(
     addr: SocketAddr,
     identity: Option<Identity>,
     id: u64,
-    peer_max_message: usize,
+    peer_limits: Limits,
     ctx: &Context,
 ) {
     let setup = Setup {
@@ -128,7 +126,7 @@ async fn run_session(
         tracker: ctx.tracker.clone(),
         registry: Some(ctx.registry.clone()),
         dead_letters: ctx.dead_letters.clone(),
-        peer_max_message,
+        peer_limits,
     };
     let (session, drive) = session::start(ws, setup);
     let drain = async {

@@ -103,9 +103,12 @@ pub(crate) async fn open(ws: &mut Ws, config: &SessionConfig) -> Result<Welcome,
 
 /// The limits a session announces to its peer.
 fn limits(config: &SessionConfig) -> Limits {
+    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Limits {
-        max_message_size: u32::try_from(config.max_message_size).unwrap_or(u32::MAX),
-        max_in_flight: u32::try_from(config.max_in_flight).unwrap_or(u32::MAX),
+        max_message_size: to_u32(config.max_message_size),
+        max_in_flight: to_u32(config.max_in_flight),
+        max_reassembly: to_u32(config.max_reassembly),
+        max_partials: to_u32(config.max_partials),
     }
 }
 

@@ -21,14 +21,15 @@ use crate::{
     config::SessionConfig,
     error::CloseReason,
     protocol::{CONNECTION_ERROR_ID, ErrorCode, close_code},
-    push::{RateLimit, TokenBucket},
+    rate::{RateLimit, TokenBucket},
     router::{HandlerError, Reply, Request},
+    text::Clipped,
 };
 
 /// Identifies a running handler task: calls by their id (so a cancel frame
 /// can find them), casts by a local sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum TaskKey {
+pub(super) enum TaskKey {
     Call(u64),
     Cast(u64),
 }
@@ -121,6 +122,20 @@ impl Inbound {
         handle.map(|h| h.abort()).is_some()
     }
 
+    /// Forgets the calling handler task's entry, if it is still the one
+    /// registered under `key`: once it has sent its last frame, the peer may
+    /// reuse the id, and a new task may already stand under it.
+    pub(super) fn finish(&self, key: TaskKey) -> bool {
+        let mut running = self.running();
+        let own = running
+            .get(&key)
+            .is_some_and(|handle| tokio::task::try_id() == Some(handle.id()));
+        if own {
+            running.remove(&key);
+        }
+        own
+    }
+
     /// Aborts every handler task.
     pub(super) fn abort_all(&self) {
         let running = std::mem::take(&mut *self.running());
@@ -139,32 +154,32 @@ impl Inbound {
 }
 
 /// Admits a call or cast and starts its handler, or refuses it with an error
-/// frame. Never waits on user code; it may wait for room in the outbound
-/// queue to send a refusal, which pushes back on a peer that floods.
-pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
+/// frame. Never waits: refusals go through the outbound side's refusal lane,
+/// and a reused id of a running call closes the session (1002), like
+/// stream-id reuse in HTTP/2: an error frame with that id would fail the
+/// running call instead.
+pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), CloseReason> {
     let error_id = incoming.id.unwrap_or(CONNECTION_ERROR_ID);
-    let refuse = |code: ErrorCode, message: String| async move {
-        tracing::warn!(method = incoming.method, id = incoming.id, %code, %message, "request refused");
-        shared.send_error(error_id, code, &message, &[]).await;
+    let refuse = |code: ErrorCode, message: String| {
+        shared.log_limit.warn(|suppressed| {
+            tracing::warn!(method = %Clipped(incoming.method), id = incoming.id, %code, message = %Clipped(&message), suppressed, "request refused");
+        });
+        shared.refuse(error_id, code, &message);
+        Ok(())
     };
     if shared.is_draining() {
-        return refuse(ErrorCode::SHUTTING_DOWN, "the peer is shutting down".into()).await;
+        return refuse(ErrorCode::SHUTTING_DOWN, "the peer is shutting down".into());
     }
     match shared.inbound.check_rate(shared.config.max_rate_refusals) {
         RateVerdict::Pass => {}
-        RateVerdict::Refuse(message) => return refuse(ErrorCode::BUSY, message).await,
-        RateVerdict::Abuse(message) => {
-            tracing::warn!(%message, "closing an abusive peer");
-            shared.close(CloseReason::local(close_code::POLICY, message));
-            return;
-        }
+        RateVerdict::Refuse(message) => return refuse(ErrorCode::BUSY, message),
+        RateVerdict::Abuse(message) => return Err(CloseReason::local(close_code::POLICY, message)),
     }
     let Some(route) = shared.routes.route(incoming.method) else {
         return refuse(
             ErrorCode::UNKNOWN_METHOD,
-            format!("no method named `{}`", incoming.method),
-        )
-        .await;
+            format!("no method named `{}`", Clipped(incoming.method)),
+        );
     };
     let Ok(permit) = Arc::clone(&shared.inbound.permits).try_acquire_owned() else {
         return refuse(
@@ -173,8 +188,7 @@ pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
                 "{} requests already in flight, the limit of this connection",
                 shared.inbound.limit
             ),
-        )
-        .await;
+        );
     };
 
     let headers = incoming
@@ -199,41 +213,37 @@ pub(super) async fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) {
         Some(id) => TaskKey::Call(id),
         None => TaskKey::Cast(shared.inbound.next_cast.fetch_add(1, Ordering::Relaxed)),
     };
-    let span = tracing::debug_span!("handler", method = incoming.method, id = incoming.id);
+    let span =
+        tracing::debug_span!("handler", method = %Clipped(incoming.method), id = incoming.id);
     let task_shared = Arc::clone(shared);
     let task = async move {
         let _permit = permit;
         let outcome = run_handler(handler, deadline).await;
-        task_shared.inbound.running().remove(&key);
-        if let Some((_, id)) = stream {
+        if task_shared.inbound.finish(key)
+            && let Some((_, id)) = stream
+        {
             task_shared.streams.forget_served(id);
         }
-        answer(&task_shared, incoming.id, outcome).await;
+        answer(&task_shared, incoming.id, outcome);
     };
 
     // One lock for the duplicate check and the insertion; the task's own
     // removal takes it too, so a task that finishes at once cannot leave a
     // stale entry behind.
-    let started = {
-        let mut running = shared.inbound.running();
-        let fresh = !running.contains_key(&key);
-        if fresh {
-            if let Some((credit, id)) = stream {
-                shared.streams.serve(id, credit);
-            }
-            let handle = shared.tracker.spawn(task.instrument(span));
-            running.insert(key, handle.abort_handle());
-        }
-        fresh
-    };
-    if !started {
+    let mut running = shared.inbound.running();
+    if running.contains_key(&key) {
         let id = incoming.id.unwrap_or_default();
-        refuse(
-            ErrorCode::BAD_ARGUMENTS,
+        return Err(CloseReason::local(
+            close_code::PROTOCOL,
             format!("call id {id} is already in flight"),
-        )
-        .await;
+        ));
     }
+    if let Some((credit, id)) = stream {
+        shared.streams.serve(id, credit);
+    }
+    let handle = shared.tracker.spawn(task.instrument(span));
+    running.insert(key, handle.abort_handle());
+    Ok(())
 }
 
 async fn run_handler(
@@ -264,35 +274,29 @@ async fn run_handler(
     })
 }
 
-async fn answer(shared: &Shared, id: Option<u64>, outcome: Result<Reply, HandlerError>) {
+fn answer(shared: &Shared, id: Option<u64>, outcome: Result<Reply, HandlerError>) {
     match (id, outcome) {
         (Some(id), Ok(Reply(Some(frame)))) => match shared.fits(&frame) {
-            Ok(()) => {
-                let _ = shared.send(frame).await;
-            }
+            Ok(()) => shared.answer(id, frame),
             Err(too_large) => {
                 tracing::warn!(
                     size = too_large.size,
                     max = too_large.max,
                     "answer too large for the caller"
                 );
-                shared
-                    .send_error(id, ErrorCode::TOO_LARGE, &too_large.message(), &[])
-                    .await;
+                shared.refuse(id, ErrorCode::TOO_LARGE, &too_large.message());
             }
         },
         (_, Ok(Reply(_))) => {}
         (Some(id), Err(err)) => {
             tracing::debug!(code = %err.code(), message = err.message(), "call failed");
-            shared
-                .send_error(id, err.code(), err.message(), err.data())
-                .await;
+            shared.answer_error(id, err.code(), err.message(), err.data());
         }
         (None, Err(err)) => {
-            tracing::warn!(code = %err.code(), message = err.message(), "cast failed");
-            shared
-                .send_error(CONNECTION_ERROR_ID, err.code(), err.message(), err.data())
-                .await;
+            shared.log_limit.warn(|suppressed| {
+                tracing::warn!(code = %err.code(), message = %Clipped(err.message()), suppressed, "cast failed");
+            });
+            shared.answer_error(CONNECTION_ERROR_ID, err.code(), err.message(), err.data());
         }
     }
 }

@@ -5,13 +5,14 @@
 //! flight. When the session closes, every pending call resolves at once with
 //! [`Error::Closed`](crate::Error::Closed) and every handler task is stopped.
 
-mod control;
-mod fragment;
 pub(crate) mod handshake;
 mod inbound;
+mod liveness;
+mod log_limit;
 mod peer;
 mod pending;
 mod reader;
+mod reassembly;
 pub(crate) mod streams;
 mod tags;
 mod writer;
@@ -28,7 +29,6 @@ use std::{
 };
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument;
 
@@ -37,8 +37,9 @@ use crate::{
     codec,
     config::SessionConfig,
     error::CloseReason,
-    protocol::{ErrorCode, ErrorFrame, Frame},
-    push::{Audience, DeadLetters, Priority, PushHandle, Registry, queue::PushQueue},
+    outbound::{self, Class, Outbound},
+    protocol::{ErrorCode, ErrorFrame, Frame, Limits},
+    push::{Audience, DeadLetters, PushHandle, Registry},
     router::Routes,
     transport::{self, Ws},
 };
@@ -158,30 +159,19 @@ impl Session {
     }
 }
 
-/// A frame larger than the peer accepts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TooLarge {
-    pub(crate) size: usize,
-    pub(crate) max: usize,
-}
+/// Longest error message the library sends, in bytes: enough for a person,
+/// and bounded whatever the peer's name for a method was.
+pub(crate) const MAX_ERROR_MESSAGE: usize = 1024;
 
-impl From<TooLarge> for crate::error::Error {
-    fn from(too_large: TooLarge) -> Self {
-        crate::error::Error::TooLarge {
-            size: too_large.size,
-            max: too_large.max,
-        }
-    }
-}
-
-impl TooLarge {
-    /// The error frame a handler's oversized answer becomes.
-    pub(crate) fn message(self) -> String {
-        format!(
-            "the answer of {} bytes exceeds the caller's message size limit of {} bytes",
-            self.size, self.max
-        )
-    }
+/// `message` cut to fit an error frame the peer accepts, and
+/// [`MAX_ERROR_MESSAGE`].
+fn fit_message(message: &str, peer_max_message: usize) -> &str {
+    // An error frame's header besides the message: kind, id, code, length.
+    const HEADER: usize = 1 + 10 + 3 + 10;
+    crate::text::clip(
+        message,
+        MAX_ERROR_MESSAGE.min(peer_max_message.saturating_sub(HEADER)),
+    )
 }
 
 /// Which end of the connection this side is; ids and logs differ.
@@ -203,8 +193,8 @@ pub(crate) struct Setup {
     pub(crate) tracker: TaskTracker,
     pub(crate) registry: Option<Registry>,
     pub(crate) dead_letters: Option<DeadLetters>,
-    /// Largest message the peer accepts, from its handshake frame.
-    pub(crate) peer_max_message: usize,
+    /// The limits the peer announced in its handshake frame.
+    pub(crate) peer_limits: Limits,
 }
 
 /// State shared by the reader, the writer, handler tasks and handles.
@@ -216,22 +206,14 @@ pub(crate) struct Shared {
     routes: Arc<Routes>,
     /// The discover answer, encoded once at mount time.
     described: Bytes,
-    /// Largest message the peer said it accepts.
-    peer_max_message: usize,
-    outbound: mpsc::Sender<Bytes>,
-    /// Fragments of large messages, one taken per writer round.
-    bulk: mpsc::Sender<fragment::Piece>,
-    next_fragmented: AtomicU64,
-    /// Push queues by priority; the writer serves high before `outbound`
-    /// and low after it.
-    high: PushQueue,
-    low: PushQueue,
-    /// Rung by the push queues and the control lane when they get a frame.
-    doorbell: Arc<tokio::sync::Notify>,
+    /// Everything waiting to be written to the peer.
+    outbound: Outbound,
+    liveness: liveness::Liveness,
+    /// WARN lines for peer-driven events, bounded per window.
+    log_limit: log_limit::LogLimit,
     registry: Option<Registry>,
     dead_letters: Option<DeadLetters>,
     tags: tags::Tags,
-    control: control::Control,
     streams: streams::StreamTable,
     pending: Pending,
     inbound: Inbound,
@@ -259,6 +241,10 @@ impl Shared {
         } else {
             tracing::info!(code = reason.code, reason = %reason.reason, by_peer = reason.by_peer, "session closing");
         }
+        let unlogged = self.log_limit.unlogged();
+        if unlogged > 0 {
+            tracing::info!(unlogged, "peer-driven warnings left out of the log");
+        }
         self.pending.close(reason);
         self.streams.close_all();
         self.inbound.abort_all();
@@ -271,15 +257,12 @@ impl Shared {
 
     /// Refuses a frame the peer would refuse: sending it would only make
     /// the peer close the session (1009), failing everything in flight.
-    pub(crate) fn fits(&self, frame: &Bytes) -> Result<(), TooLarge> {
-        if frame.len() <= self.peer_max_message {
-            Ok(())
-        } else {
-            Err(TooLarge {
-                size: frame.len(),
-                max: self.peer_max_message,
-            })
-        }
+    pub(crate) fn fits(&self, frame: &Bytes) -> Result<(), outbound::TooLarge> {
+        self.outbound.fits(frame)
+    }
+
+    pub(crate) fn outbound(&self) -> &Outbound {
+        &self.outbound
     }
 
     pub(crate) fn config(&self) -> &SessionConfig {
@@ -290,8 +273,8 @@ impl Shared {
         &self.tracker
     }
 
-    pub(crate) fn control(&self) -> &control::Control {
-        &self.control
+    pub(crate) fn control(&self) -> &outbound::control::Control {
+        &self.outbound.control
     }
 
     pub(crate) fn streams(&self) -> &streams::StreamTable {
@@ -307,13 +290,6 @@ impl Shared {
 
     pub(crate) async fn closing(&self) {
         self.closing.cancelled().await;
-    }
-
-    pub(crate) fn push_queue(&self, priority: Priority) -> &PushQueue {
-        match priority {
-            Priority::High => &self.high,
-            Priority::Low => &self.low,
-        }
     }
 
     pub(crate) fn dead_letters(&self) -> Option<&DeadLetters> {
@@ -349,62 +325,96 @@ impl Shared {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Queues a frame for the writer, waiting for room; fails once closed.
-    /// Frames longer than the fragment size go out in pieces; this returns
-    /// once the last piece is with the writer, so order is kept.
+    /// Queues a frame for the writer, waiting for room in the budget; fails
+    /// once closed. A frame longer than the fragment size goes out in
+    /// pieces; this returns once the last piece is with the writer, so
+    /// order is kept.
     pub(crate) async fn send(&self, frame: Bytes) -> Result<(), CloseReason> {
-        let size = self.config.fragment_size;
-        if frame.len() <= size {
-            // The common case: room in the queue. No waiter is registered
-            // on the closing token, which would cost a lock per frame.
-            if self.is_closing() {
-                return Err(self.close_reason());
-            }
-            let frame = match self.outbound.try_send(frame) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::TrySendError::Closed(_)) => return Err(self.close_reason()),
-                Err(mpsc::error::TrySendError::Full(frame)) => frame,
-            };
-            return tokio::select! {
-                biased;
-                () = self.closing.cancelled() => Err(self.close_reason()),
-                sent = self.outbound.send(frame) => sent.map_err(|_| self.close_reason()),
-            };
+        if self.is_closing() {
+            return Err(self.close_reason());
         }
-        let message = self.next_fragmented.fetch_add(1, Ordering::Relaxed);
+        // The common case, a small frame and room at once, registers no
+        // waiter on the closing token, which would cost a lock per frame.
+        let frame = if frame.len() <= self.config.fragment_size {
+            match self.outbound.try_send(Class::Normal, frame) {
+                Ok(()) => return Ok(()),
+                Err(outbound::Refused::Full(frame)) => frame,
+                Err(outbound::Refused::Stopped) => return Err(self.close_reason()),
+            }
+        } else {
+            frame
+        };
         tokio::select! {
             biased;
             () = self.closing.cancelled() => Err(self.close_reason()),
-            sent = fragment::send_in_pieces(&self.bulk, message, &frame, size) => {
-                sent.map_err(|()| self.close_reason())
-            }
+            sent = self.outbound.send(Class::Normal, frame) => sent.map_err(|_| self.close_reason()),
         }
     }
 
-    /// Sends an error frame (id 0 for errors that concern no call).
-    pub(crate) async fn send_error(&self, id: u64, code: ErrorCode, message: &str, data: &[u8]) {
+    /// Queues a handler's answer without waiting: an answer that does not
+    /// fit the outbound budget is replaced by a `busy` error, so finished
+    /// handlers cannot pile up answers for a peer that does not read.
+    pub(crate) fn answer(&self, id: u64, frame: Bytes) {
+        let size = frame.len();
+        if let Err(outbound::Refused::Full(_)) = self.outbound.try_send(Class::Normal, frame) {
+            let message = format!(
+                "the answer of {size} bytes does not fit the outbound budget of {} bytes; the caller is not reading",
+                self.config.outbound_budget
+            );
+            self.refuse(id, ErrorCode::BUSY, &message);
+        }
+    }
+
+    /// Sends an error frame without waiting, through the refusal lane (id 0
+    /// for errors that concern no call). The message is cut to fit the
+    /// peer's limit; a peer that lets refusals pile up is closed with 1008.
+    pub(crate) fn refuse(&self, id: u64, code: ErrorCode, message: &str) {
+        let message = fit_message(message, self.outbound.peer_max_message());
         let frame = Frame::Error(ErrorFrame { id, code, message });
-        match codec::encode_raw(&frame, data) {
-            Ok(bytes) => match self.fits(&bytes) {
-                Ok(()) => {
-                    let _ = self.send(bytes).await;
-                }
-                // Error data too large for the peer: the code and a short
-                // message still fit.
-                Err(too_large) => {
-                    let message =
-                        format!("{message} (error data dropped: {})", too_large.message());
-                    let frame = Frame::Error(ErrorFrame {
-                        id,
-                        code,
-                        message: &message,
-                    });
-                    if let Ok(bytes) = codec::encode(&frame) {
-                        let _ = self.send(bytes).await;
-                    }
-                }
-            },
-            Err(err) => tracing::error!(error = %err, "error frame does not encode"),
+        let Ok(bytes) = codec::encode_raw(&frame, &[]) else {
+            return;
+        };
+        if self.outbound.refuse(bytes).is_err() {
+            self.close(CloseReason::local(
+                crate::protocol::close_code::POLICY,
+                format!(
+                    "more than {} refusals unread: the peer sends requests without reading the answers",
+                    self.config.refusal_lane
+                ),
+            ));
+        }
+    }
+
+    /// Sends a handler's error answer without waiting; error data too large
+    /// for the peer or the budget is dropped, the code and message still go.
+    pub(crate) fn answer_error(&self, id: u64, code: ErrorCode, message: &str, data: &[u8]) {
+        if data.is_empty() {
+            return self.refuse(id, code, message);
+        }
+        let short = fit_message(message, self.outbound.peer_max_message());
+        let frame = Frame::Error(ErrorFrame {
+            id,
+            code,
+            message: short,
+        });
+        if let Ok(bytes) = codec::encode_raw(&frame, data)
+            && self.fits(&bytes).is_ok()
+            && self.outbound.try_send(Class::Normal, bytes).is_ok()
+        {
+            return;
+        }
+        let message = format!(
+            "{message} (error data of {} bytes dropped: too large for the caller or the outbound budget)",
+            data.len()
+        );
+        self.refuse(id, code, &message);
+    }
+
+    /// A served stream's handler is about to send its last frame: from then
+    /// on the peer may reuse the id, so the handler no longer holds it.
+    pub(crate) fn finish_served(&self, id: u64) {
+        if self.inbound.finish(inbound::TaskKey::Call(id)) {
+            self.streams.forget_served(id);
         }
     }
 
@@ -421,8 +431,6 @@ impl Shared {
 /// session handle and the future that drives the connection to its end;
 /// the caller runs that future on a task it tracks.
 pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> + Send) {
-    let (outbound, rx) = mpsc::channel(setup.config.outbound_queue);
-    let (bulk, bulk_rx) = mpsc::channel(fragment::LANE_DEPTH);
     let span = match setup.role {
         Role::Server => {
             tracing::info_span!("session", id = setup.id, peer = ?setup.remote_addr, side = "server")
@@ -431,33 +439,38 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
             tracing::info_span!("session", id = setup.id, peer = ?setup.remote_addr, side = "client")
         }
     };
-    let inbound = Inbound::new(&setup.config);
-    let doorbell = Arc::new(tokio::sync::Notify::new());
-    let (high, low) = (
-        PushQueue::new(setup.config.push_queue, Arc::clone(&doorbell)),
-        PushQueue::new(setup.config.push_queue, Arc::clone(&doorbell)),
-    );
+    let config = &setup.config;
+    let peer = setup.peer_limits;
+    let outbound = Outbound::new(outbound::Limits {
+        budget: config.outbound_budget,
+        push_queue: config.push_queue,
+        refusals: config.refusal_lane,
+        peer_max_message: to_usize(peer.max_message_size),
+        fragment_size: config.fragment_size,
+    });
+    let drain = outbound::Drain::new(outbound::large::Large::new(
+        config.fragment_size,
+        outbound::large::ReassemblyLimits {
+            max_partials: to_usize(peer.max_partials),
+            max_bytes: to_usize(peer.max_reassembly),
+        },
+    ));
     let shared = Arc::new(Shared {
         id: setup.id,
         remote_addr: setup.remote_addr,
         identity: setup.identity,
+        inbound: Inbound::new(config),
         config: setup.config,
         routes: setup.routes,
         described: setup.described,
-        peer_max_message: setup.peer_max_message,
         outbound,
-        bulk,
-        next_fragmented: AtomicU64::new(0),
-        high,
-        low,
-        control: control::Control::new(Arc::clone(&doorbell)),
-        doorbell,
+        liveness: liveness::Liveness::new(),
+        log_limit: log_limit::LogLimit::new(),
         registry: setup.registry,
         dead_letters: setup.dead_letters,
         tags: tags::Tags::default(),
         streams: streams::StreamTable::default(),
         pending: Pending::default(),
-        inbound,
         next_id: AtomicU64::new(1),
         draining: AtomicBool::new(false),
         closing: CancellationToken::new(),
@@ -471,25 +484,22 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
     let session = Session {
         shared: Arc::clone(&shared),
     };
-    (session, drive(ws, shared, rx, bulk_rx).instrument(span))
+    (session, drive(ws, shared, drain).instrument(span))
 }
 
-/// Runs reader and writer until the session closes, then lingers so the
-/// close frame reaches the peer, then stops what is left.
-async fn drive(
-    ws: Ws,
-    shared: Arc<Shared>,
-    rx: mpsc::Receiver<Bytes>,
-    bulk: mpsc::Receiver<fragment::Piece>,
-) {
+fn to_usize(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Runs reader, writer and heartbeat until the session closes, then
+/// lingers so the close frame reaches the peer, then stops what is left.
+async fn drive(ws: Ws, shared: Arc<Shared>, drain: outbound::Drain) {
     use futures_util::StreamExt;
 
     tracing::debug!("session open");
     let (sink, stream) = ws.split();
-    let writer = tokio::spawn(
-        writer::run(sink, writer::Queues::new(rx, bulk), Arc::clone(&shared)).in_current_span(),
-    );
-    let stream = reader::run(stream, &shared).await;
+    let writer = tokio::spawn(writer::run(sink, drain, Arc::clone(&shared)).in_current_span());
+    let (stream, ()) = tokio::join!(reader::run(stream, &shared), liveness::run(&shared));
     // The reader returns only once closing started; the writer then sends
     // the close frame (or has failed) and hands the socket back.
     let Ok(sink) = writer.await else {

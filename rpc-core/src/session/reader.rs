@@ -10,28 +10,31 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio::time::Instant;
 
 use super::{
-    Shared,
-    fragment::Reassembly,
-    inbound,
+    Shared, inbound,
     pending::Answer,
+    reassembly::{self, Reassembly},
     streams::{Event, Violation},
 };
 use crate::{
     codec::{self, Decoded},
     error::{CloseReason, RemoteError},
-    protocol::{CONNECTION_ERROR_ID, Described, ErrorFrame, Frame, StreamRef, close_code},
+    protocol::{
+        CONNECTION_ERROR_ID, Described, ErrorCode, ErrorFrame, Frame, StreamRef, close_code,
+    },
     stream::StreamError,
+    text::Clipped,
     transport::{self, Ws},
 };
 
 /// Reads until the session closes; returns the stream for lingering.
 pub(super) async fn run(mut stream: SplitStream<Ws>, shared: &Arc<Shared>) -> SplitStream<Ws> {
     let config = &shared.config;
-    let mut reassembly = Reassembly::new(
-        config.max_message_size,
-        config.max_reassembly,
-        config.reassembly_timeout,
-    );
+    let mut reassembly = Reassembly::new(reassembly::Limits {
+        max_message: config.max_message_size,
+        max_total: config.max_reassembly,
+        max_partials: config.max_partials,
+        timeout: config.reassembly_timeout,
+    });
     // Created once: a fresh `cancelled()` future per message would register
     // (and lock) a waiter on the token every time.
     let closing = shared.closing.cancelled();
@@ -48,13 +51,19 @@ pub(super) async fn run(mut stream: SplitStream<Ws>, shared: &Arc<Shared>) -> Sp
             }
         };
         let outcome = match next {
-            Some(Ok(Message::Binary(bytes))) => on_message(shared, &mut reassembly, &bytes).await,
+            Some(Ok(Message::Binary(bytes))) => {
+                shared.liveness.received();
+                on_message(shared, &mut reassembly, &bytes)
+            }
             Some(Ok(Message::Text(_))) => Err(CloseReason::local(
                 close_code::UNSUPPORTED_DATA,
                 "text messages are not accepted; send binary frames",
             )),
-            // Tungstenite answers pings itself; pongs need nothing.
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(()),
+            // Tungstenite answers pings itself; any of them is a sign of life.
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+                shared.liveness.heard();
+                Ok(())
+            }
             Some(Ok(Message::Close(frame))) => Err(transport::received_close(frame.as_ref())),
             Some(Err(err)) => Err(transport::read_failure(&err)),
             None => Err(CloseReason::abnormal(
@@ -91,23 +100,23 @@ fn decode<'a>(shared: &Shared, message: &'a Bytes) -> Result<Decoded<'a>, CloseR
 
 /// Handles one binary message, or one piece of a fragmented one; an error
 /// closes the session with that reason.
-async fn on_message(
+fn on_message(
     shared: &Arc<Shared>,
     reassembly: &mut Reassembly,
     message: &Bytes,
 ) -> Result<(), CloseReason> {
     let decoded = decode(shared, message)?;
     let Frame::Fragment(fragment) = decoded.frame else {
-        return on_frame(shared, decoded).await;
+        return on_frame(shared, decoded);
     };
     let Some(whole) = reassembly.add(fragment.message, fragment.last, &decoded.payload)? else {
         return Ok(());
     };
-    on_frame(shared, decode(shared, &whole)?).await
+    on_frame(shared, decode(shared, &whole)?)
 }
 
 /// Handles one whole frame.
-async fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReason> {
+fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReason> {
     let Decoded { frame, payload } = decoded;
     match frame {
         Frame::Call(call) => {
@@ -118,11 +127,10 @@ async fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), Clos
                 &call.headers,
                 payload,
                 None,
-            )
-            .await?;
+            )?;
         }
-        Frame::Cast(cast) => admit(shared, None, cast.method, &cast.headers, payload, None).await?,
-        Frame::Notify(notify) => admit(shared, None, notify.topic, &[], payload, None).await?,
+        Frame::Cast(cast) => admit(shared, None, cast.method, &cast.headers, payload, None)?,
+        Frame::Notify(notify) => admit(shared, None, notify.topic, &[], payload, None)?,
         Frame::Open(open) => {
             let credit = Some(open.credit);
             admit(
@@ -132,8 +140,7 @@ async fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), Clos
                 &open.headers,
                 payload,
                 credit,
-            )
-            .await?;
+            )?;
         }
         Frame::Item(StreamRef { id, to }) => {
             shared
@@ -168,7 +175,7 @@ async fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), Clos
                 tracing::debug!(id = cancel.id, "call cancelled by the peer");
             }
         }
-        Frame::Discover(discover) => answer_discover(shared, discover.id).await,
+        Frame::Discover(discover) => answer_discover(shared, discover.id)?,
         other @ (Frame::Hello(_) | Frame::Welcome(_)) => {
             return Err(CloseReason::local(
                 close_code::PROTOCOL,
@@ -189,7 +196,9 @@ fn on_reply(shared: &Shared, id: u64, payload: Bytes) {
 /// Fails the call or stream an error is for (id 0: only logged).
 fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
     if error.id == CONNECTION_ERROR_ID {
-        tracing::warn!(code = %error.code, message = error.message, "peer reported an error");
+        shared.log_limit.warn(|suppressed| {
+            tracing::warn!(code = %error.code, message = %Clipped(error.message), suppressed, "peer reported an error");
+        });
         return;
     }
     let remote = RemoteError::new(error.code, error.message.to_owned(), payload);
@@ -206,7 +215,7 @@ fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
 }
 
 /// Hands a call, cast, notification or stream to admission.
-async fn admit(
+fn admit(
     shared: &Arc<Shared>,
     id: Option<u64>,
     method: &str,
@@ -215,7 +224,7 @@ async fn admit(
     stream_credit: Option<u32>,
 ) -> Result<(), CloseReason> {
     if id == Some(CONNECTION_ERROR_ID) {
-        return Err(CloseReason::local(close_code::PROTOCOL, "id 0 is reserved"));
+        return Err(id_zero());
     }
     let incoming = inbound::Incoming {
         id,
@@ -224,17 +233,26 @@ async fn admit(
         payload,
         stream_credit,
     };
-    inbound::admit(shared, incoming).await;
-    Ok(())
+    inbound::admit(shared, incoming)
 }
 
-async fn answer_discover(shared: &Shared, id: u64) {
+fn id_zero() -> CloseReason {
+    CloseReason::local(close_code::PROTOCOL, "id 0 is reserved")
+}
+
+/// Answers a discover request without waiting, like a handler's answer.
+fn answer_discover(shared: &Shared, id: u64) -> Result<(), CloseReason> {
+    if id == CONNECTION_ERROR_ID {
+        return Err(id_zero());
+    }
     match codec::encode_raw(&Frame::Described(Described { id }), &shared.described) {
-        Ok(bytes) => {
-            let _ = shared.send(bytes).await;
-        }
+        Ok(bytes) => match shared.fits(&bytes) {
+            Ok(()) => shared.answer(id, bytes),
+            Err(too_large) => shared.refuse(id, ErrorCode::TOO_LARGE, &too_large.message()),
+        },
         Err(err) => tracing::error!(error = %err, "discover answer does not encode"),
     }
+    Ok(())
 }
 
 fn violation(violation: Violation) -> CloseReason {

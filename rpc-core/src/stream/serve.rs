@@ -125,6 +125,7 @@ impl Request {
             to: Side::Caller,
         }))
         .map_err(|err| HandlerError::new(ErrorCode::INTERNAL, err.to_string()))?;
+        shared.finish_served(id);
         let _ = shared.send(end).await;
         Ok(Reply(None))
     }

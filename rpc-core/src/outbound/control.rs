@@ -1,12 +1,15 @@
 //! Control frames that must never be lost or wait behind a full outbound
-//! queue: stream credit and cancels. A caller that drops a stream, or a
+//! queue: stream credit, cancels and heartbeat pings. A caller that drops a stream, or a
 //! consumer that frees room, cannot wait for queue space (they run in `Drop`
 //! or `poll_next`), yet a lost credit stalls a stream forever and a lost
 //! cancel leaves a handler running. So they go to this small side queue,
 //! bounded by the number of live calls, and the writer sends them first.
 //! Credits for the same stream coalesce.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{
+    Arc, Mutex, MutexGuard, PoisonError,
+    atomic::{AtomicBool, Ordering},
+};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -25,7 +28,9 @@ struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     pending: Mutex<Pending>,
-    /// The writer's bell, shared with the push queues.
+    /// A WebSocket ping is due.
+    ping: AtomicBool,
+    /// The writer's bell, shared with the lanes.
     doorbell: Arc<Notify>,
 }
 
@@ -33,6 +38,7 @@ impl Control {
     pub(crate) fn new(doorbell: Arc<Notify>) -> Self {
         Self {
             pending: Mutex::default(),
+            ping: AtomicBool::new(false),
             doorbell,
         }
     }
@@ -61,6 +67,17 @@ impl Control {
     pub(crate) fn cancel(&self, id: u64) {
         self.lock().cancels.push(id);
         self.doorbell.notify_one();
+    }
+
+    /// Asks the writer to send a WebSocket ping.
+    pub(crate) fn ping(&self) {
+        self.ping.store(true, Ordering::Release);
+        self.doorbell.notify_one();
+    }
+
+    /// Whether a ping is due; clears the request.
+    pub(crate) fn take_ping(&self) -> bool {
+        self.ping.load(Ordering::Acquire) && self.ping.swap(false, Ordering::AcqRel)
     }
 
     /// Encodes every queued control frame into `batch`.

@@ -1,0 +1,342 @@
+//! The outbound side of one session: everything waiting to be written to the
+//! peer, in one place. The session's writer drains it; calls, answers, push
+//! handles and the registry feed it.
+//!
+//! - Priority classes ([`Class`]): high-priority pushes, then calls, answers
+//!   and stream frames, then low-priority pushes. Control frames (credit,
+//!   cancel, ping) and refusals go before all of them.
+//! - Byte budgets ([`Budget`]) over every class: a message holds its bytes
+//!   from the moment it is queued until the writer has flushed it, so a
+//!   peer that stops reading pins at most the budget. Small messages and
+//!   large ones (sent in pieces) each have a budget of that size, so that a
+//!   large transfer never starves small calls and answers. Senders that may
+//!   wait (calls, stream items, waiting pushes) wait for room; answers of
+//!   finished handlers never wait: an answer that does not fit is replaced by
+//!   a `busy` error, so finished handlers cannot pile up answers either.
+//! - Refusals the reader sends (unknown method, busy, ...) use a small lane
+//!   of their own, bounded in messages, so the reader never waits for room;
+//!   a peer that overflows it is closed with 1008.
+//! - Large messages go out in pieces ([`large`]), keeping their class.
+
+mod budget;
+pub(crate) mod control;
+mod lane;
+pub(crate) mod large;
+
+use std::sync::{Mutex, PoisonError};
+
+use bytes::Bytes;
+use tokio::sync::{Notify, oneshot};
+
+pub(crate) use budget::{Budget, ENTRY_OVERHEAD};
+use control::Control;
+use lane::{Lane, Message};
+use large::Large;
+
+/// The priority classes the writer serves, highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// High-priority pushes.
+    High = 0,
+    /// Calls, casts, answers, stream frames.
+    Normal = 1,
+    /// Low-priority pushes.
+    Low = 2,
+}
+
+/// Limits of the outbound side, from the session's config and the peer's
+/// handshake.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) budget: usize,
+    /// Messages per push class.
+    pub(crate) push_queue: usize,
+    /// Refusals waiting at most.
+    pub(crate) refusals: usize,
+    /// Largest message the peer accepts.
+    pub(crate) peer_max_message: usize,
+    /// Messages longer than this go out in pieces.
+    pub(crate) fragment_size: usize,
+}
+
+/// Why a message was not queued.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// No room now (budget or class full); the message is handed back.
+    Full(Bytes),
+    /// The writer dropped the message: the session ended.
+    Stopped,
+}
+
+/// A message larger than the peer accepts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TooLarge {
+    pub(crate) size: usize,
+    pub(crate) max: usize,
+}
+
+impl From<TooLarge> for crate::error::Error {
+    fn from(too_large: TooLarge) -> Self {
+        crate::error::Error::TooLarge {
+            size: too_large.size,
+            max: too_large.max,
+        }
+    }
+}
+
+impl TooLarge {
+    /// The error message a handler's oversized answer becomes.
+    pub(crate) fn message(self) -> String {
+        format!(
+            "the answer of {} bytes exceeds the caller's message size limit of {} bytes",
+            self.size, self.max
+        )
+    }
+}
+
+/// The refusal lane overflowed: the peer sends requests it will not read
+/// the answers of.
+#[derive(Debug)]
+pub(crate) struct Overflow;
+
+#[derive(Debug)]
+pub(crate) struct Outbound {
+    limits: Limits,
+    /// Bytes of messages sent whole.
+    small: Budget,
+    /// Bytes of messages sent in pieces.
+    large: Budget,
+    pub(crate) control: Control,
+    refusals: Mutex<Vec<Bytes>>,
+    lanes: [Lane; 3],
+    /// Rung when anything is queued; the writer waits on this one bell.
+    doorbell: std::sync::Arc<Notify>,
+    /// Rung when the writer frees room; waiting senders retry.
+    room: Notify,
+}
+
+impl Outbound {
+    pub(crate) fn new(limits: Limits) -> Self {
+        let doorbell = std::sync::Arc::new(Notify::new());
+        Self {
+            limits,
+            small: Budget::new(limits.budget),
+            large: Budget::new(limits.budget),
+            control: Control::new(std::sync::Arc::clone(&doorbell)),
+            refusals: Mutex::new(Vec::new()),
+            lanes: [
+                Lane::new(limits.push_queue),
+                Lane::new(usize::MAX),
+                Lane::new(limits.push_queue),
+            ],
+            doorbell,
+            room: Notify::new(),
+        }
+    }
+
+    /// Refuses a message the peer would refuse: sending it would only make
+    /// the peer close the session (1009), failing everything in flight.
+    pub(crate) fn fits(&self, message: &Bytes) -> Result<(), TooLarge> {
+        if message.len() <= self.limits.peer_max_message {
+            Ok(())
+        } else {
+            Err(TooLarge {
+                size: message.len(),
+                max: self.limits.peer_max_message,
+            })
+        }
+    }
+
+    pub(crate) fn peer_max_message(&self) -> usize {
+        self.limits.peer_max_message
+    }
+
+    fn lane(&self, class: Class) -> &Lane {
+        &self.lanes[class as usize]
+    }
+
+    fn budget(&self, message: &Bytes) -> &Budget {
+        if message.len() > self.limits.fragment_size {
+            &self.large
+        } else {
+            &self.small
+        }
+    }
+
+    /// Queues `bytes` if its class and the budget have room.
+    pub(crate) fn try_send(&self, class: Class, bytes: Bytes) -> Result<(), Refused> {
+        self.try_queue(class, Message::new(bytes, None))
+            .map_err(|message| Refused::Full(message.bytes))
+    }
+
+    fn try_queue(&self, class: Class, message: Message) -> Result<(), Message> {
+        {
+            let mut lane = self.lane(class).lock();
+            if lane.is_full() || !self.budget(&message.bytes).try_take(message.cost) {
+                return Err(message);
+            }
+            lane.push(message);
+        }
+        self.doorbell.notify_one();
+        Ok(())
+    }
+
+    /// Queues `bytes`, waiting for room; a large message returns once the
+    /// writer has taken its last piece, so whatever the caller sends next
+    /// comes after it. Cancel-safe: dropped before it is queued, the message
+    /// is dropped; dropped after, it is still sent whole.
+    pub(crate) async fn send(&self, class: Class, bytes: Bytes) -> Result<(), Refused> {
+        let (done, taken) = if bytes.len() > self.limits.fragment_size {
+            let (done, taken) = oneshot::channel();
+            (Some(done), Some(taken))
+        } else {
+            (None, None)
+        };
+        let mut message = Message::new(bytes, done);
+        loop {
+            let room = self.room.notified();
+            tokio::pin!(room);
+            // Registered before trying, so room freed in between is seen.
+            room.as_mut().enable();
+            match self.try_queue(class, message) {
+                Ok(()) => break,
+                Err(back) => message = back,
+            }
+            room.await;
+        }
+        match taken {
+            Some(taken) => taken.await.map_err(|_| Refused::Stopped),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues `bytes`, evicting the oldest messages of its class until it
+    /// fits; returns what was evicted.
+    pub(crate) fn send_evicting(&self, class: Class, bytes: Bytes) -> Result<Vec<Bytes>, Refused> {
+        let cost = bytes.len() + ENTRY_OVERHEAD;
+        let mut evicted = Vec::new();
+        {
+            let mut lane = self.lane(class).lock();
+            while lane.is_full() || !self.budget(&bytes).try_take(cost) {
+                let Some(oldest) = lane.evict() else {
+                    return Err(Refused::Full(bytes));
+                };
+                self.budget(&oldest.bytes).release(oldest.cost);
+                evicted.push(oldest.bytes);
+            }
+            lane.push(Message::new(bytes, None));
+        }
+        self.doorbell.notify_one();
+        Ok(evicted)
+    }
+
+    /// Queues a refusal without waiting.
+    pub(crate) fn refuse(&self, bytes: Bytes) -> Result<(), Overflow> {
+        {
+            let mut refusals = self.refusals.lock().unwrap_or_else(PoisonError::into_inner);
+            if refusals.len() >= self.limits.refusals {
+                return Err(Overflow);
+            }
+            refusals.push(bytes);
+        }
+        self.doorbell.notify_one();
+        Ok(())
+    }
+
+    /// Waits until something may be queued (a stored ring can make a round
+    /// find nothing, which is harmless).
+    pub(crate) async fn rung(&self) {
+        self.doorbell.notified().await;
+    }
+
+    /// Gives back the budget of a flushed round and wakes waiting senders.
+    pub(crate) fn flushed(&self, release: &mut Release) {
+        self.small.release(std::mem::take(&mut release.small));
+        self.large.release(std::mem::take(&mut release.large));
+        self.room.notify_waiters();
+    }
+}
+
+/// Most messages written between two flushes.
+pub(crate) const BATCH: usize = 128;
+
+/// Most bytes gathered for one flush, past the first message of a class.
+const BATCH_BYTES: usize = 256 << 10;
+
+/// The writer's side: its large messages and one round's gathering.
+#[derive(Debug)]
+pub(crate) struct Drain {
+    large: Large,
+    taken: Vec<Message>,
+}
+
+/// Budget to give back once a round is flushed.
+#[derive(Debug, Default)]
+pub(crate) struct Release {
+    small: usize,
+    large: usize,
+}
+
+/// What one writer round writes.
+#[derive(Debug, Default)]
+pub(crate) struct Round {
+    pub(crate) messages: Vec<Bytes>,
+    pub(crate) release: Release,
+    /// Whether a ping goes out this round.
+    pub(crate) ping: bool,
+}
+
+impl Drain {
+    pub(crate) fn new(large: Large) -> Self {
+        Self {
+            large,
+            taken: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// Gathers one round, in the writer's order: control frames, refusals,
+    /// then each class's small messages followed by one piece of its large
+    /// ones.
+    pub(crate) fn gather(&mut self, outbound: &Outbound, round: &mut Round) {
+        round.ping |= outbound.control.take_ping();
+        outbound.control.drain_into(&mut round.messages);
+        round.messages.append(
+            &mut outbound
+                .refusals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut freed = false;
+        for class in [Class::High, Class::Normal, Class::Low] {
+            let room = BATCH.saturating_sub(round.messages.len());
+            outbound
+                .lane(class)
+                .take(&mut self.taken, room, BATCH_BYTES);
+            freed |= !self.taken.is_empty();
+            for mut message in self.taken.drain(..) {
+                if self.large.is_large(&message.bytes) {
+                    self.large.add(class, message);
+                } else {
+                    message.finish();
+                    round.release.small += message.cost;
+                    round.messages.push(message.bytes);
+                }
+            }
+            if let Some(piece) = self.large.piece(class) {
+                round.release.large += piece.release;
+                round.messages.push(piece.bytes);
+            }
+        }
+        if freed {
+            // Room in a class: waiting pushers may go (the budget is given
+            // back only after the flush).
+            outbound.room.notify_waiters();
+        }
+    }
+
+    /// Whether anything is left for another round: the bell rings once per
+    /// wait, not once per message, so the writer must not wait while any is.
+    pub(crate) fn more(&self, outbound: &Outbound) -> bool {
+        !self.large.is_idle() || outbound.lanes.iter().any(|lane| !lane.is_empty())
+    }
+}

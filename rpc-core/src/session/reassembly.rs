@@ -1,0 +1,208 @@
+//! Large messages on the way in: pieces are collected per message id within
+//! the limits this side announced in its handshake (bytes and messages at
+//! once) and a deadline; the whole message is then handled like any other.
+//! A well-behaved sender stays within the announced limits (see
+//! `outbound::large`), so crossing one is the peer's fault: 1009.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    time::Duration,
+};
+
+use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
+
+use crate::{error::CloseReason, protocol::close_code};
+
+/// What one partial message costs beyond its bytes, so that empty pieces
+/// are not free.
+const PARTIAL_OVERHEAD: usize = 64;
+
+#[derive(Debug)]
+struct Partial {
+    bytes: BytesMut,
+    started: Instant,
+}
+
+/// Limits of the reader's reassembly.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Largest whole message.
+    pub(crate) max_message: usize,
+    /// Bytes of partial messages held at once.
+    pub(crate) max_total: usize,
+    /// Partial messages held at once.
+    pub(crate) max_partials: usize,
+    /// Time from a message's first piece to its last.
+    pub(crate) timeout: Duration,
+}
+
+/// The reader's table of messages in pieces.
+#[derive(Debug)]
+pub(crate) struct Reassembly {
+    partial: HashMap<u64, Partial>,
+    /// (deadline, message) of every partial: the next deadline is the
+    /// first, found in O(log n).
+    deadlines: BTreeSet<(Instant, u64)>,
+    buffered: usize,
+    limits: Limits,
+}
+
+impl Reassembly {
+    pub(crate) fn new(limits: Limits) -> Self {
+        Self {
+            partial: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            buffered: 0,
+            limits,
+        }
+    }
+
+    /// Adds a piece; returns the whole message when `last` completes it.
+    pub(crate) fn add(
+        &mut self,
+        message: u64,
+        last: bool,
+        piece: &[u8],
+    ) -> Result<Option<Bytes>, CloseReason> {
+        let limits = self.limits;
+        let known = self.partial.get(&message).map(|p| p.bytes.len());
+        if known.is_none() && last {
+            // A message in one piece: nothing to hold.
+            return Ok(Some(Bytes::copy_from_slice(piece)));
+        }
+        let held = known.unwrap_or(0);
+        let size = held + piece.len();
+        if size > limits.max_message {
+            return Err(too_big(format!(
+                "fragmented message of over {size} bytes exceeds the limit of {} bytes",
+                limits.max_message
+            )));
+        }
+        let added = piece.len() + if known.is_none() { PARTIAL_OVERHEAD } else { 0 };
+        if self.buffered + added > limits.max_total {
+            return Err(too_big(format!(
+                "more than {} bytes of fragmented messages in transit",
+                limits.max_total
+            )));
+        }
+        if known.is_none() && self.partial.len() >= limits.max_partials {
+            return Err(too_big(format!(
+                "more than {} fragmented messages in transit",
+                limits.max_partials
+            )));
+        }
+        let now = Instant::now();
+        let partial = self.partial.entry(message).or_insert_with(|| Partial {
+            bytes: BytesMut::new(),
+            started: now,
+        });
+        if known.is_none() {
+            self.deadlines.insert((now + limits.timeout, message));
+        }
+        partial.bytes.extend_from_slice(piece);
+        self.buffered += added;
+        if !last {
+            return Ok(None);
+        }
+        let done = self.partial.remove(&message).expect("present above");
+        self.deadlines
+            .remove(&(done.started + limits.timeout, message));
+        self.buffered -= done.bytes.len() + PARTIAL_OVERHEAD;
+        Ok(Some(done.bytes.freeze()))
+    }
+
+    /// When the oldest incomplete message runs out of time, if any is pending.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(deadline, _)| *deadline)
+    }
+
+    /// The error for a message that missed its deadline.
+    pub(crate) fn expired(&self) -> CloseReason {
+        CloseReason::local(
+            close_code::POLICY,
+            format!(
+                "fragmented message incomplete after {:?}",
+                self.limits.timeout
+            ),
+        )
+    }
+}
+
+fn too_big(reason: String) -> CloseReason {
+    CloseReason::local(close_code::TOO_BIG, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_message: usize, max_total: usize, max_partials: usize) -> Limits {
+        Limits {
+            max_message,
+            max_total,
+            max_partials,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn pieces_are_joined_per_message_within_the_limits() {
+        let mut reassembly = Reassembly::new(limits(10, 1000, 4));
+        assert_eq!(reassembly.add(1, false, b"abc").unwrap(), None);
+        assert_eq!(reassembly.add(2, false, b"xy").unwrap(), None);
+        assert_eq!(
+            reassembly.add(1, true, b"def").unwrap().unwrap(),
+            &b"abcdef"[..]
+        );
+        assert!(
+            reassembly.deadline().is_some(),
+            "message 2 is still pending"
+        );
+        let err = reassembly.add(2, false, b"0123456789").unwrap_err();
+        assert_eq!(err.code, close_code::TOO_BIG);
+    }
+
+    #[test]
+    fn the_total_in_transit_is_bounded_and_partials_cost_something() {
+        let mut reassembly = Reassembly::new(limits(10, 3 * (5 + PARTIAL_OVERHEAD), 100));
+        for message in 0..3 {
+            reassembly.add(message, false, b"12345").unwrap();
+        }
+        let err = reassembly.add(4, false, b"").unwrap_err();
+        assert!(err.reason.contains("in transit"), "{}", err.reason);
+    }
+
+    #[test]
+    fn empty_pieces_count_against_the_number_of_partials() {
+        let mut reassembly = Reassembly::new(limits(10, 1 << 20, 16));
+        for message in 0..16 {
+            reassembly.add(message, false, b"").unwrap();
+        }
+        let err = reassembly.add(16, false, b"").unwrap_err();
+        assert_eq!(err.code, close_code::TOO_BIG);
+        assert!(
+            err.reason.contains("16 fragmented messages"),
+            "{}",
+            err.reason
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_next_deadline_is_the_oldest_partials_and_moves_on_when_it_completes() {
+        let mut reassembly = Reassembly::new(limits(100, 1000, 4));
+        let first = Instant::now();
+        reassembly.add(7, false, b"a").unwrap();
+        tokio::time::advance(Duration::from_millis(300)).await;
+        reassembly.add(8, false, b"b").unwrap();
+        assert_eq!(reassembly.deadline(), Some(first + Duration::from_secs(1)));
+        reassembly.add(7, true, b"").unwrap().unwrap();
+        assert_eq!(
+            reassembly.deadline(),
+            Some(first + Duration::from_millis(1300))
+        );
+        reassembly.add(8, true, b"").unwrap().unwrap();
+        assert_eq!(reassembly.deadline(), None);
+        assert_eq!(reassembly.buffered, 0);
+    }
+}
