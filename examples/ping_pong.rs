@@ -4,6 +4,10 @@
 //! Run it with `cargo run --example ping_pong`.
 
 #[path = "routers/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "this example uses the calculator and echo routers only"
+)]
 mod routers;
 
 use routers::{Calculator, CalculatorClient, DivError, Echo, EchoClient};

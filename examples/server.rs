@@ -1,13 +1,43 @@
-//! A standalone server of the example routers, for peers written in other
-//! languages and for load tests. It stays up until Ctrl-C, then shuts down
-//! gracefully.
+//! A standalone server of every example router, for testing a peer written
+//! in another language against all of the protocol, and for load tests. It
+//! stays up until Ctrl-C, then shuts down gracefully.
 //!
-//! `cargo run --release --example server -- 127.0.0.1:9000`
+//! ```text
+//! cargo run --release --example server -- 127.0.0.1:9000 [--token T] [--max-connections N]
+//! ```
+//!
+//! - `--token T`: refuse (HTTP 401) every upgrade request without the
+//!   header `Authorization: Bearer T`.
+//! - `--max-connections N`: serve at most `N` connections at once; more are
+//!   refused with HTTP 503 (default 10 000).
+//!
+//! What it serves, and the frames each method exercises:
+//!
+//! | method | kind | frames |
+//! | --- | --- | --- |
+//! | `add(a: i64, b: i64) -> i64` | call | Call, Reply |
+//! | `math.div(a: i64, b: i64) -> Result<i64, DivError>` | call | Error code 3 with data for `b = 0` |
+//! | `echo(text: String) -> String` | call | Call, Reply |
+//! | `bytes(payload: Vec<u8>) -> Vec<u8>` | call | Fragment, both ways, above 64 KiB |
+//! | `whoami() -> String` | call | the session, as the server sees it |
+//! | `slow(ms: u64) -> u64` | call, 100 ms deadline | Error code 4 when `ms` is 100 or more |
+//! | `shout(line: String)` | cast | Cast; nothing comes back |
+//! | `count(n: u64) -> stream of u64` | server stream | Open, Item, Credit, End; Cancel when dropped early |
+//! | `sum(numbers: upload of i64) -> i64` | client stream | Open, Credit, Item, End, Reply |
+//! | `upper(lines: upload of String) -> stream of String` | bidirectional stream | all stream frames both ways |
+//! | `callback(x: i64) -> Result<i64, String>` | call | a Call from the server to the caller's `double` |
+//! | `notify(text: String) -> Result<(), String>` | call | a Notify from the server on topic `note` |
+//!
+//! `callback` calls back **`double(x: i64) -> i64`**, which the caller
+//! serves (an error of code 3 explains when it does not); `notify` pushes
+//! `text` on topic **`note`**, which reaches the caller's cast
+//! `note(text: String)`. Discover lists all of the above. docs/protocol.md,
+//! section 9, tells how to test a peer with it.
 
 #[path = "routers/mod.rs"]
 mod routers;
 
-use rpc::Server;
+use routers::setup::Options;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,14 +46,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9000".to_owned());
-    let server = Server::builder()
-        .mount(routers::Calculator)
-        .mount(routers::Echo)
-        .bind(addr.as_str())
-        .await?;
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(complaint) => {
+            eprintln!("{complaint}\nusage: server [ADDR] [--token T] [--max-connections N]");
+            std::process::exit(2);
+        }
+    };
+    let server = options.builder().bind(options.addr.as_str()).await?;
     println!("listening on ws://{}", server.local_addr());
     tokio::signal::ctrl_c().await?;
     println!("shutting down");

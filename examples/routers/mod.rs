@@ -1,5 +1,12 @@
 //! The routers the example programs serve. Shared by `server` (which serves
-//! them for peers in other languages and load tests) and `ping_pong`.
+//! them all for peers in other languages and load tests), `ping_pong` and
+//! the end-to-end test of `server`.
+
+pub(crate) mod duplex;
+pub(crate) mod setup;
+pub(crate) mod streams;
+
+use std::time::Duration;
 
 use rpc::Session;
 use serde::{Deserialize, Serialize};
@@ -61,6 +68,14 @@ impl Echo {
             Some(addr) => format!("session {} from {addr}", session.id()),
             None => format!("session {}", session.id()),
         }
+    }
+
+    /// Waits `ms` milliseconds, then answers `ms`; its deadline is 100 ms,
+    /// so a longer wait fails with a timeout error.
+    #[rpc::call(timeout = "100ms")]
+    async fn slow(&self, ms: u64) -> u64 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        ms
     }
 
     /// Prints a line on the server; no answer.

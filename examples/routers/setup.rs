@@ -1,0 +1,76 @@
+//! The `server` example's command line, and the server it describes.
+
+use rpc::{Refusal, Server, ServerBuilder, ServerConfig};
+
+use super::{Calculator, Echo, duplex::Duplex, streams::Streams};
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub(crate) struct Options {
+    /// Where to listen. Default: `127.0.0.1:9000`.
+    pub(crate) addr: String,
+    /// With `--token T`: the bearer token every connection must present.
+    pub(crate) token: Option<String>,
+    /// With `--max-connections N`: connections served at once.
+    pub(crate) max_connections: usize,
+}
+
+impl Options {
+    /// Parses `[ADDR] [--token T] [--max-connections N]`, the arguments
+    /// after the program's name.
+    pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut args = args.into_iter();
+        let mut addr = None;
+        let mut token = None;
+        let mut max_connections = ServerConfig::default().max_connections;
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--token" => token = Some(args.next().ok_or("--token needs a value")?),
+                "--max-connections" => {
+                    let value = args.next().ok_or("--max-connections needs a value")?;
+                    max_connections = value.parse().map_err(|_| {
+                        format!("--max-connections takes a whole number, not `{value}`")
+                    })?;
+                }
+                flag if flag.starts_with("--") => {
+                    return Err(format!(
+                        "unknown flag `{flag}`; the flags are --token and --max-connections"
+                    ));
+                }
+                _ if addr.is_none() => addr = Some(arg),
+                _ => return Err(format!("unexpected argument `{arg}`")),
+            }
+        }
+        Ok(Self {
+            addr: addr.unwrap_or_else(|| "127.0.0.1:9000".to_owned()),
+            token,
+            max_connections,
+        })
+    }
+
+    /// A server of every example router with these options: the connection
+    /// limit and, with a token, a hook that refuses (HTTP 401) any upgrade
+    /// without `Authorization: Bearer <token>`.
+    pub(crate) fn builder(&self) -> ServerBuilder {
+        let config = ServerConfig::default().max_connections(self.max_connections);
+        let builder = Server::builder()
+            .config(config)
+            .mount(Calculator)
+            .mount(Echo)
+            .mount(Streams)
+            .mount(Duplex);
+        let Some(token) = &self.token else {
+            return builder;
+        };
+        let expected = format!("Bearer {token}");
+        builder.authenticate(move |request| {
+            if request.header("authorization") == Some(expected.as_str()) {
+                Ok(None)
+            } else {
+                Err(Refusal::unauthorized(
+                    "send `Authorization: Bearer <token>` with the server's token",
+                ))
+            }
+        })
+    }
+}
