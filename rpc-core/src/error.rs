@@ -216,7 +216,8 @@ pub enum HandshakeError {
     #[error("malformed handshake frame")]
     Malformed(#[source] CodecError),
     /// This side refused the connection and closed it with this reason: the
-    /// peer sent a text, invalid or oversized message.
+    /// peer sent a text, invalid or oversized message, or the server began
+    /// shutting down before the handshake finished (1013).
     #[error("handshake refused: {0}")]
     Refused(CloseReason),
     /// The connection closed during the handshake.

@@ -3,10 +3,12 @@
 //! with the highest common version and its limits, or closes with 1002.
 //!
 //! Input is refused with the same close codes as in the session (text 1003,
-//! invalid UTF-8 1007, oversize 1009, malformed frames 1002).
+//! invalid UTF-8 1007, oversize 1009, malformed frames 1002), and a server
+//! that begins shutting down refuses a handshake not yet finished with 1013.
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     codec,
@@ -17,16 +19,24 @@ use crate::{
 };
 
 /// Server side: reads `Hello`, answers `Welcome`; returns the client's limits.
+/// Once `shutdown` is cancelled, closes with 1013 instead.
 pub(crate) async fn accept(
     ws: &mut Ws,
     session_id: u64,
     config: &SessionConfig,
+    shutdown: &CancellationToken,
 ) -> Result<Limits, HandshakeError> {
-    let hello = read(ws, config, "hello", |frame| match frame {
-        Frame::Hello(hello) => Some(hello),
-        _ => None,
-    })
-    .await;
+    let hello = tokio::select! {
+        biased;
+        () = shutdown.cancelled() => Err(HandshakeError::Refused(CloseReason::local(
+            close_code::TRY_AGAIN_LATER,
+            "server is shutting down",
+        ))),
+        hello = read(ws, config, "hello", |frame| match frame {
+            Frame::Hello(hello) => Some(hello),
+            _ => None,
+        }) => hello,
+    };
     let hello = match hello {
         Ok(hello) => hello,
         Err(err) => return Err(refused(ws, err).await),
