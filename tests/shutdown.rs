@@ -6,7 +6,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::{DropSignal, FnRouter, connect, raw, serve, within};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use rpc::{ErrorCode, protocol::close_code};
 use tokio::{
     net::TcpListener,
@@ -154,6 +154,73 @@ async fn a_hello_after_shutdown_began_is_closed_with_1013() {
     release.add_permits(1);
     within("in-flight call", in_flight).await.unwrap().unwrap();
     within("shutdown", shutdown).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_with_an_endless_stream_stops_at_once_and_the_stream_ends_shutting_down() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (shutting_down_tx, mut shutting_down) = mpsc::unbounded_channel();
+    let router = FnRouter::new("Feed")
+        .stream("endless", |req| async move {
+            // One item, then nothing ever again.
+            let items = futures_util::stream::iter([1u64]).chain(futures_util::stream::pending());
+            req.send_stream(items).await
+        })
+        .call("wait", move |req| {
+            let (started, told) = (started_tx.clone(), shutting_down_tx.clone());
+            async move {
+                started.send(req.session().is_shutting_down()).unwrap();
+                req.session().shutting_down().await;
+                told.send(req.session().is_shutting_down()).unwrap();
+                req.reply(&"told")
+            }
+        });
+    let config = common::server_config().shutdown_grace(Duration::from_secs(600));
+    let server = common::serve_with(router, config).await;
+    let client = connect(&server).await;
+    let mut stream = client
+        .open::<_, u64>("endless", &(), rpc::StreamOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        within("first item", stream.next()).await.unwrap().unwrap(),
+        1
+    );
+    let waiting = tokio::spawn({
+        let peer = client.peer().clone();
+        async move { peer.call::<_, String>("wait", &()).await }
+    });
+    assert!(!started.recv().await.unwrap(), "not shutting down yet");
+
+    // Far less than the grace: nothing holds the shutdown.
+    tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown does not wait out the grace");
+
+    let err = within("stream end", stream.next())
+        .await
+        .unwrap()
+        .unwrap_err();
+    let rpc::StreamError::Application(remote) = &err else {
+        panic!("expected a shutting-down error, got {err:?}");
+    };
+    assert_eq!(remote.code(), ErrorCode::SHUTTING_DOWN);
+    assert!(err.is_closed());
+    assert!(shutting_down.recv().await.unwrap());
+    assert_eq!(within("wait", waiting).await.unwrap().unwrap(), "told");
+}
+
+#[tokio::test]
+async fn a_client_session_is_shutting_down_once_it_closes() {
+    let (router, mut sessions) = FnRouter::new("Lobby").join_hands_out_sessions();
+    let server = serve(router).await;
+    let client = connect(&server).await;
+    let () = client.call("join", &()).await.unwrap();
+    let server_side = sessions.recv().await.unwrap();
+    assert!(!client.session().is_shutting_down());
+    server_side.close();
+    within("client told", client.session().shutting_down()).await;
+    assert!(client.session().is_shutting_down());
 }
 
 #[tokio::test]

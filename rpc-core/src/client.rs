@@ -6,7 +6,7 @@ use std::{fmt, ops::Deref};
 
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue};
-use tokio_util::task::TaskTracker;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     config::ClientConfig,
@@ -133,6 +133,8 @@ impl ClientBuilder {
             dead_letters: None,
             peer_max_message: usize::try_from(welcome.limits.max_message_size)
                 .unwrap_or(usize::MAX),
+            // A client has no server to shut down: only closing ends it.
+            shutdown: CancellationToken::new(),
         };
         let (session, drive) = session::start(ws, setup);
         tracker.spawn(drive);

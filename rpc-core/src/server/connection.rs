@@ -137,6 +137,7 @@ async fn run_session(
         registry: Some(ctx.registry.clone()),
         dead_letters: ctx.dead_letters.clone(),
         peer_max_message,
+        shutdown: ctx.shutdown.child_token(),
     };
     let (session, drive) = session::start(ws, setup);
     let drain = async {

@@ -6,8 +6,9 @@
 //! session's reader and drives its writer task; one task per handler. All are
 //! spawned on one [`TaskTracker`], so shutdown can wait for every one of them.
 //!
-//! Shutdown cancels one token. Sessions drain; handshakes not yet finished
-//! are closed with 1013; the accept loop goes on answering
+//! Shutdown cancels one token. Sessions drain (their handlers see it through
+//! [`Session::shutting_down`](crate::Session::shutting_down)); handshakes
+//! not yet finished are closed with 1013; the accept loop goes on answering
 //! new connections 503 until every connection past its upgrade has ended,
 //! then stops, and connections still upgrading are dropped.
 
@@ -195,7 +196,9 @@ impl Server {
 
     /// Shuts down gracefully: refuses new connections with HTTP 503 (and a
     /// handshake not yet finished with close 1013), refuses new calls with
-    /// `shutting down`, lets calls in flight finish for
+    /// `shutting down`, tells handlers through
+    /// [`Session::shutting_down`](crate::Session::shutting_down) and ends
+    /// served streams with `shutting down`, lets calls in flight finish for
     /// up to [`shutdown_grace`](ServerConfig::shutdown_grace), closes every
     /// session with 1001, stops accepting once the last session has ended,
     /// and returns once every task of the server has ended.
