@@ -6,7 +6,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::{DropSignal, FnRouter, connect, raw, serve, within};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use rpc::{ErrorCode, protocol::close_code};
 use tokio::{
     net::TcpListener,
@@ -50,24 +50,41 @@ fn stuck_router() -> (FnRouter, mpsc::UnboundedReceiver<()>, oneshot::Receiver<(
     (router, started, dropped)
 }
 
-#[tokio::test]
-async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001() {
+/// A server with a `slow` call in flight, which keeps it draining once it
+/// shuts down until `release` gets a permit.
+struct Busy {
+    server: rpc::Server,
+    client: rpc::Client,
+    in_flight: tokio::task::JoinHandle<Result<String, rpc::Error>>,
+    release: Arc<Semaphore>,
+}
+
+async fn busy() -> Busy {
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let release = Arc::new(Semaphore::new(0));
     let server = serve(slow_router(started_tx, Arc::clone(&release))).await;
-    let addr = server.local_addr();
     let client = connect(&server).await;
-
     let in_flight = tokio::spawn({
         let peer = client.peer().clone();
         async move { peer.call::<_, String>("slow", &()).await }
     });
     started.recv().await.unwrap();
+    Busy {
+        server,
+        client,
+        in_flight,
+        release,
+    }
+}
 
+/// Starts shutting `server` down and returns its task once `client`'s calls
+/// are refused (the drain flag is set by the session's task, so this waits
+/// for the first refusal), with that refusal.
+async fn start_shutdown(
+    server: rpc::Server,
+    client: &rpc::Client,
+) -> (tokio::task::JoinHandle<()>, rpc::Error) {
     let shutdown = tokio::spawn(server.shutdown());
-
-    // New calls are refused once draining starts (the drain flag is set by
-    // the session's task, so wait for the first refusal).
     let refused = within("refusal", async {
         loop {
             match client.call::<_, i64>("add", &(1, 1)).await {
@@ -77,14 +94,31 @@ async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001(
         }
     })
     .await;
+    (shutdown, refused)
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001() {
+    let Busy {
+        server,
+        client,
+        in_flight,
+        release,
+    } = busy().await;
+    let addr = server.local_addr();
+
+    let (shutdown, refused) = start_shutdown(server, &client).await;
     assert_eq!(
         refused.remote_code(),
         Some(ErrorCode::SHUTTING_DOWN),
         "{refused:?}"
     );
     assert!(refused.is_closed());
-    // No new connections either.
-    assert!(rpc::Client::connect(&format!("ws://{addr}")).await.is_err());
+    // New connections are refused with 503 while draining, not reset.
+    let err = rpc::Client::connect(&format!("ws://{addr}"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err:?}");
 
     release.add_permits(1);
     assert_eq!(
@@ -95,6 +129,98 @@ async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001(
     assert_eq!(reason.code, close_code::GOING_AWAY);
     assert!(reason.by_peer);
     within("shutdown", shutdown).await.unwrap();
+    // Once stopped, the server no longer accepts at all.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn a_hello_after_shutdown_began_is_closed_with_1013() {
+    let Busy {
+        server,
+        client,
+        in_flight,
+        release,
+    } = busy().await;
+    let mut ws = raw::upgrade(server.local_addr()).await;
+
+    let (shutdown, refused) = start_shutdown(server, &client).await;
+    assert_eq!(refused.remote_code(), Some(ErrorCode::SHUTTING_DOWN));
+    raw::send_hello(&mut ws, 1, rpc::protocol::PROTOCOL_VERSION).await;
+    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    assert_eq!(code, close_code::TRY_AGAIN_LATER);
+    assert_eq!(reason, "server is shutting down");
+    drop(ws);
+
+    release.add_permits(1);
+    within("in-flight call", in_flight).await.unwrap().unwrap();
+    within("shutdown", shutdown).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_with_an_endless_stream_stops_at_once_and_the_stream_ends_shutting_down() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (shutting_down_tx, mut shutting_down) = mpsc::unbounded_channel();
+    let router = FnRouter::new("Feed")
+        .stream("endless", |req| async move {
+            // One item, then nothing ever again.
+            let items = futures_util::stream::iter([1u64]).chain(futures_util::stream::pending());
+            req.send_stream(items).await
+        })
+        .call("wait", move |req| {
+            let (started, told) = (started_tx.clone(), shutting_down_tx.clone());
+            async move {
+                started.send(req.session().is_shutting_down()).unwrap();
+                req.session().shutting_down().await;
+                told.send(req.session().is_shutting_down()).unwrap();
+                req.reply(&"told")
+            }
+        });
+    let config = common::server_config().shutdown_grace(Duration::from_secs(600));
+    let server = common::serve_with(router, config).await;
+    let client = connect(&server).await;
+    let mut stream = client
+        .open::<_, u64>("endless", &(), rpc::StreamOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        within("first item", stream.next()).await.unwrap().unwrap(),
+        1
+    );
+    let waiting = tokio::spawn({
+        let peer = client.peer().clone();
+        async move { peer.call::<_, String>("wait", &()).await }
+    });
+    assert!(!started.recv().await.unwrap(), "not shutting down yet");
+
+    // Far less than the grace: nothing holds the shutdown.
+    tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown does not wait out the grace");
+
+    let err = within("stream end", stream.next())
+        .await
+        .unwrap()
+        .unwrap_err();
+    let rpc::StreamError::Application(remote) = &err else {
+        panic!("expected a shutting-down error, got {err:?}");
+    };
+    assert_eq!(remote.code(), ErrorCode::SHUTTING_DOWN);
+    assert!(err.is_closed());
+    assert!(shutting_down.recv().await.unwrap());
+    assert_eq!(within("wait", waiting).await.unwrap().unwrap(), "told");
+}
+
+#[tokio::test]
+async fn a_client_session_is_shutting_down_once_it_closes() {
+    let (router, mut sessions) = FnRouter::new("Lobby").join_hands_out_sessions();
+    let server = serve(router).await;
+    let client = connect(&server).await;
+    let () = client.call("join", &()).await.unwrap();
+    let server_side = sessions.recv().await.unwrap();
+    assert!(!client.session().is_shutting_down());
+    server_side.close();
+    within("client told", client.session().shutting_down()).await;
+    assert!(client.session().is_shutting_down());
 }
 
 #[tokio::test]

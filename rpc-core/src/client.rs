@@ -6,7 +6,7 @@ use std::{fmt, ops::Deref};
 
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue};
-use tokio_util::task::TaskTracker;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     config::ClientConfig,
@@ -132,6 +132,8 @@ impl ClientBuilder {
             registry: None,
             dead_letters: None,
             peer_limits: welcome.limits,
+            // A client has no server to shut down: only closing ends it.
+            shutdown: CancellationToken::new(),
         };
         let (session, drive) = session::start(ws, setup);
         tracker.spawn(drive);

@@ -215,6 +215,11 @@ pub enum HandshakeError {
     /// The handshake frame did not decode.
     #[error("malformed handshake frame")]
     Malformed(#[source] CodecError),
+    /// This side refused the connection and closed it with this reason: the
+    /// peer sent a text, invalid or oversized message, or the server began
+    /// shutting down before the handshake finished (1013).
+    #[error("handshake refused: {0}")]
+    Refused(CloseReason),
     /// The connection closed during the handshake.
     #[error("connection ended during the handshake: {0}")]
     Closed(CloseReason),

@@ -1,9 +1,11 @@
 //! The WebSocket adapter: any byte stream becomes a tokio-tungstenite
-//! WebSocket with limits taken from [`SessionConfig`], read failures become
-//! close codes, and a closing connection lingers until the peer hangs up.
+//! WebSocket with limits taken from [`SessionConfig`], what is read becomes
+//! a frame or a close code (the same rules before and after the protocol
+//! handshake), and a closing connection lingers until the peer hangs up.
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::{
     WebSocketStream,
@@ -14,7 +16,7 @@ use tokio_tungstenite::{
     },
 };
 
-use crate::{config::SessionConfig, error::CloseReason, protocol::close_code};
+use crate::{codec::CodecError, config::SessionConfig, error::CloseReason, protocol::close_code};
 
 /// A byte stream a session can run over: TCP, an in-memory pipe, TLS later.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
@@ -43,10 +45,51 @@ pub(crate) fn ws_config(config: &SessionConfig) -> WebSocketConfig {
         .max_frame_size(Some(config.max_message_size))
 }
 
-/// How a failed read ends the session: tungstenite reports protocol and
-/// capacity errors but sends nothing, so the session answers with the close
+/// What one read from the WebSocket means to the protocol.
+#[derive(Debug)]
+pub(crate) enum Received {
+    /// A binary message: one frame (or a piece of one).
+    Binary(Bytes),
+    /// A ping, a pong or a raw frame: nothing for the protocol to do.
+    Nothing,
+    /// The connection ends: the peer closed or dropped it (`by_peer`), or
+    /// this side refuses what it sent and closes with this reason.
+    End(CloseReason),
+}
+
+/// Sorts one read from the WebSocket. The handshake and the session's reader
+/// both use it, so a peer's input gets the same close code in every phase:
+/// text 1003, invalid UTF-8 1007, oversize 1009, WebSocket violations 1002.
+pub(crate) fn received(next: Option<Result<Message, tungstenite::Error>>) -> Received {
+    match next {
+        Some(Ok(Message::Binary(bytes))) => Received::Binary(bytes),
+        // Tungstenite answers pings itself; pongs need nothing.
+        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Received::Nothing,
+        Some(Ok(Message::Text(_))) => Received::End(CloseReason::local(
+            close_code::UNSUPPORTED_DATA,
+            "text messages are not accepted; send binary frames",
+        )),
+        Some(Ok(Message::Close(frame))) => Received::End(received_close(frame.as_ref())),
+        Some(Err(err)) => Received::End(read_failure(&err)),
+        None => Received::End(CloseReason::abnormal(
+            "connection ended without a close frame",
+        )),
+    }
+}
+
+/// How a binary message that does not decode as a frame closes the
+/// connection, in the handshake and after it.
+pub(crate) fn malformed(err: &CodecError) -> CloseReason {
+    CloseReason::local(
+        close_code::PROTOCOL,
+        format!("malformed frame: {}", crate::router::err_chain(err)),
+    )
+}
+
+/// How a failed read ends the connection: tungstenite reports protocol and
+/// capacity errors but sends nothing, so this side answers with the close
 /// code the RFC gives for each.
-pub(crate) fn read_failure(err: &tungstenite::Error) -> CloseReason {
+fn read_failure(err: &tungstenite::Error) -> CloseReason {
     use tungstenite::Error as E;
     match err {
         E::Capacity(CapacityError::MessageTooLong { size, max_size }) => CloseReason::local(
@@ -95,7 +138,7 @@ pub(crate) async fn linger(mut io: BoxIo, timeout: Duration) {
 }
 
 /// Reason text of a received close frame, with its code.
-pub(crate) fn received_close(frame: Option<&CloseFrame>) -> CloseReason {
+fn received_close(frame: Option<&CloseFrame>) -> CloseReason {
     match frame {
         Some(frame) => CloseReason::remote(u16::from(frame.code), frame.reason.as_str()),
         None => CloseReason::remote(close_code::NORMAL, ""),

@@ -89,3 +89,13 @@ pub async fn close_after(addr: std::net::SocketAddr, message: Message) -> (u16, 
     ws.send(message).await.expect("send");
     super::within("close", expect_close(&mut ws)).await
 }
+
+/// A client WebSocket frame built by hand (FIN set, zero mask), for payloads
+/// a WebSocket library refuses to send, such as text that is not UTF-8.
+pub fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let len = u8::try_from(payload.len())
+        .ok()
+        .filter(|len| *len < 126)
+        .expect("short payloads only");
+    [&[0x80 | opcode, 0x80 | len, 0, 0, 0, 0][..], payload].concat()
+}

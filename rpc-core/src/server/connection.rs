@@ -24,12 +24,20 @@ use crate::{
     transport::{self, BoxIo, Ws},
 };
 
-/// Accepts until shutdown; each connection gets a task of its own.
+/// Accepts until the server has stopped; each connection gets a task of its
+/// own. Once shutdown begins, connections are still accepted, to be refused
+/// with HTTP 503 rather than a TCP reset, until the last session has ended.
 pub(super) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
+    let stopped = async {
+        ctx.shutdown.cancelled().await;
+        ctx.sessions.close();
+        ctx.sessions.wait().await;
+    };
+    tokio::pin!(stopped);
     loop {
         let accepted = tokio::select! {
             biased;
-            () = ctx.shutdown.cancelled() => break,
+            () = &mut stopped => break,
             accepted = listener.accept() => accepted,
         };
         match accepted {
@@ -47,6 +55,7 @@ pub(super) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
             }
         }
     }
+    ctx.stopped.cancel();
     tracing::debug!("accept loop stopped");
 }
 
@@ -61,8 +70,13 @@ async fn serve(
     async {
         let _ = tcp.set_nodelay(true);
         let deadline = Instant::now() + ctx.config.handshake_timeout;
-        let upgraded =
-            tokio::time::timeout_at(deadline, upgrade(tcp, addr, permit.is_some(), &ctx)).await;
+        // A connection still upgrading when the server stops is only
+        // waiting to be refused: it is dropped rather than waited for.
+        let upgrade = tokio::time::timeout_at(deadline, upgrade(tcp, addr, permit.is_some(), &ctx));
+        let upgraded = tokio::select! {
+            upgraded = upgrade => upgraded,
+            () = ctx.stopped.cancelled() => return,
+        };
         let (mut ws, identity) = match upgraded {
             Ok(Ok(upgraded)) => upgraded,
             Ok(Err(refusal)) => {
@@ -74,18 +88,12 @@ async fn serve(
                 return;
             }
         };
-        if ctx.shutdown.is_cancelled() {
-            handshake::refuse(
-                &mut ws,
-                close_code::TRY_AGAIN_LATER,
-                "server is shutting down",
-            )
-            .await;
-            return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
-        }
+        // From here the connection may become a session, so the accept loop
+        // keeps answering others until it has ended.
+        let _session = ctx.sessions.token();
         let client_limits = match tokio::time::timeout_at(
             deadline,
-            handshake::accept(&mut ws, id, &ctx.config.session),
+            handshake::accept(&mut ws, id, &ctx.config.session, &ctx.shutdown),
         )
         .await
         {
@@ -127,6 +135,7 @@ async fn run_session(
         registry: Some(ctx.registry.clone()),
         dead_letters: ctx.dead_letters.clone(),
         peer_limits,
+        shutdown: ctx.shutdown.child_token(),
     };
     let (session, drive) = session::start(ws, setup);
     let drain = async {

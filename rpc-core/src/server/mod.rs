@@ -5,6 +5,12 @@
 //! Task structure: one accept loop; one task per connection, which runs the
 //! session's reader and drives its writer task; one task per handler. All are
 //! spawned on one [`TaskTracker`], so shutdown can wait for every one of them.
+//!
+//! Shutdown cancels one token. Sessions drain (their handlers see it through
+//! [`Session::shutting_down`](crate::Session::shutting_down)); handshakes
+//! not yet finished are closed with 1013; the accept loop goes on answering
+//! new connections 503 until every connection past its upgrade has ended,
+//! then stops, and connections still upgrading are dropped.
 
 mod connection;
 
@@ -112,6 +118,8 @@ impl ServerBuilder {
             registry: Registry::default(),
             dead_letters: self.dead_letters,
             shutdown: CancellationToken::new(),
+            sessions: TaskTracker::new(),
+            stopped: CancellationToken::new(),
             tracker: TaskTracker::new(),
             next_session: AtomicU64::new(1),
         });
@@ -131,7 +139,13 @@ struct Context {
     registry: Registry,
     dead_letters: Option<DeadLetters>,
     connections: Arc<Semaphore>,
+    /// Cancelled when graceful shutdown begins.
     shutdown: CancellationToken,
+    /// Holds a token for each connection past its upgrade: the accept loop
+    /// keeps answering 503 until all of them have ended.
+    sessions: TaskTracker,
+    /// Cancelled when the accept loop has stopped: the server has stopped.
+    stopped: CancellationToken,
     tracker: TaskTracker,
     next_session: AtomicU64,
 }
@@ -180,10 +194,14 @@ impl Server {
         self.ctx.config.max_connections - self.ctx.connections.available_permits()
     }
 
-    /// Shuts down gracefully: stops accepting, refuses new calls with
-    /// `shutting down`, lets calls in flight finish for up to
-    /// [`shutdown_grace`](ServerConfig::shutdown_grace), closes every session
-    /// with 1001, and returns once every task of the server has ended.
+    /// Shuts down gracefully: refuses new connections with HTTP 503 (and a
+    /// handshake not yet finished with close 1013), refuses new calls with
+    /// `shutting down`, tells handlers through
+    /// [`Session::shutting_down`](crate::Session::shutting_down) and ends
+    /// served streams with `shutting down`, lets calls in flight finish for
+    /// up to [`shutdown_grace`](ServerConfig::shutdown_grace), closes every
+    /// session with 1001, stops accepting once the last session has ended,
+    /// and returns once every task of the server has ended.
     pub async fn shutdown(self) {
         tracing::info!(grace = ?self.ctx.config.shutdown_grace, "shutting down");
         self.ctx.shutdown.cancel();

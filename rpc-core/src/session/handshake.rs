@@ -1,49 +1,45 @@
 //! The protocol handshake that follows the WebSocket upgrade: the client
 //! sends `Hello` with the versions it speaks, the server answers `Welcome`
 //! with the highest common version and its limits, or closes with 1002.
+//!
+//! Input is refused with the same close codes as in the session (text 1003,
+//! invalid UTF-8 1007, oversize 1009, malformed frames 1002), and a server
+//! that begins shutting down refuses a handshake not yet finished with 1013.
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     codec,
     config::SessionConfig,
     error::{CloseReason, HandshakeError, TransportError},
     protocol::{Frame, Hello, Limits, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Welcome, close_code},
-    transport::{self, Ws},
+    transport::{self, Received, Ws},
 };
 
 /// Server side: reads `Hello`, answers `Welcome`; returns the client's limits.
+/// Once `shutdown` is cancelled, closes with 1013 instead.
 pub(crate) async fn accept(
     ws: &mut Ws,
     session_id: u64,
     config: &SessionConfig,
+    shutdown: &CancellationToken,
 ) -> Result<Limits, HandshakeError> {
-    let message = match next_message(ws).await {
-        Ok(message) => message,
-        Err(err) => {
-            refuse(ws, close_code::PROTOCOL, &err.to_string()).await;
-            return Err(err);
-        }
-    };
-    let hello = match codec::decode(&message, config.max_message_size) {
-        Ok(codec::Decoded {
-            frame: Frame::Hello(hello),
-            ..
+    let hello = tokio::select! {
+        biased;
+        () = shutdown.cancelled() => Err(HandshakeError::Refused(CloseReason::local(
+            close_code::TRY_AGAIN_LATER,
+            "server is shutting down",
+        ))),
+        hello = read(ws, config, "hello", |frame| match frame {
+            Frame::Hello(hello) => Some(hello),
+            _ => None,
         }) => hello,
-        Ok(decoded) => {
-            let err = HandshakeError::UnexpectedFrame {
-                expected: "hello",
-                got: decoded.frame.kind().to_owned(),
-            };
-            refuse(ws, close_code::PROTOCOL, &err.to_string()).await;
-            return Err(err);
-        }
-        Err(err) => {
-            let err = HandshakeError::Malformed(err);
-            refuse(ws, close_code::PROTOCOL, &err.to_string()).await;
-            return Err(err);
-        }
+    };
+    let hello = match hello {
+        Ok(hello) => hello,
+        Err(err) => return Err(refused(ws, err).await),
     };
     let lowest = hello.min_version.max(MIN_PROTOCOL_VERSION);
     let highest = hello.max_version.min(PROTOCOL_VERSION);
@@ -83,20 +79,21 @@ pub(crate) async fn open(ws: &mut Ws, config: &SessionConfig) -> Result<Welcome,
     ws.send(Message::Binary(bytes))
         .await
         .map_err(|err| HandshakeError::Transport(TransportError(err)))?;
-    let message = next_message(ws).await?;
-    let decoded =
-        codec::decode(&message, config.max_message_size).map_err(HandshakeError::Malformed)?;
-    let Frame::Welcome(welcome) = decoded.frame else {
-        return Err(HandshakeError::UnexpectedFrame {
-            expected: "welcome",
-            got: decoded.frame.kind().to_owned(),
-        });
+    let welcome = read(ws, config, "welcome", |frame| match frame {
+        Frame::Welcome(welcome) => Some(welcome),
+        _ => None,
+    })
+    .await;
+    let welcome = match welcome {
+        Ok(welcome) => welcome,
+        Err(err) => return Err(refused(ws, err).await),
     };
     if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&welcome.version) {
-        return Err(HandshakeError::VersionMismatch {
+        let err = HandshakeError::VersionMismatch {
             ours: (MIN_PROTOCOL_VERSION, PROTOCOL_VERSION),
             theirs: Some((welcome.version, welcome.version)),
-        });
+        };
+        return Err(refused(ws, err).await);
     }
     Ok(welcome)
 }
@@ -112,31 +109,45 @@ fn limits(config: &SessionConfig) -> Limits {
     }
 }
 
-/// The next binary message, skipping pings and pongs.
-async fn next_message(ws: &mut Ws) -> Result<bytes::Bytes, HandshakeError> {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Binary(bytes))) => return Ok(bytes),
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-            Some(Ok(Message::Text(_))) => {
-                return Err(HandshakeError::UnexpectedFrame {
-                    expected: "binary",
-                    got: "text message".to_owned(),
-                });
-            }
-            Some(Ok(Message::Close(frame))) => {
-                return Err(HandshakeError::Closed(transport::received_close(
-                    frame.as_ref(),
-                )));
-            }
-            Some(Err(err)) => return Err(HandshakeError::Transport(TransportError(err))),
-            None => {
-                return Err(HandshakeError::Closed(CloseReason::abnormal(
-                    "connection ended during the handshake",
-                )));
-            }
+/// Reads the next message, skipping pings and pongs, and takes the
+/// `expected` handshake frame out of it with `pick`.
+async fn read<T>(
+    ws: &mut Ws,
+    config: &SessionConfig,
+    expected: &'static str,
+    pick: impl FnOnce(Frame<'_>) -> Option<T>,
+) -> Result<T, HandshakeError> {
+    let bytes = loop {
+        match transport::received(ws.next().await) {
+            Received::Binary(bytes) => break bytes,
+            Received::Nothing => {}
+            Received::End(reason) if reason.by_peer => return Err(HandshakeError::Closed(reason)),
+            Received::End(reason) => return Err(HandshakeError::Refused(reason)),
         }
-    }
+    };
+    let frame = codec::decode(&bytes, config.max_message_size)
+        .map_err(HandshakeError::Malformed)?
+        .frame;
+    let got = frame.kind();
+    pick(frame).ok_or_else(|| HandshakeError::UnexpectedFrame {
+        expected,
+        got: got.to_owned(),
+    })
+}
+
+/// Sends the close frame `err` calls for, if any (none when the peer closed
+/// or the connection failed), and hands `err` back.
+async fn refused(ws: &mut Ws, err: HandshakeError) -> HandshakeError {
+    let reason = match &err {
+        HandshakeError::Refused(reason) => reason.clone(),
+        HandshakeError::Malformed(codec_err) => transport::malformed(codec_err),
+        HandshakeError::UnexpectedFrame { .. } | HandshakeError::VersionMismatch { .. } => {
+            CloseReason::local(close_code::PROTOCOL, err.to_string())
+        }
+        HandshakeError::Closed(_) | HandshakeError::Transport(_) => return err,
+    };
+    refuse(ws, reason.code, &reason.reason).await;
+    err
 }
 
 /// Closes a connection whose handshake failed, with a reason for the peer.

@@ -136,6 +136,38 @@ impl Session {
         self.shared.closed().await
     }
 
+    /// Whether the session is ending: its server began a graceful shutdown,
+    /// or the session started closing. See [`shutting_down`](Self::shutting_down).
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.shutdown.is_cancelled() || self.is_closed()
+    }
+
+    /// Resolves when the session starts ending: on a server, when it begins
+    /// a graceful shutdown (the handlers then have the shutdown grace to
+    /// finish); on either side, when the session starts closing. A handler
+    /// that runs until told to stop (a subscription, a long poll) selects on
+    /// it to end early instead of being aborted when the grace runs out.
+    /// Streams served with [`Request::send_stream`](crate::Request::send_stream)
+    /// do so already.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # async fn wait_for_news() -> u32 { 7 }
+    /// async fn next_news(session: &rpc_core::Session) -> Option<u32> {
+    ///     tokio::select! {
+    ///         () = session.shutting_down() => None,
+    ///         news = wait_for_news() => Some(news),
+    ///     }
+    /// }
+    /// ```
+    pub async fn shutting_down(&self) {
+        tokio::select! {
+            () = self.shared.shutdown.cancelled() => {}
+            () = self.shared.closing() => {}
+        }
+    }
+
     /// Closes with a reason chosen by the library (client drop, shutdown).
     pub(crate) fn shared_close(&self, reason: CloseReason) {
         self.shared.close(reason);
@@ -195,6 +227,9 @@ pub(crate) struct Setup {
     pub(crate) dead_letters: Option<DeadLetters>,
     /// The limits the peer announced in its handshake frame.
     pub(crate) peer_limits: Limits,
+    /// Cancelled when the server begins a graceful shutdown; never on a
+    /// client.
+    pub(crate) shutdown: CancellationToken,
 }
 
 /// State shared by the reader, the writer, handler tasks and handles.
@@ -222,6 +257,8 @@ pub(crate) struct Shared {
     draining: AtomicBool,
     /// Cancelled when the session starts closing; `close_reason` says why.
     closing: CancellationToken,
+    /// Cancelled when the server begins a graceful shutdown.
+    shutdown: CancellationToken,
     close_reason: OnceLock<CloseReason>,
     tracker: TaskTracker,
     span: tracing::Span,
@@ -474,6 +511,7 @@ pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> 
         next_id: AtomicU64::new(1),
         draining: AtomicBool::new(false),
         closing: CancellationToken::new(),
+        shutdown: setup.shutdown,
         close_reason: OnceLock::new(),
         tracker: setup.tracker,
         span: span.clone(),

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream::SplitStream};
-use tokio_tungstenite::tungstenite::Message;
 
 use tokio::time::Instant;
 
@@ -23,7 +22,7 @@ use crate::{
     },
     stream::StreamError,
     text::Clipped,
-    transport::{self, Ws},
+    transport::{self, Received, Ws},
 };
 
 /// Reads until the session closes; returns the stream for lingering.
@@ -50,25 +49,17 @@ pub(super) async fn run(mut stream: SplitStream<Ws>, shared: &Arc<Shared>) -> Sp
                 break;
             }
         };
-        let outcome = match next {
-            Some(Ok(Message::Binary(bytes))) => {
+        let outcome = match transport::received(next) {
+            Received::Binary(bytes) => {
                 shared.liveness.received();
                 on_message(shared, &mut reassembly, &bytes)
             }
-            Some(Ok(Message::Text(_))) => Err(CloseReason::local(
-                close_code::UNSUPPORTED_DATA,
-                "text messages are not accepted; send binary frames",
-            )),
-            // Tungstenite answers pings itself; any of them is a sign of life.
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+            // Pings and pongs: any of them is a sign of life.
+            Received::Nothing => {
                 shared.liveness.heard();
                 Ok(())
             }
-            Some(Ok(Message::Close(frame))) => Err(transport::received_close(frame.as_ref())),
-            Some(Err(err)) => Err(transport::read_failure(&err)),
-            None => Err(CloseReason::abnormal(
-                "connection ended without a close frame",
-            )),
+            Received::End(reason) => Err(reason),
         };
         if let Err(reason) = outcome {
             if !reason.by_peer {
@@ -90,12 +81,7 @@ async fn until(deadline: Option<Instant>) {
 }
 
 fn decode<'a>(shared: &Shared, message: &'a Bytes) -> Result<Decoded<'a>, CloseReason> {
-    codec::decode(message, shared.config.max_message_size).map_err(|err| {
-        CloseReason::local(
-            close_code::PROTOCOL,
-            format!("malformed frame: {}", crate::router::err_chain(&err)),
-        )
-    })
+    codec::decode(message, shared.config.max_message_size).map_err(|err| transport::malformed(&err))
 }
 
 /// Handles one binary message, or one piece of a fragmented one; an error

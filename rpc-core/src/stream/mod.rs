@@ -21,6 +21,7 @@ use std::time::Duration;
 use crate::{
     codec::CodecError,
     error::{CloseReason, RemoteError},
+    protocol::ErrorCode,
 };
 
 /// Why a stream ended early.
@@ -49,9 +50,14 @@ impl StreamError {
         matches!(self, StreamError::Timeout(_))
     }
 
-    /// Whether the session ended under the stream.
+    /// Whether the session ended under the stream, or the peer ended the
+    /// stream because it is shutting down: a new connection may serve it.
     pub fn is_closed(&self) -> bool {
-        matches!(self, StreamError::Transport(_))
+        match self {
+            StreamError::Transport(_) => true,
+            StreamError::Application(remote) => remote.code() == ErrorCode::SHUTTING_DOWN,
+            _ => false,
+        }
     }
 }
 

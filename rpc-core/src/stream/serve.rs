@@ -61,11 +61,16 @@ impl Request {
     /// each, then ends the stream. Returns the (empty) reply for the handler
     /// to return.
     ///
+    /// When the server begins a graceful shutdown
+    /// ([`Session::shutting_down`](crate::Session::shutting_down)), the
+    /// stream ends at once with a `shutting down` error at the caller, so
+    /// that an endless stream does not hold the shutdown for its grace.
+    ///
     /// # Errors
     ///
     /// A `bad arguments` error when the request was not opened as a stream,
-    /// `internal` when an item does not encode. When the session ends the
-    /// handler is aborted, so this never returns.
+    /// `internal` when an item does not encode, `shutting down` as above.
+    /// When the session ends the handler is aborted, so this never returns.
     pub async fn send_stream<S, T>(&self, items: S) -> Result<Reply, HandlerError>
     where
         S: Stream<Item = T>,
@@ -87,6 +92,23 @@ impl Request {
         E: Into<HandlerError>,
     {
         let id = self.stream_id().ok_or_else(Self::not_a_stream)?;
+        tokio::select! {
+            biased;
+            () = self.session().shutting_down() => Err(HandlerError::new(
+                ErrorCode::SHUTTING_DOWN,
+                "the stream ended: the peer is shutting down",
+            )),
+            sent = self.send_items(id, items) => sent,
+        }
+    }
+
+    /// The stream itself: each item under the caller's credit, then `End`.
+    async fn send_items<S, T, E>(&self, id: u64, items: S) -> Result<Reply, HandlerError>
+    where
+        S: Stream<Item = Result<T, E>>,
+        T: Serialize,
+        E: Into<HandlerError>,
+    {
         let shared = self.session().shared();
         let credit = shared
             .streams()
