@@ -101,7 +101,7 @@ impl ClientBuilder {
             let tcp = TcpStream::connect((host.as_str(), port))
                 .await
                 .map_err(ConnectError::Io)?;
-            let _ = tcp.set_nodelay(true);
+            transport::tune(&tcp, session_config.tcp_keepalive);
             let remote_addr = tcp.peer_addr().ok();
             let io: BoxIo = Box::new(tcp);
             let config = transport::ws_config(&session_config);

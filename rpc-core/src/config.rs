@@ -68,6 +68,10 @@ pub struct SessionConfig {
     /// How long after a ping a session waits for anything from the peer
     /// before it closes with 1001. Default: 20 s.
     pub pong_timeout: Duration,
+    /// Idle time before the kernel probes a quiet TCP connection (TCP
+    /// keepalive, then every quarter of it, 4 probes); `None` leaves
+    /// keepalive off. Default: 60 s.
+    pub tcp_keepalive: Option<Duration>,
     /// How long no message may flow either way (pings and pongs do not
     /// count) before the session closes with 1001; `None` never. Default:
     /// `None`.
@@ -125,6 +129,7 @@ impl Default for SessionConfig {
             refusal_lane: 64,
             ping_interval: Some(Duration::from_secs(20)),
             pong_timeout: Duration::from_secs(20),
+            tcp_keepalive: Some(Duration::from_secs(60)),
             idle_timeout: None,
             close_timeout: Duration::from_secs(2),
             read_buffer_size: 8 << 10,
@@ -188,6 +193,12 @@ impl SessionConfig {
     /// Sets [`pong_timeout`](Self::pong_timeout).
     pub fn pong_timeout(mut self, timeout: Duration) -> Self {
         self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`tcp_keepalive`](Self::tcp_keepalive).
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
         self
     }
 
@@ -315,6 +326,12 @@ impl SessionConfig {
             !self.pong_timeout.is_zero(),
             "pong_timeout",
             "must be positive",
+        )?;
+        require(
+            self.tcp_keepalive
+                .is_none_or(|t| t >= Duration::from_secs(1)),
+            "tcp_keepalive",
+            "must be at least 1 s",
         )?;
         require(
             self.idle_timeout.is_none_or(|t| !t.is_zero()),

@@ -71,6 +71,14 @@ impl Error {
         self.remote().map(RemoteError::code)
     }
 
+    /// Why the session ended, if that is what failed the call.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        match self {
+            Error::Closed(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
     /// The peer's error answer, if that is what this is.
     pub fn remote(&self) -> Option<&RemoteError> {
         match self {

@@ -34,6 +34,22 @@ pub(crate) type Ws = WebSocketStream<BoxIo>;
 /// batch, so it only needs to hold a typical batch.
 const WRITE_BUFFER: usize = 64 << 10;
 
+/// Socket options of every connection: no Nagle delay (the writer batches
+/// already), and TCP keepalive so that a peer whose host vanished is
+/// noticed by the kernel even where heartbeats are off.
+pub(crate) fn tune(tcp: &tokio::net::TcpStream, keepalive: Option<Duration>) {
+    let _ = tcp.set_nodelay(true);
+    if let Some(idle) = keepalive {
+        let probes = socket2::TcpKeepalive::new()
+            .with_time(idle)
+            .with_interval(idle / 4)
+            .with_retries(4);
+        if let Err(err) = socket2::SockRef::from(tcp).set_tcp_keepalive(&probes) {
+            tracing::debug!(error = %err, "tcp keepalive not set");
+        }
+    }
+}
+
 /// Tungstenite settings enforcing the session's limits. The frame limit
 /// equals the message limit so that an oversized frame is refused from its
 /// header, before its payload is buffered.
@@ -142,5 +158,30 @@ fn received_close(frame: Option<&CloseFrame>) -> CloseReason {
     match frame {
         Some(frame) => CloseReason::remote(u16::from(frame.code), frame.reason.as_str()),
         None => CloseReason::remote(close_code::NORMAL, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn connections_get_tcp_keepalive_and_no_nagle_delay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        tune(&tcp, Some(Duration::from_secs(40)));
+        let socket = socket2::SockRef::from(&tcp);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            Duration::from_secs(40)
+        );
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(10)
+        );
+        assert!(tcp.nodelay().unwrap());
     }
 }

@@ -68,7 +68,7 @@ async fn serve(
     let id = ctx.next_session.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("connection", id, peer = %addr);
     async {
-        let _ = tcp.set_nodelay(true);
+        transport::tune(&tcp, ctx.config.session.tcp_keepalive);
         let deadline = Instant::now() + ctx.config.handshake_timeout;
         // A connection still upgrading when the server stops is only
         // waiting to be refused: it is dropped rather than waited for.
