@@ -238,3 +238,124 @@ async fn fragments_of_a_call_from_a_raw_peer_are_reassembled() {
     assert!(matches!(decoded.frame, Frame::Reply(r) if r.id == 5));
     assert_eq!(codec::decode_value::<i64>(&decoded.payload).unwrap(), 42);
 }
+
+#[tokio::test]
+async fn a_call_dropped_half_way_through_its_fragments_is_finished_and_the_session_lives() {
+    let (received_tx, mut received) = mpsc::unbounded_channel();
+    let router = FnRouter::new("Sink")
+        .call("swallow", move |req| {
+            let received = received_tx.clone();
+            async move {
+                let (text,): (String,) = req.args()?;
+                received.send(text.len()).unwrap();
+                req.reply(&())
+            }
+        })
+        .call("add", |req| async move {
+            let (a, b): (i64, i64) = req.args()?;
+            req.reply(&(a + b))
+        });
+    // A short reassembly deadline: a partial left behind would close the
+    // session with 1008 long before the test ends.
+    let session = big_session().reassembly_timeout(Duration::from_millis(500));
+    let server = serve_with(router, server_config().session(session.clone())).await;
+    let client = rpc::Client::builder()
+        .config(rpc::ClientConfig::default().session(session))
+        .connect(&common::url(&server))
+        .await
+        .unwrap();
+
+    // 32 MiB go out as 512 pieces over as many writer rounds; the call
+    // gives up after a millisecond, with most of them still to go.
+    let text = "z".repeat(32 << 20);
+    let options = rpc::CallOptions::default().timeout(Duration::from_millis(1));
+    let err = client
+        .call_with::<_, ()>("swallow", &(text,), options)
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    // The writer finishes what it started: the whole argument arrives.
+    assert_eq!(
+        within("whole message", received.recv()).await,
+        Some(32 << 20)
+    );
+    let sum: i64 = within("call", client.call("add", &(2, 2))).await.unwrap();
+    assert_eq!(sum, 4);
+    assert!(!client.is_closed());
+}
+
+#[tokio::test]
+async fn a_sender_keeps_its_large_messages_within_the_receivers_announced_limits() {
+    let router = FnRouter::new("Big").call("blob", |req| async move {
+        let (n,): (usize,) = req.args()?;
+        req.reply(&n.to_string().repeat(1 << 20))
+    });
+    let server = serve_with(router, big_config()).await;
+    // The client holds one fragmented message of up to 2 MiB at a time; the
+    // server answers eight 1 MiB replies at once.
+    let client_session = session_config()
+        .max_message_size(2 << 20)
+        .max_reassembly(2 << 20)
+        .max_partials(1);
+    let client = rpc::Client::builder()
+        .config(rpc::ClientConfig::default().session(client_session))
+        .connect(&common::url(&server))
+        .await
+        .unwrap();
+    let calls = (1..=8usize).map(|n| {
+        let peer = client.peer().clone();
+        async move { peer.call::<_, String>("blob", &(n,)).await }
+    });
+    let replies = within("eight replies", futures_util::future::join_all(calls)).await;
+    for (n, reply) in (1..=8usize).zip(replies) {
+        let reply = reply.unwrap();
+        assert_eq!(reply.len(), 1 << 20);
+        assert!(reply.starts_with(&n.to_string()));
+    }
+    assert!(!client.is_closed());
+}
+
+#[tokio::test]
+async fn a_large_broadcast_goes_out_in_fragments() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let config = server_config().session(big_session().fragment_size(64 << 10));
+    let server = serve_with(big_router(started_tx), config).await;
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    let join = Frame::Call(Call {
+        id: 1,
+        method: "join",
+        headers: Vec::new(),
+    });
+    ws.send(Message::Binary(codec::encode_with(&join, &()).unwrap()))
+        .await
+        .unwrap();
+    let _reply = within("join", ws.next()).await.unwrap().unwrap();
+
+    let report = server
+        .registry()
+        .broadcast(rpc::Audience::All, "news", &"n".repeat(1 << 20))
+        .unwrap();
+    assert_eq!(report.reached, 1);
+    let mut whole = Vec::new();
+    let mut pieces = 0;
+    loop {
+        let Message::Binary(bytes) = within("piece", ws.next()).await.unwrap().unwrap() else {
+            continue;
+        };
+        let decoded = codec::decode(&bytes, usize::MAX).unwrap();
+        let Frame::Fragment(Fragment { last, .. }) = decoded.frame else {
+            panic!("a 1 MiB push went out whole: {:?}", decoded.frame);
+        };
+        pieces += 1;
+        whole.extend_from_slice(&decoded.payload);
+        if last {
+            break;
+        }
+    }
+    assert!(pieces >= 16, "{pieces} pieces of at most 64 KiB");
+    let whole = bytes::Bytes::from(whole);
+    let decoded = codec::decode(&whole, usize::MAX).unwrap();
+    assert!(matches!(decoded.frame, Frame::Notify(n) if n.topic == "news"));
+    let text: String = codec::decode_value(&decoded.payload).unwrap();
+    assert_eq!(text.len(), 1 << 20);
+}

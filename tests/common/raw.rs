@@ -46,6 +46,14 @@ pub async fn handshaken(addr: std::net::SocketAddr) -> RawWs {
 }
 
 pub async fn send_hello(ws: &mut RawWs, min_version: u16, max_version: u16) {
+    send_hello_on(ws, min_version, max_version).await;
+}
+
+/// [`send_hello`] on any WebSocket.
+pub async fn send_hello_on<S>(ws: &mut WebSocketStream<S>, min_version: u16, max_version: u16)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let hello = Frame::Hello(Hello {
         min_version,
         max_version,
