@@ -279,3 +279,72 @@ async fn a_stream_ends_with_a_transport_error_when_the_session_closes() {
     .await;
     assert!(err.is_closed(), "{err:?}");
 }
+
+/// Opens stream 5 of `method` with `credit` from a raw peer.
+async fn raw_open(server: &rpc::Server, method: &str, credit: u32) -> common::raw::RawWs {
+    use futures_util::SinkExt;
+    use rpc::{
+        codec,
+        protocol::{Frame, Open},
+    };
+    let mut ws = common::raw::handshaken(server.local_addr()).await;
+    let open = Frame::Open(Open {
+        id: 5,
+        method,
+        headers: Vec::new(),
+        credit,
+    });
+    let bytes = codec::encode_with(&open, &()).unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::Binary(bytes))
+        .await
+        .unwrap();
+    ws
+}
+
+#[tokio::test]
+async fn uploads_sent_before_any_credit_close_with_1002() {
+    use futures_util::SinkExt;
+    use rpc::{
+        codec,
+        protocol::{Frame, Side, StreamRef},
+    };
+    let (opened_tx, opened) = oneshot::channel();
+    let opened_tx = std::sync::Mutex::new(Some(opened_tx));
+    // The handler never asks for uploads, so it grants no credit.
+    let router = FnRouter::new("Sink").stream("ignore", move |req| {
+        let opened = opened_tx.lock().unwrap().take();
+        async move {
+            if let Some(opened) = opened {
+                opened.send(()).unwrap();
+            }
+            std::future::pending::<()>().await;
+            req.reply(&())
+        }
+    });
+    let server = serve(router).await;
+    let mut ws = raw_open(&server, "ignore", 8).await;
+    within("open", opened).await.unwrap();
+    let item = Frame::Item(StreamRef {
+        id: 5,
+        to: Side::Callee,
+    });
+    let bytes = codec::encode_with(&item, &1u64).unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::Binary(bytes))
+        .await
+        .unwrap();
+    let (code, reason) = within("close", common::raw::expect_close(&mut ws)).await;
+    assert_eq!(code, rpc::protocol::close_code::PROTOCOL);
+    assert!(reason.contains("beyond the granted credit"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_open_granting_more_than_the_credit_cap_closes_with_1002() {
+    let router = FnRouter::new("Feed").stream("feed", |req| async move {
+        req.send_stream(stream::iter([1u64])).await
+    });
+    let server = serve(router).await;
+    let mut ws = raw_open(&server, "feed", u32::MAX).await;
+    let (code, reason) = within("close", common::raw::expect_close(&mut ws)).await;
+    assert_eq!(code, rpc::protocol::close_code::PROTOCOL);
+    assert!(reason.contains("items of credit"), "{reason}");
+}

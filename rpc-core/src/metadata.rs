@@ -34,17 +34,78 @@ impl RouterInfo {
     }
 }
 
-/// How a method is called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// How a method is called. On the wire, the variant's index (a varint);
+/// kinds may be added in later versions, so a kind this build does not know
+/// decodes as [`MethodKind::Unknown`] instead of failing the whole
+/// discover answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MethodKind {
-    /// Request and reply.
+    /// 0: request and reply.
     Call,
-    /// Fire-and-forget: no reply is ever sent.
+    /// 1: fire-and-forget: no reply is ever sent.
     Cast,
-    /// A stream: opened with `Open`, answered with items (server and
+    /// 2: a stream: opened with `Open`, answered with items (server and
     /// bidirectional streams) or with one value (client streams).
     Stream,
+    /// A kind added after this build, with its wire index.
+    Unknown(u32),
+}
+
+const KIND_NAMES: [&str; 3] = ["Call", "Cast", "Stream"];
+
+impl MethodKind {
+    fn index(self) -> u32 {
+        match self {
+            MethodKind::Call => 0,
+            MethodKind::Cast => 1,
+            MethodKind::Stream => 2,
+            MethodKind::Unknown(index) => index,
+        }
+    }
+}
+
+impl Serialize for MethodKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let index = self.index();
+        let name = usize::try_from(index)
+            .ok()
+            .and_then(|i| KIND_NAMES.get(i))
+            .copied()
+            .unwrap_or("Unknown");
+        serializer.serialize_unit_variant("MethodKind", index, name)
+    }
+}
+
+impl<'de> Deserialize<'de> for MethodKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Kind;
+
+        impl<'de> serde::de::Visitor<'de> for Kind {
+            type Value = MethodKind;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a method kind")
+            }
+
+            fn visit_enum<A: serde::de::EnumAccess<'de>>(
+                self,
+                data: A,
+            ) -> Result<MethodKind, A::Error> {
+                use serde::de::VariantAccess;
+                let (index, variant) = data.variant::<u32>()?;
+                variant.unit_variant()?;
+                Ok(match index {
+                    0 => MethodKind::Call,
+                    1 => MethodKind::Cast,
+                    2 => MethodKind::Stream,
+                    other => MethodKind::Unknown(other),
+                })
+            }
+        }
+
+        deserializer.deserialize_enum("MethodKind", &KIND_NAMES, Kind)
+    }
 }
 
 /// Describes one method of a router.
@@ -133,4 +194,21 @@ pub fn routers() -> impl Iterator<Item = &'static RouterInfo> {
     inventory::iter::<RegisteredRouter>
         .into_iter()
         .map(RegisteredRouter::info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_keep_their_wire_index_and_unknown_ones_decode() {
+        for kind in [MethodKind::Call, MethodKind::Cast, MethodKind::Stream] {
+            let bytes = postcard::to_allocvec(&kind).unwrap();
+            assert_eq!(bytes, [u8::try_from(kind.index()).unwrap()]);
+            assert_eq!(postcard::from_bytes::<MethodKind>(&bytes).unwrap(), kind);
+        }
+        let newer: MethodKind = postcard::from_bytes(&[7]).unwrap();
+        assert_eq!(newer, MethodKind::Unknown(7));
+        assert_eq!(postcard::to_allocvec(&newer).unwrap(), [7]);
+    }
 }

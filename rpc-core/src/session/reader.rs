@@ -12,7 +12,7 @@ use super::{
     Shared, inbound,
     pending::Answer,
     reassembly::{self, Reassembly},
-    streams::{Event, Violation},
+    streams::{self, Event, Violation},
 };
 use crate::{
     codec::{self, Decoded},
@@ -118,6 +118,13 @@ fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReaso
         Frame::Cast(cast) => admit(shared, None, cast.method, &cast.headers, payload, None)?,
         Frame::Notify(notify) => admit(shared, None, notify.topic, &[], payload, None)?,
         Frame::Open(open) => {
+            if usize::try_from(open.credit).is_ok_and(|c| c > streams::MAX_CREDIT) {
+                return Err(violation(Violation(format!(
+                    "stream {}: more than {} items of credit",
+                    open.id,
+                    streams::MAX_CREDIT
+                ))));
+            }
             let credit = Some(open.credit);
             admit(
                 shared,

@@ -15,7 +15,7 @@ use crate::{protocol::Side, stream::StreamError};
 
 /// Credit beyond this many outstanding items is a peer's mistake or attack;
 /// it also keeps `Semaphore::add_permits` far from its limit.
-const MAX_CREDIT: usize = 1 << 24;
+pub(crate) const MAX_CREDIT: usize = 1 << 24;
 
 /// What the reader hands to the receiving end of a stream.
 #[derive(Debug)]
@@ -85,7 +85,8 @@ impl StreamTable {
         }
     }
 
-    /// Registers a stream the peer opened, with the credit it granted.
+    /// Registers a stream the peer opened, with the credit it granted (at most
+    /// [`MAX_CREDIT`]; the reader refuses more).
     pub(crate) fn serve(&self, id: u64, credit: u32) {
         let served = Served {
             response_credit: Arc::new(Semaphore::new(
@@ -137,9 +138,13 @@ impl StreamTable {
             }
             Side::Callee => {
                 let mut served = lock(&self.served);
-                let entry = served.get_mut(&id);
-                match entry {
+                match served.get_mut(&id) {
                     Some(entry) if end => entry.uploads.take(),
+                    Some(Served { uploads: None, .. }) => {
+                        // The handler has not asked for uploads, so it
+                        // granted no credit: any item is beyond it.
+                        return Err(beyond_credit(id));
+                    }
                     Some(entry) => entry.uploads.clone(),
                     None => None,
                 }
@@ -150,9 +155,7 @@ impl StreamTable {
         };
         match sender.try_send(event) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => Err(Violation(format!(
-                "stream {id}: items beyond the granted credit"
-            ))),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(beyond_credit(id)),
         }
     }
 
@@ -200,4 +203,8 @@ impl StreamTable {
             served.response_credit.close();
         }
     }
+}
+
+fn beyond_credit(id: u64) -> Violation {
+    Violation(format!("stream {id}: items beyond the granted credit"))
 }
