@@ -2,33 +2,9 @@
 //! either refuses it (401, 403, ...) or lets it in, optionally attaching an
 //! [`Identity`] that handlers read from their [`Session`](crate::Session).
 
-use std::{fmt, net::SocketAddr};
+use std::net::SocketAddr;
 
-/// Who is on the other end of a session, as the authentication hook decided.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Identity {
-    subject: String,
-}
-
-impl Identity {
-    /// An identity named by `subject` (a user id, a service name, ...).
-    pub fn new(subject: impl Into<String>) -> Self {
-        Self {
-            subject: subject.into(),
-        }
-    }
-
-    /// The subject the hook gave.
-    pub fn subject(&self) -> &str {
-        &self.subject
-    }
-}
-
-impl fmt::Display for Identity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.subject)
-    }
-}
+use crate::identity::Identity;
 
 /// The WebSocket upgrade request, as the authentication hook sees it.
 #[derive(Debug)]

@@ -20,12 +20,15 @@
 //! - `stream`: streams with credit flow control; [`Incoming`], [`BidiStream`].
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.
+//! - `identity`, `rate`, `text`: small pieces below session and server: who
+//!   the peer is, token-bucket rate limits, peer text clipped for logs.
 
 mod auth;
 mod client;
 pub mod codec;
 mod config;
 mod error;
+mod identity;
 pub mod metadata;
 mod outbound;
 pub mod protocol;
@@ -39,7 +42,7 @@ pub mod stub;
 mod text;
 mod transport;
 
-pub use auth::{Identity, Refusal, UpgradeRequest};
+pub use auth::{Refusal, UpgradeRequest};
 pub use client::{Client, ClientBuilder};
 pub use codec::CodecError;
 pub use config::{ClientConfig, ConfigError, ServerConfig, SessionConfig};
@@ -47,6 +50,7 @@ pub use error::{
     CloseReason, ConnectError, Error, HandshakeError, MountError, RemoteError, ServeError,
     TransportError,
 };
+pub use identity::Identity;
 pub use metadata::{MethodInfo, MethodKind, ParamInfo, RegisteredRouter, RouterInfo, routers};
 pub use protocol::ErrorCode;
 pub use push::{

@@ -17,8 +17,9 @@ use tracing::Instrument;
 
 use super::Context;
 use crate::{
-    auth::{Identity, UpgradeRequest},
+    auth::UpgradeRequest,
     error::CloseReason,
+    identity::Identity,
     protocol::{Limits, close_code},
     session::{self, Role, Setup, handshake},
     transport::{self, BoxIo, Ws},

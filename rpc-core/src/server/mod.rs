@@ -28,9 +28,10 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    auth::{AuthHook, Identity, Refusal, UpgradeRequest},
+    auth::{AuthHook, Refusal, UpgradeRequest},
     config::ServerConfig,
     error::{MountError, ServeError},
+    identity::Identity,
     push::{DeadLetter, DeadLetters, Registry},
     router::{Router, Routes},
 };

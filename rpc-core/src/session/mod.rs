@@ -33,10 +33,10 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument;
 
 use crate::{
-    auth::Identity,
     codec,
     config::SessionConfig,
     error::CloseReason,
+    identity::Identity,
     outbound::{self, Class, Outbound},
     protocol::{ErrorCode, ErrorFrame, Frame, Limits},
     push::{Audience, DeadLetters, PushHandle, Registry},
