@@ -204,11 +204,11 @@ pub async fn assert_still_serving(server: &Server) {
     client.close().await;
 }
 
-/// Waits until `server` holds `count` connections: the slots of those that
-/// ended are freed.
-pub async fn connections_fall_to(server: &Server, count: usize) {
-    within("connections are freed", async {
-        while server.connections() > count {
+/// Waits until `server` holds `count` connections, counting those still
+/// upgrading.
+pub async fn connections_become(server: &Server, count: usize) {
+    within("the connection count", async {
+        while server.connections() != count {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
