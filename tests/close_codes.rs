@@ -1,7 +1,7 @@
 //! A peer's bad input gets the same close code and reason style in every
 //! phase: before its `Hello` and after the handshake, and disturbs no other
 //! client. The abuses that need more than one message, or that could cost
-//! the server memory or time, are in hostile.rs.
+//! the server memory or time, are in `hostile.rs`.
 
 mod common;
 
