@@ -1,9 +1,11 @@
 //! A peer's bad input gets the same close code and reason style in every
-//! phase: before its `Hello` and after the handshake.
+//! phase: before its `Hello` and after the handshake, and disturbs no other
+//! client. The abuses that need more than one message, or that could cost
+//! the server memory or time, are in `hostile.rs`.
 
 mod common;
 
-use common::{FnRouter, raw, serve_with, server_config, session_config, within};
+use common::{Bystander, FnRouter, raw, serve_with, server_config, session_config, within};
 use futures_util::SinkExt;
 use rpc::{
     codec,
@@ -41,7 +43,7 @@ fn welcome() -> Input {
     Input::Message(Message::Binary(codec::encode(&welcome).unwrap()))
 }
 
-const CASES: [Case; 7] = [
+const CASES: [Case; 13] = [
     Case {
         what: "text message",
         input: || Input::Message(Message::Text("hello".into())),
@@ -90,6 +92,42 @@ const CASES: [Case; 7] = [
         code: close_code::PROTOCOL,
         reason: "",
     },
+    Case {
+        what: "unmasked client WebSocket frame",
+        input: || Input::Raw(vec![0x82, 0x01, 0x00]),
+        code: close_code::PROTOCOL,
+        reason: "Received an unmasked frame from client",
+    },
+    Case {
+        what: "reserved bits without an extension",
+        input: || Input::Raw(raw::frame(0xC2, &[])),
+        code: close_code::PROTOCOL,
+        reason: "Reserved bits are non-zero",
+    },
+    Case {
+        what: "fragmented control frame (a ping without FIN)",
+        input: || Input::Raw(raw::frame(0x09, &[])),
+        code: close_code::PROTOCOL,
+        reason: "Fragmented control frame",
+    },
+    Case {
+        what: "control frame over 125 bytes",
+        input: || Input::Raw(raw::masked_frame(0x9, &[0; 126])),
+        code: close_code::PROTOCOL,
+        reason: "Control frame too big",
+    },
+    Case {
+        what: "continuation frame without a start",
+        input: || Input::Raw(raw::masked_frame(0x0, &[])),
+        code: close_code::PROTOCOL,
+        reason: "Continue frame but nothing to continue",
+    },
+    Case {
+        what: "data frame inside an unfinished fragmented message",
+        input: || Input::Raw([raw::frame(0x02, &[0]), raw::masked_frame(0x2, &[0])].concat()),
+        code: close_code::PROTOCOL,
+        reason: "While waiting for more fragments received",
+    },
 ];
 
 async fn send(ws: &mut raw::RawWs, input: Input) {
@@ -109,6 +147,7 @@ async fn server() -> rpc::Server {
 async fn bad_input_before_hello_closes_as_it_does_after_the_handshake() {
     let server = server().await;
     let addr = server.local_addr();
+    let bystander = Bystander::join(&server).await;
     for case in &CASES {
         for handshaken in [false, true] {
             let (mut ws, phase) = if handshaken {
@@ -131,6 +170,7 @@ async fn bad_input_before_hello_closes_as_it_does_after_the_handshake() {
             );
         }
     }
+    bystander.assert_served(&server).await;
 }
 
 #[tokio::test]

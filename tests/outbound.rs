@@ -46,7 +46,8 @@ async fn a_peer_that_never_reads_pins_at_most_the_budget_and_is_closed() {
     let tcp = socket.connect(server.local_addr()).await.unwrap();
     let url = format!("ws://{}/", server.local_addr());
     let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
-    common::raw::send_hello_on(&mut ws, PROTOCOL_VERSION, PROTOCOL_VERSION).await;
+    let hello = common::raw::hello(PROTOCOL_VERSION, PROTOCOL_VERSION, common::raw::UNLIMITED);
+    ws.send(Message::Binary(hello)).await.unwrap();
     let _welcome = ws.next().await.unwrap().unwrap();
     let call = |id: u64, method: &str| {
         let frame = Frame::Call(Call {

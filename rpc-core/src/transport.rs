@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::SinkExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::{
     WebSocketStream,
@@ -34,6 +35,10 @@ pub(crate) type Ws = WebSocketStream<BoxIo>;
 /// batch, so it only needs to hold a typical batch.
 const WRITE_BUFFER: usize = 64 << 10;
 
+/// Room in the write buffer beyond a batch and the largest frame the writer
+/// sends: a frame's header and the frame kind of a fragment piece.
+const WRITE_SLACK: usize = 4 << 10;
+
 /// Socket options of every connection: no Nagle delay (the writer batches
 /// already), and TCP keepalive so that a peer whose host vanished is
 /// noticed by the kernel even where heartbeats are off.
@@ -53,12 +58,48 @@ pub(crate) fn tune(tcp: &tokio::net::TcpStream, keepalive: Option<Duration>) {
 /// Tungstenite settings enforcing the session's limits. The frame limit
 /// equals the message limit so that an oversized frame is refused from its
 /// header, before its payload is buffered.
+///
+/// The write buffer is bounded too: tungstenite queues a pong for every
+/// ping it reads, and while the peer does not read, each pong would stay in
+/// the buffer, so a ping flood would grow it without end. Bounded, the
+/// pongs that do not fit are coalesced into one. The bound holds a batch
+/// and the largest frame the writer sends (a fragment piece: longer
+/// messages are fragmented), so the writer's own frames always fit once the
+/// buffer is flushed ([`feed`]).
 pub(crate) fn ws_config(config: &SessionConfig) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(config.read_buffer_size)
         .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(WRITE_BUFFER + config.fragment_size + WRITE_SLACK)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
+}
+
+/// Sends `message` ([`feed`], then flush).
+pub(crate) async fn send<S>(sink: &mut S, message: Message) -> Result<(), tungstenite::Error>
+where
+    S: futures_util::Sink<Message, Error = tungstenite::Error> + Unpin,
+{
+    feed(sink, message).await?;
+    sink.flush().await
+}
+
+/// Feeds `message` to `sink`; when the write buffer is full (of pongs
+/// tungstenite queued while the peer did not read), flushes it first. Each
+/// retry waits for the peer to read, so this never spins.
+pub(crate) async fn feed<S>(sink: &mut S, mut message: Message) -> Result<(), tungstenite::Error>
+where
+    S: futures_util::Sink<Message, Error = tungstenite::Error> + Unpin,
+{
+    loop {
+        match sink.feed(message).await {
+            Err(tungstenite::Error::WriteBufferFull(full)) => {
+                sink.flush().await?;
+                message = *full;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// What one read from the WebSocket means to the protocol.

@@ -172,6 +172,49 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("{what} did not finish within 10 s"))
 }
 
+/// A well-behaved client, connected before a test abuses the server, that
+/// shows afterwards that the abuse disturbed no one else.
+pub struct Bystander {
+    client: Client,
+}
+
+impl Bystander {
+    pub async fn join(server: &Server) -> Self {
+        Self {
+            client: within("bystander connects", connect(server)).await,
+        }
+    }
+
+    /// Asserts that this client is still answered and that a newcomer is
+    /// admitted and answered too.
+    pub async fn assert_served(&self, server: &Server) {
+        within("the bystander is answered", self.client.discover())
+            .await
+            .expect("the bystander's discover is answered");
+        assert_still_serving(server).await;
+    }
+}
+
+/// Asserts that `server` admits a new client and answers it.
+pub async fn assert_still_serving(server: &Server) {
+    let client = within("a newcomer connects", connect(server)).await;
+    within("the newcomer is answered", client.discover())
+        .await
+        .expect("the newcomer's discover is answered");
+    client.close().await;
+}
+
+/// Waits until `server` holds `count` connections, counting those still
+/// upgrading.
+pub async fn connections_become(server: &Server, count: usize) {
+    within("the connection count", async {
+        while server.connections() != count {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
 /// Signals when dropped: shows that a handler's future was dropped (its task
 /// aborted) rather than left running.
 pub struct DropSignal(pub Option<tokio::sync::oneshot::Sender<()>>);

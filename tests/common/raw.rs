@@ -1,6 +1,7 @@
 //! A hand-driven WebSocket client: performs the upgrade and (optionally) the
 //! protocol handshake, then sends arbitrary messages or raw bytes.
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rpc::{
     codec,
@@ -27,10 +28,30 @@ pub async fn upgrade(addr: std::net::SocketAddr) -> RawWs {
     ws
 }
 
+/// Limits of a peer that accepts anything: the server's answers are never
+/// cut or refused on its account.
+pub const UNLIMITED: Limits = Limits {
+    max_message_size: u32::MAX,
+    max_in_flight: 1024,
+    max_reassembly: u32::MAX,
+    max_partials: 16,
+};
+
 /// Upgrades and performs the protocol handshake.
 pub async fn handshaken(addr: std::net::SocketAddr) -> RawWs {
+    handshaken_with(addr, UNLIMITED).await
+}
+
+/// Upgrades and performs the protocol handshake, announcing `limits`.
+pub async fn handshaken_with(addr: std::net::SocketAddr, limits: Limits) -> RawWs {
     let mut ws = upgrade(addr).await;
-    send_hello(&mut ws, PROTOCOL_VERSION, PROTOCOL_VERSION).await;
+    ws.send(Message::Binary(hello(
+        PROTOCOL_VERSION,
+        PROTOCOL_VERSION,
+        limits,
+    )))
+    .await
+    .expect("send hello");
     match ws.next().await {
         Some(Ok(Message::Binary(bytes))) => {
             let decoded = codec::decode(&bytes, usize::MAX).expect("welcome decodes");
@@ -46,27 +67,19 @@ pub async fn handshaken(addr: std::net::SocketAddr) -> RawWs {
 }
 
 pub async fn send_hello(ws: &mut RawWs, min_version: u16, max_version: u16) {
-    send_hello_on(ws, min_version, max_version).await;
+    let hello = hello(min_version, max_version, UNLIMITED);
+    ws.send(Message::Binary(hello)).await.expect("send hello");
 }
 
-/// [`send_hello`] on any WebSocket.
-pub async fn send_hello_on<S>(ws: &mut WebSocketStream<S>, min_version: u16, max_version: u16)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+/// An encoded `Hello` frame.
+pub fn hello(min_version: u16, max_version: u16, limits: Limits) -> Bytes {
     let hello = Frame::Hello(Hello {
         min_version,
         max_version,
         features: Vec::new(),
-        limits: Limits {
-            max_message_size: u32::MAX,
-            max_in_flight: 1024,
-            max_reassembly: u32::MAX,
-            max_partials: 16,
-        },
+        limits,
     });
-    let bytes = codec::encode(&hello).expect("hello encodes");
-    ws.send(Message::Binary(bytes)).await.expect("send hello");
+    codec::encode(&hello).expect("hello encodes")
 }
 
 /// Writes bytes straight to the socket, bypassing WebSocket framing.
@@ -101,9 +114,32 @@ pub async fn close_after(addr: std::net::SocketAddr, message: Message) -> (u16, 
 /// A client WebSocket frame built by hand (FIN set, zero mask), for payloads
 /// a WebSocket library refuses to send, such as text that is not UTF-8.
 pub fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let len = u8::try_from(payload.len())
-        .ok()
-        .filter(|len| *len < 126)
-        .expect("short payloads only");
-    [&[0x80 | opcode, 0x80 | len, 0, 0, 0, 0][..], payload].concat()
+    frame(0x80 | opcode, payload)
+}
+
+/// A masked client WebSocket frame whose first byte (FIN, RSV bits, opcode)
+/// is `first`, carrying `payload`.
+pub fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let len = u64::try_from(payload.len()).expect("payload length fits u64");
+    [header(first, len), payload.to_vec()].concat()
+}
+
+/// The header of a masked client WebSocket frame announcing `len` payload
+/// bytes, in the shortest length encoding, with a zero mask (so the payload
+/// goes unchanged).
+pub fn header(first: u8, len: u64) -> Vec<u8> {
+    let mut header = vec![first];
+    match len {
+        0..=125 => header.push(0x80 | u8::try_from(len).expect("under 126")),
+        126..=0xFFFF => {
+            header.push(0x80 | 0x7E);
+            header.extend_from_slice(&u16::try_from(len).expect("under 2^16").to_be_bytes());
+        }
+        _ => {
+            header.push(0x80 | 0x7F);
+            header.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+    header.extend_from_slice(&[0; 4]);
+    header
 }

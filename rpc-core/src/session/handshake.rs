@@ -61,7 +61,7 @@ pub(crate) async fn accept(
         limits: limits(config),
     };
     let bytes = codec::encode(&Frame::Welcome(welcome)).map_err(HandshakeError::Malformed)?;
-    ws.send(Message::Binary(bytes))
+    transport::send(ws, Message::Binary(bytes))
         .await
         .map_err(|err| HandshakeError::Transport(TransportError(err)))?;
     Ok(hello.limits)
@@ -76,7 +76,7 @@ pub(crate) async fn open(ws: &mut Ws, config: &SessionConfig) -> Result<Welcome,
         limits: limits(config),
     });
     let bytes = codec::encode(&hello).map_err(HandshakeError::Malformed)?;
-    ws.send(Message::Binary(bytes))
+    transport::send(ws, Message::Binary(bytes))
         .await
         .map_err(|err| HandshakeError::Transport(TransportError(err)))?;
     let welcome = read(ws, config, "welcome", |frame| match frame {

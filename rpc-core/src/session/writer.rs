@@ -100,10 +100,10 @@ pub(super) async fn run(mut sink: Sink, mut drain: Drain, shared: Arc<Shared>) -
 
 async fn write_round(sink: &mut Sink, round: &mut Round) -> Result<(), tungstenite::Error> {
     if std::mem::take(&mut round.ping) {
-        sink.feed(Message::Ping(Bytes::new())).await?;
+        transport::feed(sink, Message::Ping(Bytes::new())).await?;
     }
     for message in round.messages.drain(..) {
-        sink.feed(Message::Binary(message)).await?;
+        transport::feed(sink, Message::Binary(message)).await?;
     }
     sink.flush().await
 }
