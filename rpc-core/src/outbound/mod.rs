@@ -340,3 +340,120 @@ impl Drain {
         !self.large.is_idle() || outbound.lanes.iter().any(|lane| !lane.is_empty())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{codec, protocol::Frame};
+
+    fn outbound(fragment_size: usize) -> (Outbound, Drain) {
+        let limits = Limits {
+            budget: 1 << 20,
+            push_queue: 8,
+            refusals: 4,
+            peer_max_message: 1 << 20,
+            fragment_size,
+        };
+        let peer = large::ReassemblyLimits {
+            max_partials: 4,
+            max_bytes: 1 << 20,
+        };
+        (
+            Outbound::new(limits),
+            Drain::new(Large::new(fragment_size, peer)),
+        )
+    }
+
+    fn kinds(round: &Round) -> Vec<String> {
+        round
+            .messages
+            .iter()
+            .map(|bytes| match codec::decode(bytes, usize::MAX) {
+                Ok(decoded) => decoded.frame.kind().to_owned(),
+                Err(_) => format!("{} bytes", bytes.len()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_round_serves_refusals_then_each_class_with_one_piece_of_its_large_messages() {
+        let (outbound, mut drain) = outbound(16);
+        outbound
+            .try_send(Class::Low, Bytes::from_static(b"low"))
+            .unwrap();
+        outbound
+            .try_send(Class::Normal, Bytes::from_static(b"normal"))
+            .unwrap();
+        outbound
+            .try_send(Class::High, Bytes::from(vec![1; 40]))
+            .unwrap();
+        let refusal = codec::encode_raw(
+            &Frame::Error(crate::protocol::ErrorFrame {
+                id: 0,
+                code: crate::protocol::ErrorCode::BUSY,
+                message: "no",
+            }),
+            &[],
+        )
+        .unwrap();
+        outbound.refuse(refusal).unwrap();
+        let mut round = Round::default();
+        drain.gather(&outbound, &mut round);
+        assert_eq!(
+            kinds(&round),
+            ["error", "fragment", "6 bytes", "3 bytes"],
+            "the high-priority push's first piece goes before normal and low messages"
+        );
+        assert!(drain.more(&outbound), "two pieces of the push are left");
+    }
+
+    #[test]
+    fn the_refusal_lane_and_the_push_classes_are_bounded() {
+        let (outbound, _drain) = outbound(1024);
+        for _ in 0..4 {
+            outbound.refuse(Bytes::from_static(b"x")).unwrap();
+        }
+        assert!(outbound.refuse(Bytes::from_static(b"x")).is_err());
+        for _ in 0..8 {
+            outbound
+                .try_send(Class::Low, Bytes::from_static(b"push"))
+                .unwrap();
+        }
+        assert!(matches!(
+            outbound.try_send(Class::Low, Bytes::from_static(b"push")),
+            Err(Refused::Full(_))
+        ));
+        let evicted = outbound
+            .send_evicting(Class::Low, Bytes::from_static(b"new"))
+            .unwrap();
+        assert_eq!(evicted, [Bytes::from_static(b"push")]);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_sender_goes_once_a_flushed_round_frees_the_budget() {
+        let (outbound, mut drain) = outbound(1 << 10);
+        let outbound = std::sync::Arc::new(outbound);
+        // Fill the small budget to the byte: 1024 messages costing 1 KiB.
+        for _ in 0..(1 << 10) {
+            outbound
+                .try_send(Class::Normal, Bytes::from(vec![0; 1024 - ENTRY_OVERHEAD]))
+                .unwrap();
+        }
+        let waiting = tokio::spawn({
+            let outbound = std::sync::Arc::clone(&outbound);
+            async move {
+                outbound
+                    .send(Class::Normal, Bytes::from_static(b"late"))
+                    .await
+            }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "the budget is full");
+        let mut round = Round::default();
+        drain.gather(&outbound, &mut round);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "gathered is not yet written");
+        outbound.flushed(&mut round.release);
+        waiting.await.unwrap().unwrap();
+    }
+}
