@@ -148,6 +148,42 @@ async fn calls_over_the_in_flight_limit_are_refused_busy() {
     assert_eq!(sum, 3);
 }
 
+#[tokio::test]
+async fn requests_over_the_inbound_budget_are_refused_busy_until_handlers_finish() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let release = Arc::new(Semaphore::new(0));
+    let config = server_config().session(session_config().inbound_budget(1000));
+    let server = serve_with(blocking(started_tx, Arc::clone(&release), None), config).await;
+    let client = connect(&server).await;
+    let bulky = ("x".repeat(600),);
+
+    let first = tokio::spawn({
+        let (peer, bulky) = (client.peer().clone(), bulky.clone());
+        async move { peer.call::<_, String>("block", &bulky).await }
+    });
+    started.recv().await.unwrap();
+    // 600 bytes are held by the running handler; 600 more would pass 1000.
+    let err = within("second call", client.call::<_, String>("block", &bulky))
+        .await
+        .unwrap_err();
+    assert!(err.is_busy(), "{err:?}");
+    assert!(
+        err.to_string().contains("inbound budget of 1000 bytes"),
+        "{err}"
+    );
+    // A small request still fits beside it.
+    let sum: i64 = within("small call", client.call("add", &(1, 2)))
+        .await
+        .unwrap();
+    assert_eq!(sum, 3);
+
+    release.add_permits(1);
+    assert_eq!(within("first", first).await.unwrap().unwrap(), "released");
+    release.add_permits(1);
+    let again = within("after release", client.call::<_, String>("block", &bulky)).await;
+    assert_eq!(again.unwrap(), "released");
+}
+
 async fn small_message_server() -> rpc::Server {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let config = server_config().session(session_config().max_message_size(1024));
@@ -308,6 +344,44 @@ async fn connections_over_the_limit_are_refused_with_503() {
         .unwrap();
     let sum: i64 = third.call("add", &(3, 3)).await.unwrap();
     assert_eq!(sum, 6);
+}
+
+#[tokio::test]
+async fn a_flood_over_the_connection_limit_costs_a_bounded_number_of_tasks() {
+    use tokio::io::AsyncReadExt;
+
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    // A long handshake timeout: each silent connection over the limit would
+    // hold a task for a minute if nothing bounded them.
+    let config = server_config()
+        .max_connections(1)
+        .handshake_timeout(Duration::from_secs(60));
+    let server = serve_with(
+        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        config,
+    )
+    .await;
+    let first = connect(&server).await;
+    // 64 silent connections over the limit, each waiting to be told 503.
+    let mut waiting = Vec::new();
+    for _ in 0..64 {
+        waiting.push(
+            tokio::net::TcpStream::connect(server.local_addr())
+                .await
+                .unwrap(),
+        );
+    }
+    // The next is closed at once, without a task or an answer.
+    let mut flood = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let read = within("closed at once", flood.read(&mut byte)).await;
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // The session inside the limit is unaffected.
+    let sum: i64 = first.call("add", &(2, 2)).await.unwrap();
+    assert_eq!(sum, 4);
+    drop(waiting);
 }
 
 #[tokio::test]

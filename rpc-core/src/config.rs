@@ -41,6 +41,11 @@ pub struct SessionConfig {
     /// is answered `busy` at once; a cast over it is refused with an error
     /// frame of id 0. Default: 256.
     pub max_in_flight: usize,
+    /// Bytes of requests (calls, casts, streams) the peer's running
+    /// handlers hold at once; a request that would pass it is answered
+    /// `busy` (a cast's refusal has id 0). A request larger than the budget
+    /// runs when nothing else is held. Default: 64 MiB.
+    pub inbound_budget: usize,
     /// How long a call waits for its answer unless the call sets its own
     /// timeout. Default: 30 s.
     pub call_timeout: Duration,
@@ -123,6 +128,7 @@ impl Default for SessionConfig {
         Self {
             max_message_size: 16 << 20,
             max_in_flight: 256,
+            inbound_budget: 64 << 20,
             call_timeout: Duration::from_secs(30),
             handler_timeout: None,
             outbound_budget: 16 << 20,
@@ -157,6 +163,12 @@ impl SessionConfig {
     /// Sets [`max_in_flight`](Self::max_in_flight).
     pub fn max_in_flight(mut self, calls: usize) -> Self {
         self.max_in_flight = calls;
+        self
+    }
+
+    /// Sets [`inbound_budget`](Self::inbound_budget).
+    pub fn inbound_budget(mut self, bytes: usize) -> Self {
+        self.inbound_budget = bytes;
         self
     }
 
@@ -305,6 +317,11 @@ impl SessionConfig {
             u32::try_from(self.max_in_flight).is_ok(),
             "max_in_flight",
             "must fit in 32 bits",
+        )?;
+        require(
+            self.inbound_budget > 0,
+            "inbound_budget",
+            "must be at least 1 byte",
         )?;
         require(
             !self.call_timeout.is_zero(),

@@ -15,11 +15,12 @@
 //! - [`metadata`]: reflection types that `discover()` returns.
 //! - `server`, `client`: accepting and opening connections.
 //! - `outbound`: what waits to be written to a peer: priority classes, the
-//!   byte budget, the refusal lane, large messages in pieces.
+//!   byte budgets, the refusal lane, large messages in pieces.
 //! - `push`: push handles, the session registry, broadcast, dead letters.
 //! - `stream`: streams with credit flow control; [`Incoming`], [`BidiStream`].
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.
+//! - `auth`: the authentication hook's view of the upgrade request.
 //! - `identity`, `rate`, `text`: small pieces below session and server: who
 //!   the peer is, token-bucket rate limits, peer text clipped for logs.
 

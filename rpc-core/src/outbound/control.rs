@@ -1,5 +1,5 @@
-//! Control frames that must never be lost or wait behind a full outbound
-//! queue: stream credit, cancels and heartbeat pings. A caller that drops a stream, or a
+//! Control frames that must never be lost or wait for room in the budget:
+//! stream credit, cancels and heartbeat pings. A caller that drops a stream, or a
 //! consumer that frees room, cannot wait for queue space (they run in `Drop`
 //! or `poll_next`), yet a lost credit stalls a stream forever and a lost
 //! cancel leaves a handler running. So they go to this small side queue,
@@ -80,18 +80,24 @@ impl Control {
         self.ping.load(Ordering::Acquire) && self.ping.swap(false, Ordering::AcqRel)
     }
 
-    /// Encodes every queued control frame into `batch`.
-    pub(crate) fn drain_into(&self, batch: &mut Vec<Bytes>) {
-        let Pending { credits, cancels } = std::mem::take(&mut *self.lock());
-        let credits = credits
-            .into_iter()
-            .map(|(id, to, items)| Frame::Credit(Credit { id, to, items }));
-        let cancels = cancels.into_iter().map(|id| Frame::Cancel(Cancel { id }));
-        for frame in credits.chain(cancels) {
-            if let Ok(bytes) = codec::encode(&frame) {
-                batch.push(bytes);
-            }
-        }
+    /// Encodes every queued credit into `credits` and every cancel into
+    /// `cancels`: the writer sends credits first and cancels after the
+    /// round's calls, so that a cancel does not overtake the call it ends.
+    pub(crate) fn drain_into(&self, credits: &mut Vec<Bytes>, cancels: &mut Vec<Bytes>) {
+        let pending = std::mem::take(&mut *self.lock());
+        let encode = |frame: Frame<'_>| codec::encode(&frame).ok();
+        credits.extend(
+            pending
+                .credits
+                .into_iter()
+                .filter_map(|(id, to, items)| encode(Frame::Credit(Credit { id, to, items }))),
+        );
+        cancels.extend(
+            pending
+                .cancels
+                .into_iter()
+                .filter_map(|id| encode(Frame::Cancel(Cancel { id }))),
+        );
     }
 }
 
@@ -107,7 +113,9 @@ mod tests {
         control.credit(3, Side::Callee, 5);
         control.credit(3, Side::Caller, 1);
         let mut batch = Vec::new();
-        control.drain_into(&mut batch);
+        let mut cancels = Vec::new();
+        control.drain_into(&mut batch, &mut cancels);
+        batch.append(&mut cancels);
         let frames: Vec<_> = batch
             .iter()
             .map(|b| {

@@ -61,9 +61,11 @@ impl Locked<'_> {
         self.lane.queued.store(self.queue.len(), Ordering::Release);
     }
 
-    /// Removes the oldest message, for the drop-oldest push policy.
+    /// Removes the oldest message no sender waits for, for the drop-oldest
+    /// push policy.
     pub(crate) fn evict(&mut self) -> Option<Message> {
-        let evicted = self.queue.pop_front();
+        let oldest = self.queue.iter().position(|m| m.done.is_none())?;
+        let evicted = self.queue.remove(oldest);
         self.lane.queued.store(self.queue.len(), Ordering::Release);
         evicted
     }

@@ -94,6 +94,14 @@ impl TooLarge {
     }
 }
 
+/// What a drop-oldest send did: the messages it evicted, and whether the new
+/// one was queued (it is handed back if even evicting made no room).
+#[derive(Debug)]
+pub(crate) struct Evicting {
+    pub(crate) evicted: Vec<Bytes>,
+    pub(crate) queued: Result<(), Bytes>,
+}
+
 /// The refusal lane overflowed: the peer sends requests it will not read
 /// the answers of.
 #[derive(Debug)]
@@ -211,23 +219,28 @@ impl Outbound {
     }
 
     /// Queues `bytes`, evicting the oldest messages of its class until it
-    /// fits; returns what was evicted.
-    pub(crate) fn send_evicting(&self, class: Class, bytes: Bytes) -> Result<Vec<Bytes>, Refused> {
+    /// fits. Messages whose senders still wait for them are never evicted.
+    pub(crate) fn send_evicting(&self, class: Class, bytes: Bytes) -> Evicting {
         let cost = bytes.len() + ENTRY_OVERHEAD;
         let mut evicted = Vec::new();
-        {
+        let queued = {
             let mut lane = self.lane(class).lock();
-            while lane.is_full() || !self.budget(&bytes).try_take(cost) {
+            loop {
+                if !lane.is_full() && self.budget(&bytes).try_take(cost) {
+                    lane.push(Message::new(bytes, None));
+                    break Ok(());
+                }
                 let Some(oldest) = lane.evict() else {
-                    return Err(Refused::Full(bytes));
+                    break Err(bytes);
                 };
                 self.budget(&oldest.bytes).release(oldest.cost);
                 evicted.push(oldest.bytes);
             }
-            lane.push(Message::new(bytes, None));
+        };
+        if queued.is_ok() {
+            self.doorbell.notify_one();
         }
-        self.doorbell.notify_one();
-        Ok(evicted)
+        Evicting { evicted, queued }
     }
 
     /// Queues a refusal without waiting.
@@ -294,12 +307,16 @@ impl Drain {
         }
     }
 
-    /// Gathers one round, in the writer's order: control frames, refusals,
-    /// then each class's small messages followed by one piece of its large
-    /// ones.
+    /// Gathers one round, in the writer's order: credits, refusals, then
+    /// each class's small messages followed by one piece of its large ones,
+    /// with cancels right after the normal class (after the calls they may
+    /// cancel).
     pub(crate) fn gather(&mut self, outbound: &Outbound, round: &mut Round) {
         round.ping |= outbound.control.take_ping();
-        outbound.control.drain_into(&mut round.messages);
+        let mut cancels = Vec::new();
+        outbound
+            .control
+            .drain_into(&mut round.messages, &mut cancels);
         round.messages.append(
             &mut outbound
                 .refusals
@@ -325,6 +342,9 @@ impl Drain {
             if let Some(piece) = self.large.piece(class) {
                 round.release.large += piece.release;
                 round.messages.push(piece.bytes);
+            }
+            if class == Class::Normal {
+                round.messages.append(&mut cancels);
             }
         }
         if freed {
@@ -423,10 +443,9 @@ mod tests {
             outbound.try_send(Class::Low, Bytes::from_static(b"push")),
             Err(Refused::Full(_))
         ));
-        let evicted = outbound
-            .send_evicting(Class::Low, Bytes::from_static(b"new"))
-            .unwrap();
-        assert_eq!(evicted, [Bytes::from_static(b"push")]);
+        let evicting = outbound.send_evicting(Class::Low, Bytes::from_static(b"new"));
+        assert_eq!(evicting.evicted, [Bytes::from_static(b"push")]);
+        assert!(evicting.queued.is_ok());
     }
 
     #[tokio::test]

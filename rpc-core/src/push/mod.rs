@@ -31,7 +31,8 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Priority {
-    /// Ahead of everything but the close frame: alerts, control messages.
+    /// Ahead of replies and calls (only the library's own control frames
+    /// and refusals go first): alerts, control messages.
     High,
     /// Behind replies and calls: feeds, progress, presence.
     #[default]
@@ -288,15 +289,15 @@ impl PushHandle {
         let shared = self.admit(&frame)?;
         let outbound = shared.outbound();
         match policy {
-            PushPolicy::DropOldest => match outbound.send_evicting(self.class(), frame) {
-                Ok(evicted) => {
-                    for frame in &evicted {
-                        self.dead_letter(frame, DeadLetterReason::Evicted);
-                    }
-                    Ok(())
+            PushPolicy::DropOldest => {
+                let evicting = outbound.send_evicting(self.class(), frame);
+                for frame in &evicting.evicted {
+                    self.dead_letter(frame, DeadLetterReason::Evicted);
                 }
-                Err(refused) => Err(self.full(refused)),
-            },
+                evicting
+                    .queued
+                    .map_err(|frame| self.full(Refused::Full(frame)))
+            }
             _ => outbound
                 .try_send(self.class(), frame)
                 .map_err(|refused| self.full(refused)),

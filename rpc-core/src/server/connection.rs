@@ -25,6 +25,12 @@ use crate::{
     transport::{self, BoxIo, Ws},
 };
 
+/// Connections over the limit that are told 503 at once, each by a task
+/// bounded by the handshake timeout; past this many, a connection over the
+/// limit is closed at once, so a flood of connections costs a bounded
+/// number of tasks.
+pub(super) const MAX_REFUSING: usize = 64;
+
 /// Accepts until the server has stopped; each connection gets a task of its
 /// own. Once shutdown begins, connections are still accepted, to be refused
 /// with HTTP 503 rather than a TCP reset, until the last session has ended.
@@ -44,10 +50,22 @@ pub(super) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
         match accepted {
             Ok((tcp, addr)) => {
                 // Over the limit the connection still gets a task, bounded by
-                // the handshake timeout, so that it can be told 503.
+                // the handshake timeout, so that it can be told 503; a few
+                // of them at a time.
                 let permit = Arc::clone(&ctx.connections).try_acquire_owned().ok();
-                ctx.tracker
-                    .spawn(serve(tcp, addr, permit, Arc::clone(&ctx)));
+                let refusing = if permit.is_some() {
+                    None
+                } else if let Ok(refusing) = Arc::clone(&ctx.refusing).try_acquire_owned() {
+                    Some(refusing)
+                } else {
+                    tracing::debug!(peer = %addr, "over the connection limit; closed at once");
+                    continue;
+                };
+                let ctx = Arc::clone(&ctx);
+                ctx.tracker.clone().spawn(async move {
+                    let _refusing = refusing;
+                    serve(tcp, addr, permit, ctx).await;
+                });
             }
             Err(err) => {
                 // Out of file descriptors and similar: back off instead of spinning.

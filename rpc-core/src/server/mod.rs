@@ -112,6 +112,7 @@ impl ServerBuilder {
         let described = self.routes.describe();
         let ctx = Arc::new(Context {
             connections: Arc::new(Semaphore::new(self.config.max_connections)),
+            refusing: Arc::new(Semaphore::new(connection::MAX_REFUSING)),
             config: self.config,
             routes: Arc::new(self.routes),
             described,
@@ -140,6 +141,8 @@ struct Context {
     registry: Registry,
     dead_letters: Option<DeadLetters>,
     connections: Arc<Semaphore>,
+    /// Connections over the limit being told 503 at once.
+    refusing: Arc<Semaphore>,
     /// Cancelled when graceful shutdown begins.
     shutdown: CancellationToken,
     /// Holds a token for each connection past its upgrade: the accept loop

@@ -20,6 +20,7 @@ use super::{Session, Shared};
 use crate::{
     config::SessionConfig,
     error::CloseReason,
+    outbound::Budget,
     protocol::{CONNECTION_ERROR_ID, ErrorCode, close_code},
     rate::{RateLimit, TokenBucket},
     router::{HandlerError, Reply, Request},
@@ -39,6 +40,9 @@ pub(super) enum TaskKey {
 pub(super) struct Inbound {
     permits: Arc<Semaphore>,
     limit: usize,
+    /// Bytes of requests held by running handlers (their payloads share the
+    /// message they arrived in).
+    bytes: Budget,
     running: Mutex<HashMap<TaskKey, AbortHandle>>,
     next_cast: AtomicU64,
     rate: Option<Mutex<Rate>>,
@@ -74,6 +78,7 @@ impl Inbound {
         Self {
             permits: Arc::new(Semaphore::new(config.max_in_flight)),
             limit: config.max_in_flight,
+            bytes: Budget::new(config.inbound_budget),
             running: Mutex::new(HashMap::new()),
             next_cast: AtomicU64::new(0),
             rate: config.inbound_rate.map(|limit| {
@@ -191,6 +196,17 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
         );
     };
 
+    let held = incoming.payload.len();
+    if !shared.inbound.bytes.try_take(held) {
+        return refuse(
+            ErrorCode::BUSY,
+            format!(
+                "running requests already hold the inbound budget of {} bytes",
+                shared.config.inbound_budget
+            ),
+        );
+    }
+
     let headers = incoming
         .headers
         .iter()
@@ -216,8 +232,14 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
     let span =
         tracing::debug_span!("handler", method = %Clipped(incoming.method), id = incoming.id);
     let task_shared = Arc::clone(shared);
+    // Made outside the task, so an abort before its first poll releases too.
+    let held = Held {
+        shared: Arc::clone(shared),
+        bytes: held,
+    };
     let task = async move {
         let _permit = permit;
+        let _held = held;
         let outcome = run_handler(handler, deadline).await;
         if task_shared.inbound.finish(key)
             && let Some((_, id)) = stream
@@ -244,6 +266,18 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
     let handle = shared.tracker.spawn(task.instrument(span));
     running.insert(key, handle.abort_handle());
     Ok(())
+}
+
+/// Gives back a request's bytes when its handler task ends or is aborted.
+struct Held {
+    shared: Arc<Shared>,
+    bytes: usize,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.shared.inbound.bytes.release(self.bytes);
+    }
 }
 
 async fn run_handler(
