@@ -19,6 +19,8 @@
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.
 
+#[doc(hidden)]
+pub mod __fuzz;
 mod auth;
 mod client;
 pub mod codec;

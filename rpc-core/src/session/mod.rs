@@ -6,7 +6,7 @@
 //! [`Error::Closed`](crate::Error::Closed) and every handler task is stopped.
 
 mod control;
-mod fragment;
+pub(crate) mod fragment;
 pub(crate) mod handshake;
 mod inbound;
 mod peer;
