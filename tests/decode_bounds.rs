@@ -1,0 +1,114 @@
+//! Decoding costs O(message size) with a small constant: the degenerate
+//! messages of a hostile peer, a 16 MiB `Hello` of empty feature names and
+//! a 16 MiB `Call` of empty headers, are refused with close 1002 while the
+//! whole process's heap grows by less than four times the message.
+//!
+//! A binary of its own, since it installs a counting global allocator.
+
+mod common;
+
+use common::{FnRouter, raw};
+use peak_alloc::PeakAlloc;
+
+#[global_allocator]
+static HEAP: PeakAlloc = PeakAlloc;
+
+/// The server's default `max_message_size`: the largest message it reads.
+const LIMIT: usize = 16 << 20;
+
+/// One test at a time: the heap counters are the whole process's.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A postcard varint.
+fn varint(mut n: usize, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push(u8::try_from(n & 0x7f).expect("seven bits") | 0x80);
+        n >>= 7;
+    }
+    out.push(u8::try_from(n).expect("below 0x80"));
+}
+
+/// A client's masked binary WebSocket frame around a message of `len`
+/// bytes, built in place by `fill` so that the test holds one copy only.
+/// The mask key is zero, which leaves the payload as it is.
+fn ws_frame(len: usize, fill: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(14 + len);
+    frame.extend_from_slice(&[0x82, 0x80 | 127]);
+    frame.extend_from_slice(&(len as u64).to_be_bytes());
+    frame.extend_from_slice(&[0; 4]);
+    fill(&mut frame);
+    assert_eq!(frame.len(), 14 + len, "the message is {len} bytes");
+    frame
+}
+
+/// A `Hello` of `LIMIT` bytes, nearly all of them empty feature names.
+fn hello_of_empty_features() -> Vec<u8> {
+    let count = LIMIT - 3 - 4 - 4; // kind and versions; the count; limits
+    ws_frame(LIMIT, |out| {
+        out.extend_from_slice(&[0, 1, 1]);
+        varint(count, out);
+        out.resize(out.len() + count, 0);
+        out.extend_from_slice(&[0x80, 0x80, 0x40, 0x40]);
+    })
+}
+
+/// A `Call` of `LIMIT` bytes, nearly all of them empty headers.
+fn call_of_empty_headers() -> Vec<u8> {
+    let count = (LIMIT - 4 - 4) / 2; // kind, id, method `x`; the count
+    ws_frame(LIMIT, |out| {
+        out.extend_from_slice(&[2, 1, 1, b'x']);
+        varint(count, out);
+        out.resize(out.len() + 2 * count, 0);
+    })
+}
+
+/// Sends `frame` raw, and returns the server's close and how far the heap
+/// grew above where it stood once the frame was built.
+async fn send_and_measure(ws: &mut raw::RawWs, frame: &[u8]) -> ((u16, String), usize) {
+    HEAP.reset_peak_usage();
+    let before = HEAP.current_usage();
+    raw::write_raw(ws, frame).await;
+    let close = common::within("close", raw::expect_close(ws)).await;
+    (close, HEAP.peak_usage().saturating_sub(before))
+}
+
+async fn serve() -> rpc::Server {
+    common::serve(FnRouter::new("bounds").call("x", |req| async move { req.reply(&()) })).await
+}
+
+#[tokio::test]
+async fn a_hello_of_16_million_empty_features_is_refused_within_4x_its_size() {
+    let _serial = SERIAL.lock().await;
+    let server = serve().await;
+    let mut ws = raw::upgrade(server.local_addr()).await;
+    let frame = hello_of_empty_features();
+
+    let ((code, reason), growth) = send_and_measure(&mut ws, &frame).await;
+
+    assert_eq!(code, 1002, "{reason}");
+    assert!(reason.contains("malformed"), "{reason}");
+    assert!(
+        growth < 4 * LIMIT,
+        "decoding a {LIMIT} byte hello grew the heap by {growth} bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_call_of_8_million_empty_headers_is_refused_within_4x_its_size() {
+    let _serial = SERIAL.lock().await;
+    let server = serve().await;
+    let mut ws = raw::handshaken(server.local_addr()).await;
+    let frame = call_of_empty_headers();
+
+    let ((code, reason), growth) = send_and_measure(&mut ws, &frame).await;
+
+    assert_eq!(code, 1002, "{reason}");
+    assert!(
+        reason.contains("header count of 8388604 exceeds the bound of 64"),
+        "{reason}"
+    );
+    assert!(
+        growth < 4 * LIMIT,
+        "decoding a {LIMIT} byte call grew the heap by {growth} bytes"
+    );
+}
