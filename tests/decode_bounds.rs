@@ -9,6 +9,7 @@ mod common;
 
 use common::{FnRouter, raw};
 use peak_alloc::PeakAlloc;
+use rpc::{CallOptions, CodecError, protocol::bounds::MAX_HEADERS};
 
 #[global_allocator]
 static HEAP: PeakAlloc = PeakAlloc;
@@ -110,5 +111,34 @@ async fn a_call_of_8_million_empty_headers_is_refused_within_4x_its_size() {
     assert!(
         growth < 4 * LIMIT,
         "decoding a {LIMIT} byte call grew the heap by {growth} bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_call_over_a_bound_is_refused_before_it_is_sent() {
+    let _serial = SERIAL.lock().await;
+    let server = serve().await;
+    let client = common::connect(&server).await;
+    let options = (0..=MAX_HEADERS).fold(CallOptions::default(), |options, i| {
+        options.header(format!("h{i}"), "")
+    });
+
+    let err = common::within("call", client.call_with::<_, ()>("x", &(), options))
+        .await
+        .unwrap_err();
+
+    match err {
+        rpc::Error::Encode(CodecError::OverBound { what, size, max }) => {
+            assert_eq!(
+                (what, size, max),
+                ("header count", MAX_HEADERS + 1, MAX_HEADERS)
+            );
+        }
+        other => panic!("expected an over-bound encode error, got {other:?}"),
+    }
+    let within_bounds = common::within("call", client.call::<_, ()>("x", &())).await;
+    assert!(
+        within_bounds.is_ok(),
+        "the session still serves: {within_bounds:?}"
     );
 }
