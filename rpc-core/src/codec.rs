@@ -215,7 +215,7 @@ mod tests {
     use crate::protocol::{
         Call, Cancel, Cast, Credit, Described, Discover, ErrorCode, ErrorFrame, Fragment, Hello,
         Limits, Notify, Open, Reply, Side, StreamRef, Welcome,
-        bounds::{MAX_FEATURES, MAX_HEADERS, MAX_NAME},
+        bounds::{MAX_FEATURES, MAX_HEADER_VALUE, MAX_HEADERS, MAX_NAME},
     };
 
     const MAX: usize = 1 << 20;
@@ -403,6 +403,25 @@ mod tests {
                 ..
             }
         ));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "header count of {} exceeds the bound of {MAX_HEADERS}",
+                MAX_HEADERS + 1
+            )
+        );
+
+        let value = "v".repeat(MAX_HEADER_VALUE + 1);
+        let cast = Frame::Cast(Cast {
+            method: "m",
+            headers: vec![("n", value.as_str())],
+        });
+        let expected = (
+            "header value length",
+            MAX_HEADER_VALUE + 1,
+            MAX_HEADER_VALUE,
+        );
+        assert_eq!(over_bound(&unchecked(&cast)), expected);
 
         let long = "n".repeat(MAX_NAME + 1);
         let notify = Frame::Notify(Notify { topic: &long });
@@ -411,13 +430,6 @@ mod tests {
         assert_eq!(
             over_bound(&unchecked(&hello(vec![String::new(); MAX_FEATURES + 1]))).0,
             "feature count"
-        );
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "header count of {} exceeds the bound of {MAX_HEADERS}",
-                MAX_HEADERS + 1
-            )
         );
     }
 
