@@ -8,7 +8,10 @@ use std::fmt;
 use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::protocol::Frame;
+use crate::protocol::{
+    Frame,
+    bounds::{self, Violation},
+};
 
 /// Why bytes could not become a frame or a value, or a value bytes.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,19 @@ pub enum CodecError {
         what: &'static str,
         /// How many bytes were left.
         count: usize,
+    },
+    /// A frame header carries more than a protocol bound allows: too many
+    /// headers or features, or too long a name (the bounds are in
+    /// [`protocol::bounds`](crate::protocol::bounds)). Decoding refuses it
+    /// before allocating for it; encoding refuses it before sending it.
+    #[error("{what} of {size} exceeds the bound of {max}")]
+    OverBound {
+        /// What was measured, such as `"header count"`.
+        what: &'static str,
+        /// What the frame declared or carried.
+        size: usize,
+        /// The bound.
+        max: usize,
     },
     /// The bytes are not a valid encoding of the expected type.
     #[error("malformed {what}")]
@@ -68,6 +84,16 @@ impl fmt::Display for PostcardError {
 }
 
 impl std::error::Error for PostcardError {}
+
+impl From<Violation> for CodecError {
+    fn from(violation: Violation) -> Self {
+        CodecError::OverBound {
+            what: violation.what,
+            size: violation.size,
+            max: violation.max,
+        }
+    }
+}
 
 /// A decoded message: the header, and the payload bytes that follow it
 /// (empty for kinds without a payload).
@@ -116,6 +142,7 @@ fn frozen(buf: Vec<u8>) -> Bytes {
 }
 
 fn header(frame: &Frame<'_>) -> Result<Vec<u8>, CodecError> {
+    frame.check_bounds().map_err(CodecError::from)?;
     postcard::to_extend(frame, Vec::with_capacity(64)).map_err(|source| CodecError::Encode {
         what: "frame header",
         source: PostcardError(source),
@@ -126,9 +153,10 @@ fn header(frame: &Frame<'_>) -> Result<Vec<u8>, CodecError> {
 ///
 /// # Errors
 ///
-/// [`CodecError::TooLarge`] before anything is parsed, [`CodecError::Malformed`]
-/// for a header that does not decode, [`CodecError::TrailingBytes`] for bytes
-/// after a frame kind that carries no payload.
+/// [`CodecError::TooLarge`] before anything is parsed, [`CodecError::OverBound`]
+/// for a header over a protocol bound, [`CodecError::Malformed`] for a header
+/// that does not decode, [`CodecError::TrailingBytes`] for bytes after a frame
+/// kind that carries no payload.
 pub fn decode(message: &Bytes, max_size: usize) -> Result<Decoded<'_>, CodecError> {
     if message.len() > max_size {
         return Err(CodecError::TooLarge {
@@ -136,10 +164,16 @@ pub fn decode(message: &Bytes, max_size: usize) -> Result<Decoded<'_>, CodecErro
             max: max_size,
         });
     }
+    // Every refusal is taken by the decode that made it; clearing first
+    // keeps that true even if one on this thread ever unwound half-way.
+    bounds::take_violation();
     let (frame, rest) = postcard::take_from_bytes::<Frame<'_>>(message).map_err(|source| {
-        CodecError::Malformed {
-            what: "frame header",
-            source: PostcardError(source),
+        match bounds::take_violation() {
+            Some(violation) => CodecError::from(violation),
+            None => CodecError::Malformed {
+                what: "frame header",
+                source: PostcardError(source),
+            },
         }
     })?;
     if !frame.has_payload() && !rest.is_empty() {
@@ -179,8 +213,9 @@ mod tests {
 
     use super::*;
     use crate::protocol::{
-        Call, Cancel, Cast, Described, Discover, ErrorCode, ErrorFrame, Hello, Limits, Notify,
-        Reply, Welcome,
+        Call, Cancel, Cast, Credit, Described, Discover, ErrorCode, ErrorFrame, Fragment, Hello,
+        Limits, Notify, Open, Reply, Side, StreamRef, Welcome,
+        bounds::{MAX_FEATURES, MAX_HEADER_VALUE, MAX_HEADERS, MAX_NAME},
     };
 
     const MAX: usize = 1 << 20;
@@ -199,19 +234,21 @@ mod tests {
         headers: Vec<(String, String)>,
         code: u16,
         versions: (u16, u16),
+        flag: bool,
     }
 
     fn parts() -> impl Strategy<Value = Parts> {
         (
-            0u8..10,
+            0u8..15,
             any::<u64>(),
             any_str(),
             any_str(),
             proptest::collection::vec((any_str(), any_str()), 0..4),
             any::<u16>(),
             (any::<u16>(), any::<u16>()),
+            any::<bool>(),
         )
-            .prop_map(|(kind, id, a, b, headers, code, versions)| Parts {
+            .prop_map(|(kind, id, a, b, headers, code, versions, flag)| Parts {
                 kind,
                 id,
                 a,
@@ -219,6 +256,7 @@ mod tests {
                 headers,
                 code,
                 versions,
+                flag,
             })
     }
 
@@ -269,8 +307,35 @@ mod tests {
             6 => Frame::Notify(Notify { topic: &p.a }),
             7 => Frame::Cancel(Cancel { id: p.id }),
             8 => Frame::Discover(Discover { id: p.id }),
-            _ => Frame::Described(Described { id: p.id }),
+            9 => Frame::Described(Described { id: p.id }),
+            10 => Frame::Open(Open {
+                id: p.id,
+                method: &p.a,
+                headers,
+                credit: u32::from(p.code),
+            }),
+            11 => Frame::Item(StreamRef {
+                id: p.id,
+                to: side(p.flag),
+            }),
+            12 => Frame::End(StreamRef {
+                id: p.id,
+                to: side(p.flag),
+            }),
+            13 => Frame::Credit(Credit {
+                id: p.id,
+                to: side(p.flag),
+                items: u32::from(p.versions.0),
+            }),
+            _ => Frame::Fragment(Fragment {
+                message: p.id,
+                last: p.flag,
+            }),
         }
+    }
+
+    fn side(flag: bool) -> Side {
+        if flag { Side::Callee } else { Side::Caller }
     }
 
     proptest! {
@@ -298,6 +363,106 @@ mod tests {
                 let _ = decode_value::<(u64, String, Vec<(String, i64)>)>(&decoded.payload);
             }
         }
+    }
+
+    /// Encodes bypassing the bounds check, as a hostile peer would.
+    fn unchecked(frame: &Frame<'_>) -> Bytes {
+        Bytes::from(postcard::to_allocvec(frame).unwrap())
+    }
+
+    fn over_bound(message: &Bytes) -> (&'static str, usize, usize) {
+        match decode(message, usize::MAX) {
+            Err(CodecError::OverBound { what, size, max }) => (what, size, max),
+            other => panic!("expected an over-bound error, got {other:?}"),
+        }
+    }
+
+    fn hello(features: Vec<String>) -> Frame<'static> {
+        Frame::Hello(Hello {
+            min_version: 1,
+            max_version: 1,
+            features,
+            limits: Limits {
+                max_message_size: 1,
+                max_in_flight: 1,
+            },
+        })
+    }
+
+    #[test]
+    fn a_frame_over_a_bound_is_refused_both_ways() {
+        let headers = vec![("", ""); MAX_HEADERS + 1];
+        let call = Frame::Call(Call {
+            id: 1,
+            method: "m",
+            headers,
+        });
+        let expected = ("header count", MAX_HEADERS + 1, MAX_HEADERS);
+        assert_eq!(over_bound(&unchecked(&call)), expected);
+        let err = encode_with(&call, &()).unwrap_err();
+        assert!(matches!(
+            err,
+            CodecError::OverBound {
+                what: "header count",
+                ..
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "header count of {} exceeds the bound of {MAX_HEADERS}",
+                MAX_HEADERS + 1
+            )
+        );
+
+        let value = "v".repeat(MAX_HEADER_VALUE + 1);
+        let cast = Frame::Cast(Cast {
+            method: "m",
+            headers: vec![("n", value.as_str())],
+        });
+        let expected = (
+            "header value length",
+            MAX_HEADER_VALUE + 1,
+            MAX_HEADER_VALUE,
+        );
+        assert_eq!(over_bound(&unchecked(&cast)), expected);
+
+        let long = "n".repeat(MAX_NAME + 1);
+        let notify = Frame::Notify(Notify { topic: &long });
+        let expected = ("topic name length", MAX_NAME + 1, MAX_NAME);
+        assert_eq!(over_bound(&unchecked(&notify)), expected);
+        assert_eq!(
+            over_bound(&unchecked(&hello(vec![String::new(); MAX_FEATURES + 1]))).0,
+            "feature count"
+        );
+    }
+
+    #[test]
+    fn a_declared_count_over_the_bound_is_refused_before_its_elements() {
+        // A hello that declares 2^20 features followed by 2^20 bytes that
+        // are no valid feature at all: refused on the count, before any
+        // element is read.
+        let mut bytes = unchecked(&hello(Vec::new())).to_vec();
+        let count_at = 3; // kind, min_version, max_version: one byte each
+        bytes.splice(count_at..=count_at, [0x80, 0x80, 0x40]);
+        bytes.resize(bytes.len() + (1 << 20), 0xff);
+        let expected = ("feature count", 1 << 20, MAX_FEATURES);
+        assert_eq!(over_bound(&Bytes::from(bytes)), expected);
+    }
+
+    #[test]
+    fn a_declared_count_beyond_the_message_is_malformed() {
+        let mut bytes = unchecked(&hello(Vec::new())).to_vec();
+        bytes.splice(3..=3, [0x80, 0x80, 0x80, 0x80, 0x01]);
+        let err = decode(&Bytes::from(bytes), MAX).unwrap_err();
+        assert!(matches!(err, CodecError::Malformed { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_malformed_header_after_a_refused_one_is_reported_as_malformed() {
+        over_bound(&unchecked(&hello(vec![String::new(); MAX_FEATURES + 1])));
+        let err = decode(&Bytes::from_static(&[0xff]), MAX).unwrap_err();
+        assert!(matches!(err, CodecError::Malformed { .. }), "{err:?}");
     }
 
     #[test]

@@ -24,6 +24,8 @@
 //! - `identity`, `rate`, `text`: small pieces below session and server: who
 //!   the peer is, token-bucket rate limits, peer text clipped for logs.
 
+#[doc(hidden)]
+pub mod __fuzz;
 mod auth;
 mod client;
 pub mod codec;

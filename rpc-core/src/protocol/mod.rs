@@ -8,6 +8,7 @@
 //! payload outside the header lets the receiver route a frame without knowing
 //! the payload's type, and hand the payload to a handler without copying it.
 
+pub mod bounds;
 mod codes;
 #[cfg(test)]
 mod examples;
@@ -119,9 +120,21 @@ pub struct Hello {
     /// Highest protocol version the client speaks.
     pub max_version: u16,
     /// Optional features the client would like; unknown names are ignored.
+    /// At most [`bounds::MAX_FEATURES`].
+    #[serde(deserialize_with = "bounds::feature_list")]
     pub features: Vec<String>,
     /// Limits the client enforces, so that the server stays within them.
     pub limits: Limits,
+}
+
+impl Hello {
+    /// The version a server of this build speaks with the client that sent
+    /// this: the highest both speak, or `None` when their ranges do not meet.
+    pub fn negotiate(&self) -> Option<u16> {
+        let lowest = self.min_version.max(MIN_PROTOCOL_VERSION);
+        let highest = self.max_version.min(PROTOCOL_VERSION);
+        (lowest <= highest).then_some(highest)
+    }
 }
 
 /// The server's answer to [`Hello`].
@@ -131,7 +144,9 @@ pub struct Welcome {
     pub version: u16,
     /// The server's id for this session, as it appears in its logs.
     pub session_id: u64,
-    /// Features both sides asked for and the server grants.
+    /// Features both sides asked for and the server grants. At most
+    /// [`bounds::MAX_FEATURES`].
+    #[serde(deserialize_with = "bounds::feature_list")]
     pub features: Vec<String>,
     /// Limits the server enforces on this connection.
     pub limits: Limits,
@@ -159,10 +174,12 @@ pub struct Limits {
 pub struct Call<'a> {
     /// Caller-chosen id, unique among the caller's unanswered calls; never 0.
     pub id: u64,
-    /// Wire name of the method.
+    /// Wire name of the method, at most [`bounds::MAX_NAME`] bytes.
+    #[serde(borrow, deserialize_with = "bounds::method")]
     pub method: &'a str,
-    /// Metadata headers (name, value), in the order the caller gave them.
-    #[serde(borrow)]
+    /// Metadata headers (name, value), in the order the caller gave
+    /// them; at most [`bounds::MAX_HEADERS`].
+    #[serde(borrow, deserialize_with = "bounds::header_list")]
     pub headers: Vec<(&'a str, &'a str)>,
 }
 
@@ -170,10 +187,12 @@ pub struct Call<'a> {
 /// [`ErrorFrame`] with id 0 when it is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cast<'a> {
-    /// Wire name of the method.
+    /// Wire name of the method, at most [`bounds::MAX_NAME`] bytes.
+    #[serde(borrow, deserialize_with = "bounds::method")]
     pub method: &'a str,
-    /// Metadata headers (name, value).
-    #[serde(borrow)]
+    /// Metadata headers (name, value); at most
+    /// [`bounds::MAX_HEADERS`].
+    #[serde(borrow, deserialize_with = "bounds::header_list")]
     pub headers: Vec<(&'a str, &'a str)>,
 }
 
@@ -199,7 +218,8 @@ pub struct ErrorFrame<'a> {
 /// A notification: a value on a named topic, with no reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notify<'a> {
-    /// Topic name.
+    /// Topic name, at most [`bounds::MAX_NAME`] bytes.
+    #[serde(borrow, deserialize_with = "bounds::topic")]
     pub topic: &'a str,
 }
 
@@ -231,10 +251,12 @@ pub struct Described {
 pub struct Open<'a> {
     /// Caller-chosen id, from the same space as call ids; never 0.
     pub id: u64,
-    /// Wire name of the method.
+    /// Wire name of the method, at most [`bounds::MAX_NAME`] bytes.
+    #[serde(borrow, deserialize_with = "bounds::method")]
     pub method: &'a str,
-    /// Metadata headers (name, value).
-    #[serde(borrow)]
+    /// Metadata headers (name, value); at most
+    /// [`bounds::MAX_HEADERS`].
+    #[serde(borrow, deserialize_with = "bounds::header_list")]
     pub headers: Vec<(&'a str, &'a str)>,
     /// Items the callee may send before the caller grants more.
     pub credit: u32,

@@ -41,9 +41,7 @@ pub(crate) async fn accept(
         Ok(hello) => hello,
         Err(err) => return Err(refused(ws, err).await),
     };
-    let lowest = hello.min_version.max(MIN_PROTOCOL_VERSION);
-    let highest = hello.max_version.min(PROTOCOL_VERSION);
-    if lowest > highest {
+    let Some(version) = hello.negotiate() else {
         let reason = format!(
             "no common protocol version: server speaks {MIN_PROTOCOL_VERSION}..={PROTOCOL_VERSION}, client {}..={}",
             hello.min_version, hello.max_version
@@ -53,9 +51,9 @@ pub(crate) async fn accept(
             ours: (MIN_PROTOCOL_VERSION, PROTOCOL_VERSION),
             theirs: Some((hello.min_version, hello.max_version)),
         });
-    }
+    };
     let welcome = Welcome {
-        version: highest,
+        version,
         session_id,
         features: Vec::new(),
         limits: limits(config),

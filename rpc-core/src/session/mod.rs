@@ -12,7 +12,7 @@ mod log_limit;
 mod peer;
 mod pending;
 mod reader;
-mod reassembly;
+pub(crate) mod reassembly;
 pub(crate) mod streams;
 mod tags;
 mod writer;

@@ -16,7 +16,7 @@ use crate::{error::CloseReason, protocol::close_code};
 
 /// What one partial message costs beyond its bytes, so that empty pieces
 /// are not free.
-const PARTIAL_OVERHEAD: usize = 64;
+pub(crate) const PARTIAL_OVERHEAD: usize = 64;
 
 #[derive(Debug)]
 struct Partial {
