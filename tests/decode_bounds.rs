@@ -44,12 +44,13 @@ fn ws_frame(len: usize, fill: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 
 /// A `Hello` of `LIMIT` bytes, nearly all of them empty feature names.
 fn hello_of_empty_features() -> Vec<u8> {
-    let count = LIMIT - 3 - 4 - 4; // kind and versions; the count; limits
+    let count = LIMIT - 3 - 4 - 6; // kind and versions; the count; limits
     ws_frame(LIMIT, |out| {
-        out.extend_from_slice(&[0, 1, 1]);
+        out.extend_from_slice(&[0, 2, 2]);
         varint(count, out);
         out.resize(out.len() + count, 0);
-        out.extend_from_slice(&[0x80, 0x80, 0x40, 0x40]);
+        // 1 MiB messages, 64 in flight, 64 bytes and 16 partials reassembled.
+        out.extend_from_slice(&[0x80, 0x80, 0x40, 0x40, 0x40, 0x10]);
     })
 }
 

@@ -385,6 +385,8 @@ mod tests {
             limits: Limits {
                 max_message_size: 1,
                 max_in_flight: 1,
+                max_reassembly: 1,
+                max_partials: 1,
             },
         })
     }

@@ -225,6 +225,8 @@ mod tests {
             limits: Limits {
                 max_message_size: 0,
                 max_in_flight: 0,
+                max_reassembly: 0,
+                max_partials: 0,
             },
         });
         assert_eq!(
