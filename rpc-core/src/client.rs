@@ -9,12 +9,15 @@ use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::Head
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    config::ClientConfig,
+    config::{ClientConfig, SessionConfig},
     error::{CloseReason, ConnectError, MountError, TransportError},
-    protocol::{Limits, close_code},
+    protocol::{Limits, Welcome, close_code},
     router::{Router, Routes},
     session::{self, Peer, Role, Session, Setup, handshake},
-    transport::{self, BoxIo},
+    transport::{
+        BoxTransport,
+        websocket::{self, WsTransport},
+    },
 };
 
 /// Builds a [`Client`]: configuration, routers the server may call, upgrade
@@ -101,14 +104,14 @@ impl ClientBuilder {
             let tcp = TcpStream::connect((host.as_str(), port))
                 .await
                 .map_err(ConnectError::Io)?;
-            transport::tune(&tcp, session_config.tcp_keepalive);
+            websocket::tune(&tcp, session_config.tcp_keepalive);
             let remote_addr = tcp.peer_addr().ok();
-            let io: BoxIo = Box::new(tcp);
-            let config = transport::ws_config(&session_config);
-            let (mut ws, _response) =
-                tokio_tungstenite::client_async_with_config(request, io, Some(config))
+            let config = websocket::ws_config(&session_config);
+            let (ws, _response) =
+                tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
                     .await
                     .map_err(upgrade_error)?;
+            let mut ws: BoxTransport = Box::new(WsTransport::new(ws));
             let welcome = handshake::open(&mut ws, &session_config)
                 .await
                 .map_err(ConnectError::Handshake)?;
@@ -117,33 +120,59 @@ impl ClientBuilder {
         let (ws, welcome, remote_addr) = tokio::time::timeout(self.config.connect_timeout, opening)
             .await
             .map_err(|_| ConnectError::Timeout(self.config.connect_timeout))??;
-
-        let routes = std::sync::Arc::new(self.routes);
-        let tracker = TaskTracker::new();
-        let setup = Setup {
-            id: welcome.session_id,
-            role: Role::Client,
+        Ok(start(
+            self.routes,
+            session_config,
+            ws,
+            &welcome,
             remote_addr,
-            identity: None,
-            config: session_config,
-            described: routes.describe(),
-            routes,
-            tracker: tracker.clone(),
-            registry: None,
-            dead_letters: None,
-            peer_limits: welcome.limits,
-            // A client has no server to shut down: only closing ends it.
-            shutdown: CancellationToken::new(),
-        };
-        let (session, drive) = session::start(ws, setup);
-        tracker.spawn(drive);
-        tracker.close();
-        Ok(Client {
-            peer: session.peer(),
-            session,
-            limits: welcome.limits,
-            tracker,
-        })
+        ))
+    }
+
+    /// The routes and configuration, checked, for a connection made
+    /// elsewhere (the in-memory pair).
+    pub(crate) fn into_parts(self) -> Result<(Routes, ClientConfig), ConnectError> {
+        if let Some(err) = self.mount_error {
+            return Err(ConnectError::Mount(err));
+        }
+        self.config.validate().map_err(ConnectError::Config)?;
+        Ok((self.routes, self.config))
+    }
+}
+
+/// Starts the client's session on a transport whose handshake is done.
+pub(crate) fn start(
+    routes: Routes,
+    config: SessionConfig,
+    transport: BoxTransport,
+    welcome: &Welcome,
+    remote_addr: Option<std::net::SocketAddr>,
+) -> Client {
+    let routes = std::sync::Arc::new(routes);
+    let tracker = TaskTracker::new();
+    let setup = Setup {
+        id: welcome.session_id,
+        role: Role::Client,
+        remote_addr,
+        identity: None,
+        config,
+        described: routes.describe(),
+        routes,
+        tracker: tracker.clone(),
+        registry: None,
+        dead_letters: None,
+        peer_limits: welcome.limits,
+        // A client has no server to shut down: only closing ends it.
+        shutdown: CancellationToken::new(),
+    };
+    let (session, drive) = session::start(transport, setup);
+    tracker.spawn(drive);
+    tracker.close();
+    Client {
+        peer: session.peer(),
+        session,
+        limits: welcome.limits,
+        tracker,
     }
 }
 
@@ -157,7 +186,7 @@ fn upgrade_error(err: tungstenite::Error) -> ConnectError {
                 .map(|body| String::from_utf8_lossy(body).into_owned()),
         },
         tungstenite::Error::Io(io) => ConnectError::Io(io),
-        other => ConnectError::Upgrade(TransportError(other)),
+        other => ConnectError::Upgrade(TransportError::websocket(other)),
     }
 }
 

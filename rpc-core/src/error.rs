@@ -182,19 +182,41 @@ impl fmt::Display for CloseReason {
     }
 }
 
-/// A WebSocket-level failure; opaque so that the WebSocket crate's version is
+/// A failure of the connection under the protocol (the WebSocket, or the
+/// in-memory transport); opaque so that the WebSocket crate's version is
 /// not part of this API.
-pub struct TransportError(pub(crate) tokio_tungstenite::tungstenite::Error);
+pub struct TransportError(Failure);
+
+enum Failure {
+    WebSocket(tokio_tungstenite::tungstenite::Error),
+    Closed(&'static str),
+}
+
+impl TransportError {
+    pub(crate) fn websocket(err: tokio_tungstenite::tungstenite::Error) -> Self {
+        Self(Failure::WebSocket(err))
+    }
+
+    pub(crate) fn closed(why: &'static str) -> Self {
+        Self(Failure::Closed(why))
+    }
+}
 
 impl fmt::Debug for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        match &self.0 {
+            Failure::WebSocket(err) => fmt::Debug::fmt(err, f),
+            Failure::Closed(why) => f.debug_tuple("Closed").field(why).finish(),
+        }
     }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        match &self.0 {
+            Failure::WebSocket(err) => fmt::Display::fmt(err, f),
+            Failure::Closed(why) => f.write_str(why),
+        }
     }
 }
 

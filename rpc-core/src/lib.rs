@@ -9,7 +9,6 @@
 //!
 //! - [`protocol`]: frame types, handshake, error and close codes (plain data).
 //! - [`codec`]: frame <-> bytes with limits.
-//! - `transport`: the WebSocket adapter over tokio-tungstenite.
 //! - `session`: the connection actor; [`Session`] and [`Peer`] are its handles.
 //! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
 //! - [`metadata`]: reflection types that `discover()` returns.
@@ -20,6 +19,8 @@
 //! - `stream`: streams with credit flow control; [`Incoming`], [`BidiStream`].
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.
+//! - `transport`: the seam under the session (binary messages, pings, close)
+//!   over tokio-tungstenite or in memory; [`testing`]: an in-memory pair.
 //! - `auth`: the authentication hook's view of the upgrade request.
 //! - `identity`, `rate`, `text`: small pieces below session and server: who
 //!   the peer is, token-bucket rate limits, peer text clipped for logs.
@@ -42,6 +43,7 @@ mod server;
 mod session;
 mod stream;
 pub mod stub;
+pub mod testing;
 mod text;
 mod transport;
 

@@ -22,7 +22,10 @@ use crate::{
     identity::Identity,
     protocol::{Limits, close_code},
     session::{self, Role, Setup, handshake},
-    transport::{self, BoxIo, Ws},
+    transport::{
+        BoxTransport,
+        websocket::{self, WsTransport},
+    },
 };
 
 /// Connections over the limit that are told 503 at once, each by a task
@@ -87,7 +90,7 @@ async fn serve(
     let id = ctx.next_session.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("connection", id, peer = %addr);
     async {
-        transport::tune(&tcp, ctx.config.session.tcp_keepalive);
+        websocket::tune(&tcp, ctx.config.session.tcp_keepalive);
         let deadline = Instant::now() + ctx.config.handshake_timeout;
         // A connection still upgrading when the server stops is only
         // waiting to be refused: it is dropped rather than waited for.
@@ -119,12 +122,12 @@ async fn serve(
             Ok(Ok(limits)) => limits,
             Ok(Err(err)) => {
                 tracing::info!(error = %err, "protocol handshake failed");
-                return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
+                return ws.linger(ctx.config.session.close_timeout).await;
             }
             Err(_) => {
                 tracing::warn!("handshake timeout crossed");
                 handshake::refuse(&mut ws, close_code::POLICY, "handshake timed out").await;
-                return transport::linger(ws.into_inner(), ctx.config.session.close_timeout).await;
+                return ws.linger(ctx.config.session.close_timeout).await;
             }
         };
         run_session(ws, addr, identity, id, client_limits, &ctx).await;
@@ -135,7 +138,7 @@ async fn serve(
 }
 
 async fn run_session(
-    ws: Ws,
+    ws: BoxTransport,
     addr: SocketAddr,
     identity: Option<Identity>,
     id: u64,
@@ -184,7 +187,7 @@ async fn upgrade(
     addr: SocketAddr,
     admitted: bool,
     ctx: &Context,
-) -> Result<(Ws, Option<Identity>), UpgradeRefused> {
+) -> Result<(BoxTransport, Option<Identity>), UpgradeRefused> {
     let mut identity = None;
     let mut refused = None;
     #[allow(
@@ -215,10 +218,9 @@ async fn upgrade(
             }
         }
     };
-    let io: BoxIo = Box::new(tcp);
-    let config = transport::ws_config(&ctx.config.session);
-    match tokio_tungstenite::accept_hdr_async_with_config(io, callback, Some(config)).await {
-        Ok(ws) => Ok((ws, identity)),
+    let config = websocket::ws_config(&ctx.config.session);
+    match tokio_tungstenite::accept_hdr_async_with_config(tcp, callback, Some(config)).await {
+        Ok(ws) => Ok((Box::new(WsTransport::new(ws)), identity)),
         Err(_) if refused.is_some() => Err(UpgradeRefused::Status(refused.unwrap_or_default())),
         Err(err) => Err(UpgradeRefused::Failed(err)),
     }

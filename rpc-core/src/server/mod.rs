@@ -132,6 +132,29 @@ impl ServerBuilder {
     }
 }
 
+/// What a session made outside the server's accept loop (the in-memory
+/// pair) needs of a builder.
+pub(crate) struct Parts {
+    pub(crate) config: ServerConfig,
+    pub(crate) routes: Routes,
+    pub(crate) dead_letters: Option<DeadLetters>,
+}
+
+impl ServerBuilder {
+    /// The routes and configuration, checked.
+    pub(crate) fn into_parts(self) -> Result<Parts, ServeError> {
+        if let Some(err) = self.mount_error {
+            return Err(err.into());
+        }
+        self.config.validate()?;
+        Ok(Parts {
+            config: self.config,
+            routes: self.routes,
+            dead_letters: self.dead_letters,
+        })
+    }
+}
+
 /// What every connection task of a server shares.
 struct Context {
     config: ServerConfig,

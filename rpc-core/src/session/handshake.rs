@@ -7,21 +7,20 @@
 //! that begins shutting down refuses a handshake not yet finished with 1013.
 
 use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     codec,
     config::SessionConfig,
-    error::{CloseReason, HandshakeError, TransportError},
+    error::{CloseReason, HandshakeError},
     protocol::{Frame, Hello, Limits, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Welcome, close_code},
-    transport::{self, Received, Ws},
+    transport::{self, BoxTransport, Outgoing, Received},
 };
 
 /// Server side: reads `Hello`, answers `Welcome`; returns the client's limits.
 /// Once `shutdown` is cancelled, closes with 1013 instead.
 pub(crate) async fn accept(
-    ws: &mut Ws,
+    ws: &mut BoxTransport,
     session_id: u64,
     config: &SessionConfig,
     shutdown: &CancellationToken,
@@ -59,14 +58,17 @@ pub(crate) async fn accept(
         limits: limits(config),
     };
     let bytes = codec::encode(&Frame::Welcome(welcome)).map_err(HandshakeError::Malformed)?;
-    transport::send(ws, Message::Binary(bytes))
+    ws.send(Outgoing::Binary(bytes))
         .await
-        .map_err(|err| HandshakeError::Transport(TransportError(err)))?;
+        .map_err(HandshakeError::Transport)?;
     Ok(hello.limits)
 }
 
 /// Client side: sends `Hello`, reads `Welcome`.
-pub(crate) async fn open(ws: &mut Ws, config: &SessionConfig) -> Result<Welcome, HandshakeError> {
+pub(crate) async fn open(
+    ws: &mut BoxTransport,
+    config: &SessionConfig,
+) -> Result<Welcome, HandshakeError> {
     let hello = Frame::Hello(Hello {
         min_version: MIN_PROTOCOL_VERSION,
         max_version: PROTOCOL_VERSION,
@@ -74,9 +76,9 @@ pub(crate) async fn open(ws: &mut Ws, config: &SessionConfig) -> Result<Welcome,
         limits: limits(config),
     });
     let bytes = codec::encode(&hello).map_err(HandshakeError::Malformed)?;
-    transport::send(ws, Message::Binary(bytes))
+    ws.send(Outgoing::Binary(bytes))
         .await
-        .map_err(|err| HandshakeError::Transport(TransportError(err)))?;
+        .map_err(HandshakeError::Transport)?;
     let welcome = read(ws, config, "welcome", |frame| match frame {
         Frame::Welcome(welcome) => Some(welcome),
         _ => None,
@@ -110,17 +112,24 @@ fn limits(config: &SessionConfig) -> Limits {
 /// Reads the next message, skipping pings and pongs, and takes the
 /// `expected` handshake frame out of it with `pick`.
 async fn read<T>(
-    ws: &mut Ws,
+    ws: &mut BoxTransport,
     config: &SessionConfig,
     expected: &'static str,
     pick: impl FnOnce(Frame<'_>) -> Option<T>,
 ) -> Result<T, HandshakeError> {
     let bytes = loop {
-        match transport::received(ws.next().await) {
-            Received::Binary(bytes) => break bytes,
-            Received::Nothing => {}
-            Received::End(reason) if reason.by_peer => return Err(HandshakeError::Closed(reason)),
-            Received::End(reason) => return Err(HandshakeError::Refused(reason)),
+        match ws.next().await {
+            Some(Received::Binary(bytes)) => break bytes,
+            Some(Received::Nothing) => {}
+            Some(Received::End(reason)) if reason.by_peer => {
+                return Err(HandshakeError::Closed(reason));
+            }
+            Some(Received::End(reason)) => return Err(HandshakeError::Refused(reason)),
+            None => {
+                return Err(HandshakeError::Closed(CloseReason::abnormal(
+                    "connection ended without a close frame",
+                )));
+            }
         }
     };
     let frame = codec::decode(&bytes, config.max_message_size)
@@ -135,7 +144,7 @@ async fn read<T>(
 
 /// Sends the close frame `err` calls for, if any (none when the peer closed
 /// or the connection failed), and hands `err` back.
-async fn refused(ws: &mut Ws, err: HandshakeError) -> HandshakeError {
+async fn refused(ws: &mut BoxTransport, err: HandshakeError) -> HandshakeError {
     let reason = match &err {
         HandshakeError::Refused(reason) => reason.clone(),
         HandshakeError::Malformed(codec_err) => transport::malformed(codec_err),
@@ -149,8 +158,8 @@ async fn refused(ws: &mut Ws, err: HandshakeError) -> HandshakeError {
 }
 
 /// Closes a connection whose handshake failed, with a reason for the peer.
-pub(crate) async fn refuse(ws: &mut Ws, code: u16, reason: &str) {
+pub(crate) async fn refuse(ws: &mut BoxTransport, code: u16, reason: &str) {
     let _ = ws
-        .send(transport::close_message(&CloseReason::local(code, reason)))
+        .send(Outgoing::Close(CloseReason::local(code, reason)))
         .await;
 }

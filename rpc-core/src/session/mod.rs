@@ -41,7 +41,7 @@ use crate::{
     protocol::{ErrorCode, ErrorFrame, Frame, Limits},
     push::{Audience, DeadLetters, PushHandle, Registry},
     router::Routes,
-    transport::{self, Ws},
+    transport::BoxTransport,
 };
 
 use inbound::Inbound;
@@ -467,7 +467,7 @@ impl Shared {
 /// Starts the session on an upgraded, handshaken WebSocket. Returns the
 /// session handle and the future that drives the connection to its end;
 /// the caller runs that future on a task it tracks.
-pub(crate) fn start(ws: Ws, setup: Setup) -> (Session, impl Future<Output = ()> + Send) {
+pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Output = ()> + Send) {
     let span = match setup.role {
         Role::Server => {
             tracing::info_span!("session", id = setup.id, peer = ?setup.remote_addr, side = "server")
@@ -531,7 +531,7 @@ fn to_usize(n: u32) -> usize {
 
 /// Runs reader, writer and heartbeat until the session closes, then
 /// lingers so the close frame reaches the peer, then stops what is left.
-async fn drive(ws: Ws, shared: Arc<Shared>, drain: outbound::Drain) {
+async fn drive(ws: BoxTransport, shared: Arc<Shared>, drain: outbound::Drain) {
     use futures_util::StreamExt;
 
     tracing::debug!("session open");
@@ -548,7 +548,7 @@ async fn drive(ws: Ws, shared: Arc<Shared>, drain: outbound::Drain) {
         registry.remove(shared.id);
     }
     if let Ok(ws) = stream.reunite(sink) {
-        transport::linger(ws.into_inner(), shared.config.close_timeout).await;
+        ws.linger(shared.config.close_timeout).await;
     }
     tracing::debug!("session ended");
 }

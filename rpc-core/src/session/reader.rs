@@ -22,11 +22,14 @@ use crate::{
     },
     stream::StreamError,
     text::Clipped,
-    transport::{self, Received, Ws},
+    transport::{self, BoxTransport, Received},
 };
 
 /// Reads until the session closes; returns the stream for lingering.
-pub(super) async fn run(mut stream: SplitStream<Ws>, shared: &Arc<Shared>) -> SplitStream<Ws> {
+pub(super) async fn run(
+    mut stream: SplitStream<BoxTransport>,
+    shared: &Arc<Shared>,
+) -> SplitStream<BoxTransport> {
     let config = &shared.config;
     let mut reassembly = Reassembly::new(reassembly::Limits {
         max_message: config.max_message_size,
@@ -49,7 +52,12 @@ pub(super) async fn run(mut stream: SplitStream<Ws>, shared: &Arc<Shared>) -> Sp
                 break;
             }
         };
-        let outcome = match transport::received(next) {
+        let next = next.unwrap_or_else(|| {
+            Received::End(CloseReason::abnormal(
+                "connection ended without a close frame",
+            ))
+        });
+        let outcome = match next {
             Received::Binary(bytes) => {
                 shared.liveness.received();
                 on_message(shared, &mut reassembly, &bytes)

@@ -7,19 +7,18 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, stream::SplitSink};
-use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::Shared;
 use crate::{
     error::CloseReason,
+    error::TransportError,
     outbound::{Drain, Round},
     protocol::close_code,
-    transport::{self, Ws},
+    transport::{BoxTransport, Outgoing},
 };
 
-type Sink = SplitSink<Ws, Message>;
+type Sink = SplitSink<BoxTransport, Outgoing>;
 
 /// Writes until the session closes, then sends the close frame (or, when the
 /// peer closed, flushes tungstenite's close reply). Returns the sink so the
@@ -89,7 +88,7 @@ pub(super) async fn run(mut sink: Sink, mut drain: Drain, shared: Arc<Shared>) -
             drain.gather(outbound, &mut round);
             round.ping = false;
             write_round(&mut sink, &mut round).await?;
-            sink.send(transport::close_message(&reason)).await
+            sink.send(Outgoing::Close(reason.clone())).await
         }
     };
     if let Ok(Err(err)) = tokio::time::timeout(shared.config.close_timeout, finish).await {
@@ -98,12 +97,12 @@ pub(super) async fn run(mut sink: Sink, mut drain: Drain, shared: Arc<Shared>) -
     sink
 }
 
-async fn write_round(sink: &mut Sink, round: &mut Round) -> Result<(), tungstenite::Error> {
+async fn write_round(sink: &mut Sink, round: &mut Round) -> Result<(), TransportError> {
     if std::mem::take(&mut round.ping) {
-        transport::feed(sink, Message::Ping(Bytes::new())).await?;
+        sink.feed(Outgoing::Ping).await?;
     }
     for message in round.messages.drain(..) {
-        transport::feed(sink, Message::Binary(message)).await?;
+        sink.feed(Outgoing::Binary(message)).await?;
     }
     sink.flush().await
 }

@@ -1,12 +1,15 @@
-//! The WebSocket adapter: any byte stream becomes a tokio-tungstenite
-//! WebSocket with limits taken from [`SessionConfig`], what is read becomes
+//! The WebSocket transport: any byte stream becomes a tokio-tungstenite
+//! WebSocket with limits taken from [`SessionConfig`]; what is read becomes
 //! a frame or a close code (the same rules before and after the protocol
 //! handshake), and a closing connection lingers until the peer hangs up.
 
-use std::time::Duration;
+use std::{
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Duration,
+};
 
-use bytes::Bytes;
-use futures_util::SinkExt;
+use futures_util::{Sink, Stream, future::BoxFuture};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::{
     WebSocketStream,
@@ -17,19 +20,107 @@ use tokio_tungstenite::{
     },
 };
 
-use crate::{codec::CodecError, config::SessionConfig, error::CloseReason, protocol::close_code};
+use super::{Outgoing, Received, Transport};
+use crate::{
+    config::SessionConfig,
+    error::{CloseReason, TransportError},
+    protocol::close_code,
+};
 
-/// A byte stream a session can run over: TCP, an in-memory pipe, TLS later.
+/// A byte stream a WebSocket can run over: TCP, TLS, an upgraded HTTP
+/// connection, an in-memory pipe.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
-/// Boxed so that sessions, servers and clients are not generic over the
-/// stream type; one virtual call per read or write syscall is noise.
-pub(crate) type BoxIo = Box<dyn Io>;
+/// A session's transport over tokio-tungstenite.
+pub(crate) struct WsTransport<S> {
+    ws: WebSocketStream<S>,
+    /// A message the write buffer had no room for, sent before any other.
+    waiting: Option<Message>,
+}
 
-/// The WebSocket every session runs on.
-pub(crate) type Ws = WebSocketStream<BoxIo>;
+impl<S: Io> WsTransport<S> {
+    pub(crate) fn new(ws: WebSocketStream<S>) -> Self {
+        Self { ws, waiting: None }
+    }
+
+    /// Sends the message the write buffer refused, flushing to make room:
+    /// the buffer is bounded (see [`ws_config`]), and tungstenite hands a
+    /// message back when pongs it queued fill it. Each retry waits for the
+    /// peer to read, so this never spins.
+    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+        while let Some(message) = self.waiting.take() {
+            let mut ws = Pin::new(&mut self.ws);
+            ready!(ws.as_mut().poll_ready(cx)).map_err(TransportError::websocket)?;
+            match ws.as_mut().start_send(message) {
+                Ok(()) => {}
+                Err(tungstenite::Error::WriteBufferFull(full)) => {
+                    self.waiting = Some(*full);
+                    ready!(Pin::new(&mut self.ws).poll_flush(cx))
+                        .map_err(TransportError::websocket)?;
+                }
+                Err(err) => return Poll::Ready(Err(TransportError::websocket(err))),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: Io> Stream for WsTransport<S> {
+    type Item = Received;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Received>> {
+        let next = ready!(Pin::new(&mut self.ws).poll_next(cx));
+        Poll::Ready(Some(received(next)))
+    }
+}
+
+impl<S: Io> Sink<Outgoing> for WsTransport<S> {
+    type Error = TransportError;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        ready!(self.poll_waiting(cx))?;
+        Pin::new(&mut self.ws)
+            .poll_ready(cx)
+            .map_err(TransportError::websocket)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: Outgoing) -> Result<(), Self::Error> {
+        let message = match item {
+            Outgoing::Binary(bytes) => Message::Binary(bytes),
+            Outgoing::Ping => Message::Ping(bytes::Bytes::new()),
+            Outgoing::Close(reason) => close_message(&reason),
+        };
+        match Pin::new(&mut self.ws).start_send(message) {
+            Err(tungstenite::Error::WriteBufferFull(full)) => {
+                self.waiting = Some(*full);
+                Ok(())
+            }
+            other => other.map_err(TransportError::websocket),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        ready!(self.poll_waiting(cx))?;
+        Pin::new(&mut self.ws)
+            .poll_flush(cx)
+            .map_err(TransportError::websocket)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        ready!(self.poll_waiting(cx))?;
+        Pin::new(&mut self.ws)
+            .poll_close(cx)
+            .map_err(TransportError::websocket)
+    }
+}
+
+impl<S: Io> Transport for WsTransport<S> {
+    fn linger(self: Box<Self>, timeout: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(linger(self.ws.into_inner(), timeout))
+    }
+}
 
 /// Write-buffer size: frames are fed into it and written by one flush per
 /// batch, so it only needs to hold a typical batch.
@@ -65,7 +156,7 @@ pub(crate) fn tune(tcp: &tokio::net::TcpStream, keepalive: Option<Duration>) {
 /// pongs that do not fit are coalesced into one. The bound holds a batch
 /// and the largest frame the writer sends (a fragment piece: longer
 /// messages are fragmented), so the writer's own frames always fit once the
-/// buffer is flushed ([`feed`]).
+/// buffer is flushed ([`WsTransport::poll_waiting`]).
 pub(crate) fn ws_config(config: &SessionConfig) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(config.read_buffer_size)
@@ -75,49 +166,10 @@ pub(crate) fn ws_config(config: &SessionConfig) -> WebSocketConfig {
         .max_frame_size(Some(config.max_message_size))
 }
 
-/// Sends `message` ([`feed`], then flush).
-pub(crate) async fn send<S>(sink: &mut S, message: Message) -> Result<(), tungstenite::Error>
-where
-    S: futures_util::Sink<Message, Error = tungstenite::Error> + Unpin,
-{
-    feed(sink, message).await?;
-    sink.flush().await
-}
-
-/// Feeds `message` to `sink`; when the write buffer is full (of pongs
-/// tungstenite queued while the peer did not read), flushes it first. Each
-/// retry waits for the peer to read, so this never spins.
-pub(crate) async fn feed<S>(sink: &mut S, mut message: Message) -> Result<(), tungstenite::Error>
-where
-    S: futures_util::Sink<Message, Error = tungstenite::Error> + Unpin,
-{
-    loop {
-        match sink.feed(message).await {
-            Err(tungstenite::Error::WriteBufferFull(full)) => {
-                sink.flush().await?;
-                message = *full;
-            }
-            done => return done,
-        }
-    }
-}
-
-/// What one read from the WebSocket means to the protocol.
-#[derive(Debug)]
-pub(crate) enum Received {
-    /// A binary message: one frame (or a piece of one).
-    Binary(Bytes),
-    /// A ping, a pong or a raw frame: nothing for the protocol to do.
-    Nothing,
-    /// The connection ends: the peer closed or dropped it (`by_peer`), or
-    /// this side refuses what it sent and closes with this reason.
-    End(CloseReason),
-}
-
 /// Sorts one read from the WebSocket. The handshake and the session's reader
 /// both use it, so a peer's input gets the same close code in every phase:
 /// text 1003, invalid UTF-8 1007, oversize 1009, WebSocket violations 1002.
-pub(crate) fn received(next: Option<Result<Message, tungstenite::Error>>) -> Received {
+fn received(next: Option<Result<Message, tungstenite::Error>>) -> Received {
     match next {
         Some(Ok(Message::Binary(bytes))) => Received::Binary(bytes),
         // Tungstenite answers pings itself; pongs need nothing.
@@ -132,15 +184,6 @@ pub(crate) fn received(next: Option<Result<Message, tungstenite::Error>>) -> Rec
             "connection ended without a close frame",
         )),
     }
-}
-
-/// How a binary message that does not decode as a frame closes the
-/// connection, in the handshake and after it.
-pub(crate) fn malformed(err: &CodecError) -> CloseReason {
-    CloseReason::local(
-        close_code::PROTOCOL,
-        format!("malformed frame: {}", crate::router::err_chain(err)),
-    )
 }
 
 /// How a failed read ends the connection: tungstenite reports protocol and
@@ -165,7 +208,7 @@ fn read_failure(err: &tungstenite::Error) -> CloseReason {
 
 /// A close message carrying `reason`; the reason is cut to the 123 bytes a
 /// control frame allows.
-pub(crate) fn close_message(reason: &CloseReason) -> Message {
+fn close_message(reason: &CloseReason) -> Message {
     let mut text = reason.reason.as_str();
     if text.len() > 123 {
         let mut end = 123;
@@ -185,7 +228,7 @@ pub(crate) fn close_message(reason: &CloseReason) -> Message {
 /// `timeout` passes. Closing a socket with unread input makes the kernel
 /// send a reset, which can destroy the close frame before the peer reads
 /// it; lingering avoids that without buffering what the peer still sends.
-pub(crate) async fn linger(mut io: BoxIo, timeout: Duration) {
+async fn linger<S: Io>(mut io: S, timeout: Duration) {
     let _ = tokio::time::timeout(timeout, async {
         let _ = io.shutdown().await;
         let mut sink = [0u8; 4096];
