@@ -39,6 +39,27 @@
 //! # }
 //! ```
 //!
+//! The same router tested without a socket, over the in-memory pair:
+//!
+//! ```
+//! # struct Calculator;
+//! # #[rpc::router]
+//! # impl Calculator {
+//! #     #[rpc::call]
+//! #     async fn add(&self, a: i64, b: i64) -> i64 { a + b }
+//! # }
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pair = rpc::testing::pair(
+//!     rpc::Server::builder().mount(Calculator),
+//!     rpc::Client::builder(),
+//! )
+//! .await?;
+//! assert_eq!(CalculatorClient::new(&pair.client).add(2, 3).await?, 5);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The macro writes an implementation of [`Router`]; one can also be written
 //! by hand (see its documentation), and [`Peer::call`] calls any method by
 //! name without a stub.
@@ -54,9 +75,13 @@
 //! - Streams: server, client and bidirectional ([`Incoming`],
 //!   [`BidiStream`]) with credit flow control, cancellation both ways and
 //!   idle timeouts; large messages travel in fragments.
-//! - Limits with defaults on every resource: message size, calls in flight,
-//!   connections, handshake time, queues, rates, reassembly
-//!   ([`SessionConfig`], [`ServerConfig`], [`ClientConfig`]).
+//! - Limits with defaults on every resource, bounded in bytes: message
+//!   size, calls in flight, inbound and outbound budgets, connections,
+//!   handshake time, rates, reassembly ([`SessionConfig`], [`ServerConfig`],
+//!   [`ClientConfig`]); heartbeats notice a dead peer.
+//! - Testing without sockets: [`testing::pair`] connects a server's
+//!   routers and a client's in memory, with the whole protocol, so a test
+//!   can pause tokio's clock.
 //! - Typed errors ([`Error`], [`StreamError`], [`ConnectError`]) with
 //!   predicates: `is_timeout()`, `is_closed()`, `is_busy()`.
 //! - Graceful shutdown, authentication at upgrade time, tracing spans per

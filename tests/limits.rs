@@ -46,70 +46,68 @@ fn blocking(
         })
 }
 
-#[tokio::test]
+// Timeouts run over the in-memory pair on a paused clock: each passes in
+// an instant, and exactly when it should.
+
+#[tokio::test(start_paused = true)]
 async fn a_call_times_out_and_its_handler_is_cancelled() {
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let (dropped_tx, dropped) = oneshot::channel();
-    let server = serve(blocking(
-        started_tx,
-        Arc::new(Semaphore::new(0)),
-        Some(dropped_tx),
-    ))
-    .await;
-    let client = connect(&server).await;
+    let router = blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
+    let pair = common::pair(router, server_config(), session_config()).await;
 
-    let options = CallOptions::default().timeout(Duration::from_millis(200));
-    let err = within("call", client.call_with::<_, String>("block", &(), options))
+    let begun = tokio::time::Instant::now();
+    let options = CallOptions::default().timeout(Duration::from_secs(5));
+    let err = pair
+        .client
+        .call_with::<_, String>("block", &(), options)
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(begun.elapsed(), Duration::from_secs(5));
     started.recv().await.unwrap();
     // The cancel frame reached the server, which dropped the handler.
-    within("handler cancelled", dropped).await.unwrap();
+    dropped.await.unwrap();
     // The session carries on.
-    let sum: i64 = client.call("add", &(1, 1)).await.unwrap();
+    let sum: i64 = pair.client.call("add", &(1, 1)).await.unwrap();
     assert_eq!(sum, 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_default_call_timeout_applies() {
     let (started_tx, _started) = mpsc::unbounded_channel();
-    let server = serve(blocking(started_tx, Arc::new(Semaphore::new(0)), None)).await;
-    let client = Client::builder()
-        .config(
-            rpc::ClientConfig::default()
-                .session(session_config().call_timeout(Duration::from_millis(150))),
-        )
-        .connect(&url(&server))
-        .await
-        .unwrap();
-    let err = within("call", client.call::<_, String>("block", &()))
+    let router = blocking(started_tx, Arc::new(Semaphore::new(0)), None);
+    let client = session_config().call_timeout(Duration::from_secs(30));
+    let pair = common::pair(router, server_config(), client).await;
+    let err = pair
+        .client
+        .call::<_, String>("block", &())
         .await
         .unwrap_err();
     assert!(
-        matches!(err, rpc::Error::Timeout(d) if d == Duration::from_millis(150)),
+        matches!(err, rpc::Error::Timeout(d) if d == Duration::from_secs(30)),
         "{err:?}"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_handler_past_its_deadline_answers_timeout() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let (dropped_tx, dropped) = oneshot::channel();
     let config =
-        server_config().session(session_config().handler_timeout(Some(Duration::from_millis(150))));
-    let server = serve_with(
-        blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx)),
-        config,
-    )
-    .await;
-    let client = connect(&server).await;
-    let err = within("call", client.call::<_, String>("block", &()))
+        server_config().session(session_config().handler_timeout(Some(Duration::from_secs(5))));
+    let router = blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
+    let pair = common::pair(router, config, session_config()).await;
+    let begun = tokio::time::Instant::now();
+    let err = pair
+        .client
+        .call::<_, String>("block", &())
         .await
         .unwrap_err();
     assert_eq!(err.remote_code(), Some(ErrorCode::TIMEOUT));
     assert!(err.is_timeout());
-    within("handler dropped", dropped).await.unwrap();
+    assert_eq!(begun.elapsed(), Duration::from_secs(5));
+    dropped.await.unwrap();
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use rpc::{
     Client, ClientConfig, HandlerError, HandlerFuture, MethodInfo, MethodKind, Request, Router,
-    RouterInfo, Server, ServerConfig, SessionConfig,
+    RouterInfo, Server, ServerConfig, SessionConfig, testing,
 };
 
 type Handler = Box<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
@@ -141,6 +141,17 @@ pub async fn serve_with(router: FnRouter, config: ServerConfig) -> Server {
         .bind("127.0.0.1:0")
         .await
         .expect("server binds 127.0.0.1:0")
+}
+
+/// `router` served to a client over the in-memory pair: no socket, so a
+/// test may pause the clock.
+pub async fn pair(router: FnRouter, server: ServerConfig, client: SessionConfig) -> testing::Pair {
+    testing::pair(
+        Server::builder().config(server).mount(router.finished()),
+        Client::builder().config(ClientConfig::default().session(client)),
+    )
+    .await
+    .expect("the pair connects")
 }
 
 pub fn url(server: &Server) -> String {
