@@ -80,7 +80,7 @@ async fn member(
     let client = Client::builder()
         .header("x-nick", nick)
         .mount(Member { nick, inbox })
-        .connect(&format!("ws://{}", server.local_addr()))
+        .connect(&format!("ws://{}", server.local_addr().unwrap()))
         .await?;
     Ok((client, lines))
 }
@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .bind("127.0.0.1:0")
         .await?;
-    println!("server: listening on ws://{}", server.local_addr());
+    println!("server: listening on ws://{}", server.local_addr().unwrap());
 
     let (alice, mut alice_lines) = member(&server, "alice").await?;
     let (bob, mut bob_lines) = member(&server, "bob").await?;

@@ -54,11 +54,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .mount(Echo)
         .bind("127.0.0.1:0")
         .await?;
-    println!("server: listening on ws://{}", server.local_addr());
+    println!("server: listening on ws://{}", server.local_addr().unwrap());
 
     let client = Client::builder()
         .mount(Player)
-        .connect(&format!("ws://{}", server.local_addr()))
+        .connect(&format!("ws://{}", server.local_addr().unwrap()))
         .await?;
     println!("client: connected as session {}", client.session().id());
 

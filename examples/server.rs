@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let server = options.builder().bind(options.addr.as_str()).await?;
-    println!("listening on ws://{}", server.local_addr());
+    println!("listening on ws://{}", server.local_addr().unwrap());
     tokio::signal::ctrl_c().await?;
     println!("shutting down");
     server.shutdown().await;

@@ -45,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .mount(Ticker { base: 100.0 })
         .bind("127.0.0.1:0")
         .await?;
-    let client = Client::connect(&format!("ws://{}", server.local_addr())).await?;
+    let client = Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
     let ticker = TickerClient::new(&client);
 
     // A window of 4 items: the server never runs more than 4 ticks ahead of

@@ -53,7 +53,7 @@ impl Store {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::builder().mount(Store).bind("127.0.0.1:0").await?;
-    let client = Client::connect(&format!("ws://{}", server.local_addr())).await?;
+    let client = Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
 
     // 4 MiB in 64 KiB chunks.
     let file: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();

@@ -24,7 +24,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = Server::builder().mount(Calculator).bind("127.0.0.1:0").await?;
-//! let client = Client::connect(&format!("ws://{}", server.local_addr())).await?;
+//! let client = Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
 //!
 //! let sum = CalculatorClient::new(&client).add(2, 3).await?;
 //! assert_eq!(sum, 5);
@@ -151,7 +151,7 @@ pub use rpc_core::*;
 ///     .mount(Calculator::default())
 ///     .bind("127.0.0.1:0")
 ///     .await?;
-/// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr())).await?;
+/// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
 ///
 /// // The generated stub: one method per router method, same names and docs.
 /// let calculator = CalculatorClient::new(&client);
@@ -295,7 +295,7 @@ pub use rpc_macros::cast;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let server = rpc::Server::builder().mount(Numbers).bind("127.0.0.1:0").await?;
-/// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr())).await?;
+/// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
 /// let numbers = NumbersClient::new(&client);
 ///
 /// let counted: Vec<u64> = numbers.count(3).await?.map(Result::unwrap).collect().await;

@@ -220,7 +220,7 @@ async fn reusing_the_id_of_a_running_call_closes_the_session() {
         req.reply(&())
     });
     let server = serve(router).await;
-    let mut ws = common::raw::handshaken(server.local_addr()).await;
+    let mut ws = common::raw::handshaken(server.local_addr().unwrap()).await;
     let call = codec::encode_with(
         &Frame::Call(Call {
             id: 9,

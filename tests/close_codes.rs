@@ -146,7 +146,7 @@ async fn server() -> rpc::Server {
 #[tokio::test]
 async fn bad_input_before_hello_closes_as_it_does_after_the_handshake() {
     let server = server().await;
-    let addr = server.local_addr();
+    let addr = server.local_addr().unwrap();
     let bystander = Bystander::join(&server).await;
     for case in &CASES {
         for handshaken in [false, true] {
@@ -179,11 +179,11 @@ async fn a_frame_of_the_wrong_kind_is_named_in_the_close_reason() {
     let Input::Message(welcome) = welcome() else {
         unreachable!()
     };
-    let mut before = raw::upgrade(server.local_addr()).await;
+    let mut before = raw::upgrade(server.local_addr().unwrap()).await;
     before.send(welcome.clone()).await.unwrap();
     let (_, reason) = within("close", raw::expect_close(&mut before)).await;
     assert_eq!(reason, "expected a hello frame, got welcome");
 
-    let (_, reason) = raw::close_after(server.local_addr(), welcome).await;
+    let (_, reason) = raw::close_after(server.local_addr().unwrap(), welcome).await;
     assert_eq!(reason, "unexpected welcome frame after the handshake");
 }

@@ -89,7 +89,7 @@ async fn serve() -> rpc::Server {
 async fn a_hello_of_16_million_empty_features_is_refused_within_4x_its_size() {
     let _serial = SERIAL.lock().await;
     let server = serve().await;
-    let mut ws = raw::upgrade(server.local_addr()).await;
+    let mut ws = raw::upgrade(server.local_addr().unwrap()).await;
 
     let reason = refused_within_4x(&mut ws, &hello_of_empty_features(), "hello").await;
 
@@ -100,7 +100,7 @@ async fn a_hello_of_16_million_empty_features_is_refused_within_4x_its_size() {
 async fn a_call_of_8_million_empty_headers_is_refused_within_4x_its_size() {
     let _serial = SERIAL.lock().await;
     let server = serve().await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
 
     let reason = refused_within_4x(&mut ws, &call_of_empty_headers(), "call").await;
 

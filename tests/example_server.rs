@@ -54,7 +54,7 @@ async fn start(flags: &[&str]) -> Server {
 }
 
 fn url(server: &Server) -> String {
-    format!("ws://{}", server.local_addr())
+    format!("ws://{}", server.local_addr().unwrap())
 }
 
 /// A client serving the callbacks; the notes it receives arrive on the

@@ -86,7 +86,7 @@ async fn a_small_call_overtakes_a_50_mib_reply_in_transit() {
 async fn a_high_priority_push_overtakes_a_large_transfer_within_a_few_fragments() {
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let server = serve_with(big_router(started_tx), big_config()).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     let join = Frame::Call(Call {
         id: 1,
         method: "join",
@@ -188,7 +188,7 @@ async fn a_fragmented_message_over_the_limit_closes_with_1009() {
             .fragment_size(64 << 10),
     );
     let server = serve_with(big_router(started_tx), config).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     let piece = vec![0u8; 60 << 10];
     for _ in 0..20 {
         if ws.send(fragment(7, false, &piece)).await.is_err() {
@@ -205,7 +205,7 @@ async fn an_unfinished_fragmented_message_closes_with_1008_at_its_deadline() {
     let config =
         server_config().session(session_config().reassembly_timeout(Duration::from_millis(300)));
     let server = serve_with(big_router(started_tx), config).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     ws.send(fragment(1, false, b"the start of something"))
         .await
         .unwrap();
@@ -218,7 +218,7 @@ async fn an_unfinished_fragmented_message_closes_with_1008_at_its_deadline() {
 async fn fragments_of_a_call_from_a_raw_peer_are_reassembled() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let server = serve(big_router(started_tx)).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     let call = codec::encode_with(
         &Frame::Call(Call {
             id: 5,
@@ -320,7 +320,7 @@ async fn a_large_broadcast_goes_out_in_fragments() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let config = server_config().session(big_session().fragment_size(64 << 10));
     let server = serve_with(big_router(started_tx), config).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     let join = Frame::Call(Call {
         id: 1,
         method: "join",

@@ -157,7 +157,7 @@ async fn length_headers_of_2_pow_32_and_2_pow_63_are_refused_from_the_header_in_
     let memory = Memory::measure();
     for len in [1u64 << 32, 1u64 << 63] {
         for phase in Phase::BOTH {
-            let mut ws = phase.open(server.local_addr()).await;
+            let mut ws = phase.open(server.local_addr().unwrap()).await;
             let started = Instant::now();
             // The header and a few bytes: a server waiting for the rest, or
             // reserving room for it, would hang or run out of memory.
@@ -194,7 +194,9 @@ async fn a_connection_reset_mid_frame_frees_its_slot_in_every_phase() {
     let bystander = Bystander::join(&server).await;
     connections_become(&server, 1).await;
 
-    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut tcp = TcpStream::connect(server.local_addr().unwrap())
+        .await
+        .unwrap();
     tcp.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr")
         .await
         .unwrap();
@@ -203,7 +205,7 @@ async fn a_connection_reset_mid_frame_frees_its_slot_in_every_phase() {
     connections_become(&server, 1).await;
 
     for phase in Phase::BOTH {
-        let mut ws = phase.open(server.local_addr()).await;
+        let mut ws = phase.open(server.local_addr().unwrap()).await;
         connections_become(&server, 2).await;
         // Half of a 1 MiB message, which the server is buffering.
         raw::write_raw(&mut ws, &raw::header(0x82, 1 << 20)).await;
@@ -223,7 +225,7 @@ async fn a_ping_flood_from_a_peer_that_never_reads_is_coalesced_and_bounded() {
     let _alone = alone().await;
     let (server, mut joined) = server_with(server_config()).await;
     let bystander = Bystander::join(&server).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     // The largest payload a control frame may carry: each pong kept costs
     // the most.
     let flood = raw::frame(0x89, &[7; 125]).repeat(BATCH);
@@ -315,9 +317,11 @@ async fn an_upgrade_sent_one_byte_at_a_time_is_dropped_at_the_handshake_timeout(
     let bystander = Bystander::join(&server).await;
     // Before connecting: the server's deadline starts at its accept.
     let started = Instant::now();
-    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut tcp = TcpStream::connect(server.local_addr().unwrap())
+        .await
+        .unwrap();
     tcp.set_nodelay(true).unwrap();
-    let request = upgrade_request(server.local_addr(), "");
+    let request = upgrade_request(server.local_addr().unwrap(), "");
     // 20 ms a byte: the request would take seconds; tungstenite's own check
     // (at least 128 bytes a read on average after 64 reads) would cut it
     // after 1.3 s, later than the handshake timeout.
@@ -344,8 +348,10 @@ async fn an_upgrade_never_finished_is_dropped_at_the_handshake_timeout() {
     let server = slow_server().await;
     let bystander = Bystander::join(&server).await;
     let started = Instant::now();
-    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
-    let request = upgrade_request(server.local_addr(), "");
+    let mut tcp = TcpStream::connect(server.local_addr().unwrap())
+        .await
+        .unwrap();
+    let request = upgrade_request(server.local_addr().unwrap(), "");
     // All but the blank line that ends the request.
     tcp.write_all(&request[..request.len() - 2]).await.unwrap();
     let answer = within("hang-up", until_hung_up(&mut tcp)).await;
@@ -364,7 +370,7 @@ async fn a_hello_sent_one_byte_at_a_time_is_closed_with_1008_at_the_handshake_ti
     let server = slow_server().await;
     let bystander = Bystander::join(&server).await;
     let started = Instant::now();
-    let mut ws = raw::upgrade(server.local_addr()).await;
+    let mut ws = raw::upgrade(server.local_addr().unwrap()).await;
     let hello = raw::frame(0x82, &raw::hello(2, 2, raw::UNLIMITED));
     // Every byte but the last, 25 ms apart: longer than the timeout.
     trickle(
@@ -389,7 +395,7 @@ async fn oversized_upgrade_headers_are_refused_without_buffering_them() {
     let _alone = alone().await;
     let server = server().await;
     let bystander = Bystander::join(&server).await;
-    let addr = server.local_addr();
+    let addr = server.local_addr().unwrap();
 
     // The control: 100 headers, under httparse's limit of 124, are upgraded.
     let many = filler_headers(100);
@@ -460,7 +466,7 @@ async fn a_method_name_of_16_mib_is_refused_from_its_length() {
     let _shared = shared().await;
     let server = server().await;
     let bystander = Bystander::join(&server).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     // Just under the server's default limit of 16 MiB.
     let name = "x".repeat((16 << 20) - 64);
     ws.send(Message::Binary(call_unchecked(1, &name).into()))
@@ -483,7 +489,7 @@ async fn no_error_exceeds_a_small_announced_max_message_size() {
         max_message_size: MAX,
         ..raw::UNLIMITED
     };
-    let mut ws = raw::handshaken_with(server.local_addr(), limits).await;
+    let mut ws = raw::handshaken_with(server.local_addr().unwrap(), limits).await;
     // The longest name the bounds allow: `no method named ...` is longer
     // than the 256 bytes the client accepts.
     let long_name = "z".repeat(rpc::protocol::bounds::MAX_NAME);
@@ -537,7 +543,7 @@ async fn fifty_thousand_empty_fragments_close_with_1009_past_max_partials_cheapl
     let _alone = alone().await;
     let server = server().await;
     let bystander = Bystander::join(&server).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     // Each piece starts a partial message of its own: nothing to hold but
     // its id, unless the server bounds the count.
     let fragments: Vec<u8> = (0..50_000)
@@ -572,7 +578,7 @@ async fn a_peer_that_never_reads_its_refusals_is_closed_with_1008() {
     let (server, _joined) =
         server_with(server_config().session(session_config().refusal_lane(LANE))).await;
     let bystander = Bystander::join(&server).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     // Each refusal names the method: about 300 bytes, so that the socket's
     // buffers fill after some thousands and the refusals pile up.
     let name = "w".repeat(rpc::protocol::bounds::MAX_NAME);
@@ -615,7 +621,8 @@ async fn a_discover_with_id_0_closes_with_1002() {
     let server = server().await;
     let bystander = Bystander::join(&server).await;
     let discover = codec::encode(&Frame::Discover(Discover { id: 0 })).unwrap();
-    let (code, reason) = raw::close_after(server.local_addr(), Message::Binary(discover)).await;
+    let (code, reason) =
+        raw::close_after(server.local_addr().unwrap(), Message::Binary(discover)).await;
     assert_eq!(code, close_code::PROTOCOL, "{reason}");
     assert_eq!(reason, "id 0 is reserved");
     bystander.assert_served(&server).await;
@@ -626,7 +633,7 @@ async fn reusing_the_id_of_a_running_call_closes_with_1002() {
     let _shared = shared().await;
     let server = server().await;
     let bystander = Bystander::join(&server).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     ws.send(Message::Binary(call(7, "wait"))).await.unwrap();
     ws.send(Message::Binary(call(7, "wait"))).await.unwrap();
     let (code, reason) = within("close", raw::expect_close(&mut ws)).await;

@@ -195,8 +195,11 @@ async fn small_message_server() -> rpc::Server {
 #[tokio::test]
 async fn an_oversized_message_closes_with_1009() {
     let server = small_message_server().await;
-    let (code, reason) =
-        raw::close_after(server.local_addr(), Message::Binary(vec![0u8; 4096].into())).await;
+    let (code, reason) = raw::close_after(
+        server.local_addr().unwrap(),
+        Message::Binary(vec![0u8; 4096].into()),
+    )
+    .await;
     assert_eq!(code, close_code::TOO_BIG);
     assert!(
         reason.contains("exceeds the limit of 1024 bytes"),
@@ -207,7 +210,7 @@ async fn an_oversized_message_closes_with_1009() {
 #[tokio::test]
 async fn an_oversized_frame_header_is_refused_before_its_payload_arrives() {
     let server = small_message_server().await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     // A masked binary frame header announcing 1 GiB, and no payload at all:
     // a server that waited for the payload would never answer.
     let mut header = vec![0x82, 0xFF];
@@ -270,7 +273,7 @@ async fn a_request_over_the_peers_limit_fails_locally() {
 async fn a_text_message_closes_with_1003() {
     let server = small_message_server().await;
     let text = Message::Text("{\"method\":\"add\"}".into());
-    let (code, reason) = raw::close_after(server.local_addr(), text).await;
+    let (code, reason) = raw::close_after(server.local_addr().unwrap(), text).await;
     assert_eq!(code, close_code::UNSUPPORTED_DATA);
     assert!(reason.contains("binary"), "{reason}");
 }
@@ -279,7 +282,7 @@ async fn a_text_message_closes_with_1003() {
 async fn garbage_bytes_close_with_1002_and_a_reason() {
     let server = small_message_server().await;
     let garbage = Message::Binary(vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff].into());
-    let (code, reason) = raw::close_after(server.local_addr(), garbage).await;
+    let (code, reason) = raw::close_after(server.local_addr().unwrap(), garbage).await;
     assert_eq!(code, close_code::PROTOCOL);
     assert!(reason.starts_with("malformed frame"), "{reason}");
 }
@@ -302,7 +305,7 @@ async fn websocket_protocol_violations_close_with_1002() {
         ),
     ];
     for (what, bytes) in violations {
-        let mut ws = raw::handshaken(server.local_addr()).await;
+        let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
         raw::write_raw(&mut ws, &bytes).await;
         let (code, reason) = within(what, raw::expect_close(&mut ws)).await;
         assert_eq!(code, close_code::PROTOCOL, "{what}: {reason}");
@@ -364,13 +367,13 @@ async fn a_flood_over_the_connection_limit_costs_a_bounded_number_of_tasks() {
     let mut waiting = Vec::new();
     for _ in 0..64 {
         waiting.push(
-            tokio::net::TcpStream::connect(server.local_addr())
+            tokio::net::TcpStream::connect(server.local_addr().unwrap())
                 .await
                 .unwrap(),
         );
     }
     // The next is closed at once, without a task or an answer.
-    let mut flood = tokio::net::TcpStream::connect(server.local_addr())
+    let mut flood = tokio::net::TcpStream::connect(server.local_addr().unwrap())
         .await
         .unwrap();
     let mut byte = [0u8; 1];
@@ -391,7 +394,9 @@ async fn a_silent_tcp_client_is_dropped_at_the_handshake_timeout() {
         config,
     )
     .await;
-    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut tcp = TcpStream::connect(server.local_addr().unwrap())
+        .await
+        .unwrap();
     let mut buf = [0u8; 64];
     let read = within("server hangs up", tcp.read(&mut buf)).await;
     assert!(
@@ -409,7 +414,7 @@ async fn a_client_that_upgrades_but_never_says_hello_is_closed_with_1008() {
         config,
     )
     .await;
-    let mut ws = raw::upgrade(server.local_addr()).await;
+    let mut ws = raw::upgrade(server.local_addr().unwrap()).await;
     let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
     assert_eq!(code, close_code::POLICY);
     assert!(reason.contains("handshake"), "{reason}");
@@ -418,7 +423,7 @@ async fn a_client_that_upgrades_but_never_says_hello_is_closed_with_1008() {
 #[tokio::test]
 async fn a_client_with_no_common_version_is_closed_with_1002() {
     let server = small_message_server().await;
-    let mut ws = raw::upgrade(server.local_addr()).await;
+    let mut ws = raw::upgrade(server.local_addr().unwrap()).await;
     raw::send_hello(&mut ws, 7, 9).await;
     let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
     assert_eq!(code, close_code::PROTOCOL);
@@ -475,7 +480,7 @@ async fn the_outbound_budget_bounds_bytes_for_a_peer_that_stops_reading() {
         .max_message_size(8 << 20)
         .max_reassembly(8 << 20);
     let server = serve_with(router, server_config().session(session)).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     let join = rpc::protocol::Frame::Call(rpc::protocol::Call {
         id: 1,
         method: "join",

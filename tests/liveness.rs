@@ -34,7 +34,7 @@ async fn a_client_that_answers_nothing_is_closed_with_1001_and_calls_to_it_fail_
         .pong_timeout(Duration::from_secs(5));
     let server = serve_with(router, server_config().session(config)).await;
     // A raw client that joins, then never reads (so never answers a ping).
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     let join = rpc::protocol::Frame::Call(rpc::protocol::Call {
         id: 1,
         method: "join",

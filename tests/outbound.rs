@@ -43,8 +43,8 @@ async fn a_peer_that_never_reads_pins_at_most_the_budget_and_is_closed() {
     // what the server writes once the client stops reading.
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(server.local_addr()).await.unwrap();
-    let url = format!("ws://{}/", server.local_addr());
+    let tcp = socket.connect(server.local_addr().unwrap()).await.unwrap();
+    let url = format!("ws://{}/", server.local_addr().unwrap());
     let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
     let hello = common::raw::hello(PROTOCOL_VERSION, PROTOCOL_VERSION, common::raw::UNLIMITED);
     ws.send(Message::Binary(hello)).await.unwrap();

@@ -150,7 +150,7 @@ async fn broadcast_reaches_every_tagged_session_and_reports_counts() {
 /// A raw client that joins (tagging itself) and then reads nothing until
 /// told to: its pushes queue up at the server.
 async fn silent_member(server: &Server) -> (raw::RawWs, u64) {
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     let call = Frame::Call(rpc::protocol::Call {
         id: 1,
         method: "join",

@@ -138,7 +138,7 @@ async fn setup(name: Option<&str>) -> Setup {
         builder = builder.header("authorization", name);
     }
     let client = builder
-        .connect(&format!("ws://{}", server.local_addr()))
+        .connect(&format!("ws://{}", server.local_addr().unwrap()))
         .await
         .expect("client connects");
     Setup {

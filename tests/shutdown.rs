@@ -105,7 +105,7 @@ async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001(
         in_flight,
         release,
     } = busy().await;
-    let addr = server.local_addr();
+    let addr = server.local_addr().unwrap();
 
     let (shutdown, refused) = start_shutdown(server, &client).await;
     assert_eq!(
@@ -141,7 +141,7 @@ async fn a_hello_after_shutdown_began_is_closed_with_1013() {
         in_flight,
         release,
     } = busy().await;
-    let mut ws = raw::upgrade(server.local_addr()).await;
+    let mut ws = raw::upgrade(server.local_addr().unwrap()).await;
 
     let (shutdown, refused) = start_shutdown(server, &client).await;
     assert_eq!(refused.remote_code(), Some(ErrorCode::SHUTTING_DOWN));
@@ -347,12 +347,14 @@ async fn one_connections_bad_input_does_not_disturb_another() {
 
     let garbage = Message::Binary(vec![0xde, 0xad, 0xbe, 0xef].into());
     assert_eq!(
-        raw::close_after(server.local_addr(), garbage).await.0,
+        raw::close_after(server.local_addr().unwrap(), garbage)
+            .await
+            .0,
         close_code::PROTOCOL
     );
     let text = Message::Text("hello".into());
     assert_eq!(
-        raw::close_after(server.local_addr(), text).await.0,
+        raw::close_after(server.local_addr().unwrap(), text).await.0,
         close_code::UNSUPPORTED_DATA
     );
 
@@ -423,7 +425,7 @@ async fn shutdown_completes_when_a_peer_stops_reading() {
     });
     let config = common::server_config().shutdown_grace(Duration::from_millis(100));
     let server = common::serve_with(router, config).await;
-    let mut ws = raw::handshaken(server.local_addr()).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     // 64 calls whose 64 MiB of answers this client never reads: more than
     // the socket buffers of both ends hold (up to 32 MiB + 4 MiB on Linux),
     // so the server's writer blocks.

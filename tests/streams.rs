@@ -287,7 +287,7 @@ async fn raw_open(server: &rpc::Server, method: &str, credit: u32) -> common::ra
         codec,
         protocol::{Frame, Open},
     };
-    let mut ws = common::raw::handshaken(server.local_addr()).await;
+    let mut ws = common::raw::handshaken(server.local_addr().unwrap()).await;
     let open = Frame::Open(Open {
         id: 5,
         method,

@@ -187,7 +187,7 @@ fn round_trip(c: &mut Criterion) {
             .bind("127.0.0.1:0")
             .await
             .expect("server binds");
-        let client = Client::connect(&format!("ws://{}", server.local_addr()))
+        let client = Client::connect(&format!("ws://{}", server.local_addr().unwrap()))
             .await
             .expect("client connects");
         (server, client)

@@ -10,11 +10,11 @@ use crate::identity::Identity;
 #[derive(Debug)]
 pub struct UpgradeRequest<'a> {
     request: &'a http::Request<()>,
-    remote_addr: SocketAddr,
+    remote_addr: Option<SocketAddr>,
 }
 
 impl<'a> UpgradeRequest<'a> {
-    pub(crate) fn new(request: &'a http::Request<()>, remote_addr: SocketAddr) -> Self {
+    pub(crate) fn new(request: &'a http::Request<()>, remote_addr: Option<SocketAddr>) -> Self {
         Self {
             request,
             remote_addr,
@@ -36,8 +36,9 @@ impl<'a> UpgradeRequest<'a> {
         self.request.uri().query()
     }
 
-    /// The client's socket address.
-    pub fn remote_addr(&self) -> SocketAddr {
+    /// The client's socket address; `None` for connections from
+    /// [`serve_with`](crate::ServerBuilder::serve_with).
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.remote_addr
     }
 }

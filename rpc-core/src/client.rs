@@ -4,7 +4,10 @@
 
 use std::{fmt, ops::Deref};
 
-use tokio::net::TcpStream;
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpStream,
+};
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -16,7 +19,7 @@ use crate::{
     session::{self, Peer, Role, Session, Setup, handshake},
     transport::{
         BoxTransport,
-        websocket::{self, WsTransport},
+        websocket::{self, Io, WsTransport},
     },
 };
 
@@ -61,6 +64,29 @@ impl ClientBuilder {
     ///
     /// See [`ConnectError`]: a refused upgrade carries its HTTP status.
     pub async fn connect(self, url: &str) -> Result<Client, ConnectError> {
+        self.open(url, None::<TcpStream>).await
+    }
+
+    /// Upgrades `io`, a connection the caller opened (a Unix socket, a TLS
+    /// stream, a TCP stream with its own options), and performs the
+    /// protocol handshake, within the connect timeout. `url` gives the
+    /// upgrade request's host and path; its scheme must be `ws`.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), but for the TCP connect.
+    pub async fn connect_with<S>(self, io: S, url: &str) -> Result<Client, ConnectError>
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        self.open(url, Some(io)).await
+    }
+
+    /// Upgrades `io`, or a TCP connection to `url`'s host when there is none.
+    async fn open<S>(self, url: &str, io: Option<S>) -> Result<Client, ConnectError>
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
         if let Some(err) = self.mount_error {
             return Err(ConnectError::Mount(err));
         }
@@ -101,14 +127,19 @@ impl ClientBuilder {
 
         let session_config = self.config.session.clone();
         let opening = async {
-            let tcp = TcpStream::connect((host.as_str(), port))
-                .await
-                .map_err(ConnectError::Io)?;
-            websocket::tune(&tcp, session_config.tcp_keepalive);
-            let remote_addr = tcp.peer_addr().ok();
+            let (io, remote_addr): (Box<dyn Io>, _) = if let Some(io) = io {
+                (Box::new(io), None)
+            } else {
+                let tcp = TcpStream::connect((host.as_str(), port))
+                    .await
+                    .map_err(ConnectError::Io)?;
+                websocket::tune(&tcp, session_config.tcp_keepalive);
+                let remote_addr = tcp.peer_addr().ok();
+                (Box::new(tcp), remote_addr)
+            };
             let config = websocket::ws_config(&session_config);
             let (ws, _response) =
-                tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
+                tokio_tungstenite::client_async_with_config(request, io, Some(config))
                     .await
                     .map_err(upgrade_error)?;
             let mut ws: BoxTransport = Box::new(WsTransport::new(ws));

@@ -155,7 +155,7 @@ pub async fn pair(router: FnRouter, server: ServerConfig, client: SessionConfig)
 }
 
 pub fn url(server: &Server) -> String {
-    format!("ws://{}", server.local_addr())
+    format!("ws://{}", server.local_addr().unwrap())
 }
 
 pub async fn connect(server: &Server) -> Client {

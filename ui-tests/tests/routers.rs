@@ -20,7 +20,7 @@ async fn routers_without_prelude_serve_calls() {
         .bind("127.0.0.1:0")
         .await
         .expect("binds");
-    let client = rpc::Client::connect(&format!("ws://{}", server.local_addr()))
+    let client = rpc::Client::connect(&format!("ws://{}", server.local_addr().unwrap()))
         .await
         .expect("connects");
 

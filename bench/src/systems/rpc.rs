@@ -149,12 +149,13 @@ pub async fn serve(config: ServeConfig) -> Result<Running, BenchError> {
     let config = ServerConfig::default()
         .max_connections(config.max_connections)
         .session(SessionConfig::default().max_in_flight(MAX_IN_FLIGHT));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
     let server = Server::builder()
         .config(config)
         .mount(Bench)
-        .bind("127.0.0.1:0")
-        .await?;
-    Ok(Running::new(server.local_addr(), server))
+        .serve(listener)?;
+    Ok(Running::new(addr, server))
 }
 
 /// An `rpc` client connection.

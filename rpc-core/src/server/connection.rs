@@ -3,15 +3,13 @@
 
 use std::{
     net::SocketAddr,
+    pin::Pin,
     sync::{Arc, atomic::Ordering},
     time::Duration,
 };
 
-use tokio::{
-    net::{TcpListener, TcpStream},
-    sync::OwnedSemaphorePermit,
-    time::Instant,
-};
+use futures_util::{Stream, StreamExt};
+use tokio::{sync::OwnedSemaphorePermit, time::Instant};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tracing::Instrument;
 
@@ -24,7 +22,7 @@ use crate::{
     session::{self, Role, Setup, handshake},
     transport::{
         BoxTransport,
-        websocket::{self, WsTransport},
+        websocket::{self, Io, WsTransport},
     },
 };
 
@@ -34,10 +32,19 @@ use crate::{
 /// number of tasks.
 pub(super) const MAX_REFUSING: usize = 64;
 
+/// A connection accepted from the listener or the caller's stream.
+pub(super) struct Accepted {
+    pub(super) io: Box<dyn Io>,
+    pub(super) remote_addr: Option<SocketAddr>,
+}
+
+/// Where connections come from.
+pub(super) type Incoming = Pin<Box<dyn Stream<Item = std::io::Result<Accepted>> + Send>>;
+
 /// Accepts until the server has stopped; each connection gets a task of its
 /// own. Once shutdown begins, connections are still accepted, to be refused
 /// with HTTP 503 rather than a TCP reset, until the last session has ended.
-pub(super) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
+pub(super) async fn accept_loop(mut incoming: Incoming, ctx: Arc<Context>) {
     let stopped = async {
         ctx.shutdown.cancelled().await;
         ctx.sessions.close();
@@ -48,10 +55,17 @@ pub(super) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
         let accepted = tokio::select! {
             biased;
             () = &mut stopped => break,
-            accepted = listener.accept() => accepted,
+            accepted = incoming.next() => accepted,
         };
         match accepted {
-            Ok((tcp, addr)) => {
+            // The caller's stream ended: no more connections, but the
+            // sessions go on; the server stops once they have ended.
+            None => {
+                ctx.sessions.close();
+                ctx.sessions.wait().await;
+                break;
+            }
+            Some(Ok(Accepted { io, remote_addr })) => {
                 // Over the limit the connection still gets a task, bounded by
                 // the handshake timeout, so that it can be told 503; a few
                 // of them at a time.
@@ -61,16 +75,16 @@ pub(super) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
                 } else if let Ok(refusing) = Arc::clone(&ctx.refusing).try_acquire_owned() {
                     Some(refusing)
                 } else {
-                    tracing::debug!(peer = %addr, "over the connection limit; closed at once");
+                    tracing::debug!(peer = ?remote_addr, "over the connection limit; closed at once");
                     continue;
                 };
                 let ctx = Arc::clone(&ctx);
                 ctx.tracker.clone().spawn(async move {
                     let _refusing = refusing;
-                    serve(tcp, addr, permit, ctx).await;
+                    serve(io, remote_addr, permit, ctx).await;
                 });
             }
-            Err(err) => {
+            Some(Err(err)) => {
                 // Out of file descriptors and similar: back off instead of spinning.
                 tracing::warn!(error = %err, "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -82,19 +96,18 @@ pub(super) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
 }
 
 async fn serve(
-    tcp: TcpStream,
-    addr: SocketAddr,
+    io: Box<dyn Io>,
+    addr: Option<SocketAddr>,
     permit: Option<OwnedSemaphorePermit>,
     ctx: Arc<Context>,
 ) {
     let id = ctx.next_session.fetch_add(1, Ordering::Relaxed);
-    let span = tracing::info_span!("connection", id, peer = %addr);
+    let span = tracing::info_span!("connection", id, peer = ?addr);
     async {
-        websocket::tune(&tcp, ctx.config.session.tcp_keepalive);
         let deadline = Instant::now() + ctx.config.handshake_timeout;
         // A connection still upgrading when the server stops is only
         // waiting to be refused: it is dropped rather than waited for.
-        let upgrade = tokio::time::timeout_at(deadline, upgrade(tcp, addr, permit.is_some(), &ctx));
+        let upgrade = tokio::time::timeout_at(deadline, upgrade(io, addr, permit.is_some(), &ctx));
         let upgraded = tokio::select! {
             upgraded = upgrade => upgraded,
             () = ctx.stopped.cancelled() => return,
@@ -139,7 +152,7 @@ async fn serve(
 
 async fn run_session(
     ws: BoxTransport,
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
     identity: Option<Identity>,
     id: u64,
     peer_limits: Limits,
@@ -148,7 +161,7 @@ async fn run_session(
     let setup = Setup {
         id,
         role: Role::Server,
-        remote_addr: Some(addr),
+        remote_addr: addr,
         identity,
         config: ctx.config.session.clone(),
         routes: Arc::clone(&ctx.routes),
@@ -183,8 +196,8 @@ enum UpgradeRefused {
 /// Runs the HTTP upgrade; the callback enforces the connection limit and the
 /// authentication hook before the 101 response is written.
 async fn upgrade(
-    tcp: TcpStream,
-    addr: SocketAddr,
+    io: Box<dyn Io>,
+    addr: Option<SocketAddr>,
     admitted: bool,
     ctx: &Context,
 ) -> Result<(BoxTransport, Option<Identity>), UpgradeRefused> {
@@ -219,7 +232,7 @@ async fn upgrade(
         }
     };
     let config = websocket::ws_config(&ctx.config.session);
-    match tokio_tungstenite::accept_hdr_async_with_config(tcp, callback, Some(config)).await {
+    match tokio_tungstenite::accept_hdr_async_with_config(io, callback, Some(config)).await {
         Ok(ws) => Ok((Box::new(WsTransport::new(ws)), identity)),
         Err(_) if refused.is_some() => Err(UpgradeRefused::Status(refused.unwrap_or_default())),
         Err(err) => Err(UpgradeRefused::Failed(err)),

@@ -21,7 +21,9 @@ use std::{
 };
 
 use bytes::Bytes;
+use futures_util::Stream;
 use tokio::{
+    io::{AsyncRead, AsyncWrite},
     net::{TcpListener, ToSocketAddrs},
     sync::{Semaphore, mpsc},
 };
@@ -34,7 +36,10 @@ use crate::{
     identity::Identity,
     push::{DeadLetter, DeadLetters, Registry},
     router::{Router, Routes},
+    transport::websocket,
 };
+
+use connection::Accepted;
 
 /// Builds a [`Server`]: configuration, routers, authentication.
 #[must_use = "a builder does nothing until `bind` is awaited"]
@@ -103,12 +108,71 @@ impl ServerBuilder {
     /// an invalid configuration, [`ServeError::Bind`] when the address cannot
     /// be bound.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, ServeError> {
+        let listener = TcpListener::bind(addr).await.map_err(ServeError::Bind)?;
+        self.serve(listener)
+    }
+
+    /// Serves connections accepted from `listener`, a listener the caller
+    /// bound with whatever socket options it wants. Every connection gets
+    /// no-delay and the session's TCP keepalive.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Mount`], [`ServeError::Config`], or [`ServeError::Bind`]
+    /// when the listener has no local address.
+    pub fn serve(self, listener: TcpListener) -> Result<Server, ServeError> {
+        let local_addr = listener.local_addr().map_err(ServeError::Bind)?;
+        let keepalive = self.config.session.tcp_keepalive;
+        let accepted = futures_util::stream::unfold(listener, move |listener| async move {
+            let accepted = listener.accept().await.map(|(tcp, addr)| {
+                websocket::tune(&tcp, keepalive);
+                Accepted {
+                    io: Box::new(tcp),
+                    remote_addr: Some(addr),
+                }
+            });
+            Some((accepted, listener))
+        });
+        let server = self.start(Box::pin(accepted), Some(local_addr))?;
+        tracing::info!(addr = %local_addr, "listening");
+        Ok(server)
+    }
+
+    /// Serves every connection `incoming` yields: Unix sockets, TLS
+    /// streams, anything that reads and writes bytes. Each is upgraded to
+    /// WebSocket with the connection limit and the authentication hook, as
+    /// [`bind`](Self::bind) does. An error item is logged and accepting goes
+    /// on after a short pause; when the stream ends, the server stops
+    /// accepting and stops once its sessions have ended.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Mount`] for colliding routers, [`ServeError::Config`]
+    /// for an invalid configuration.
+    pub fn serve_with<S, I>(self, incoming: S) -> Result<Server, ServeError>
+    where
+        S: Stream<Item = std::io::Result<I>> + Send + 'static,
+        I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        use futures_util::StreamExt;
+        let accepted = incoming.map(|io| {
+            io.map(|io| Accepted {
+                io: Box::new(io),
+                remote_addr: None,
+            })
+        });
+        self.start(Box::pin(accepted), None)
+    }
+
+    fn start(
+        self,
+        incoming: connection::Incoming,
+        local_addr: Option<SocketAddr>,
+    ) -> Result<Server, ServeError> {
         if let Some(err) = self.mount_error {
             return Err(err.into());
         }
         self.config.validate()?;
-        let listener = TcpListener::bind(addr).await.map_err(ServeError::Bind)?;
-        let local_addr = listener.local_addr().map_err(ServeError::Bind)?;
         let described = self.routes.describe();
         let ctx = Arc::new(Context {
             connections: Arc::new(Semaphore::new(self.config.max_connections)),
@@ -126,8 +190,7 @@ impl ServerBuilder {
             next_session: AtomicU64::new(1),
         });
         ctx.tracker
-            .spawn(connection::accept_loop(listener, Arc::clone(&ctx)));
-        tracing::info!(addr = %local_addr, "listening");
+            .spawn(connection::accept_loop(incoming, Arc::clone(&ctx)));
         Ok(Server { local_addr, ctx })
     }
 }
@@ -180,7 +243,7 @@ struct Context {
 /// A running server. Dropping it starts a graceful shutdown without waiting
 /// for it; [`shutdown`](Self::shutdown) waits.
 pub struct Server {
-    local_addr: SocketAddr,
+    local_addr: Option<SocketAddr>,
     ctx: Arc<Context>,
 }
 
@@ -205,9 +268,19 @@ impl Server {
         }
     }
 
-    /// The address the server listens on (with the real port when bound to port 0).
-    pub fn local_addr(&self) -> SocketAddr {
+    /// The address the server listens on (with the real port when bound to
+    /// port 0); `None` for a server fed by
+    /// [`serve_with`](ServerBuilder::serve_with).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
+    }
+
+    /// Waits until the server has stopped: it stopped accepting (shutdown
+    /// began, or the stream given to
+    /// [`serve_with`](ServerBuilder::serve_with) ended) and its last session
+    /// has ended.
+    pub async fn stopped(&self) {
+        self.ctx.stopped.cancelled().await;
     }
 
     /// The registry of live sessions: look-up by id, identity or tag, and
