@@ -118,7 +118,7 @@ fn main() -> Result<(), BenchError> {
         return Ok(());
     }
     let mut rows = codec_rows();
-    let runtime = rpc_bench::runtime::build()?;
+    let runtime = rpc_bench::runtime::Placement::TwoWorkers.runtime()?;
     for system in systems::System::ALL {
         let counted =
             runtime.block_on(async { with_client!(system, C => round_trip::<C>(system).await) })?;

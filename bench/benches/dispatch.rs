@@ -180,7 +180,9 @@ fn in_process(c: &mut Criterion) {
 }
 
 fn round_trip(c: &mut Criterion) {
-    let runtime = rpc_bench::runtime::build().expect("runtime");
+    let runtime = rpc_bench::runtime::Placement::TwoWorkers
+        .runtime()
+        .expect("runtime");
     let (server, client) = runtime.block_on(async {
         let server = Server::builder()
             .mount(Fifty)

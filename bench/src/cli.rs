@@ -1,25 +1,28 @@
 //! Command-line arguments of `rpc-bench`.
 //!
 //! ```text
-//! rpc-bench [--quick] [--json] [--workload NAME]... [--system NAME]... [--runs N] [--duration SECS]
-//! rpc-bench serve <system> <workload>
+//! rpc-bench [--quick] [--json] [--placement NAME]... [--workload NAME]... [--system NAME]... [--runs N] [--duration SECS]
+//! rpc-bench serve <system> <workload> <placement>
 //! ```
 
 use std::time::Duration;
 
-use crate::{error::BenchError, systems::System, workloads::Workload};
+use crate::{error::BenchError, runtime::Placement, systems::System, workloads::Workload};
 
 /// Usage text printed for `--help` and after a usage error.
 pub const USAGE: &str = "\
-usage: rpc-bench [--quick] [--json] [--workload NAME]... [--system NAME]... [--runs N] [--duration SECS]
-       rpc-bench serve <system> <workload>
+usage: rpc-bench [--quick] [--json] [--placement NAME]... [--workload NAME]... [--system NAME]... [--runs N] [--duration SECS]
+       rpc-bench serve <system> <workload> <placement>
 
-  --quick          a tiny pass that checks numbers come out (CI smoke)
-  --json           print the results as JSON instead of a table
-  --workload NAME  latency, pipelined, fanin, idle-memory, fanout, large (default: all)
-  --system NAME    rpc, raw, jsonrpsee (default: all; ratios need raw)
-  --runs N         runs per figure; the table shows their median (default: 5, quick: 1)
-  --duration SECS  measured time of each timed run (default: 1.5, quick: 0.1)";
+  --quick           a tiny pass that checks numbers come out (CI smoke)
+  --json            print the results as JSON instead of a table
+  --placement NAME  one-cpu (1 worker per process, all pinned to one CPU),
+                    two-workers (2 workers per process, unpinned) (default: both)
+  --workload NAME   latency, pipelined, fanin, idle-memory, fanout, large (default: all)
+  --system NAME     rpc, raw (the batching loop), raw-naive (flush per message), jsonrpsee
+                    (default: all; ratios need raw)
+  --runs N          runs per figure; the table shows their median (default: 5, quick: 1)
+  --duration SECS   measured time of each timed run (default: 1.5, quick: 0.1)";
 
 /// What the binary was asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +35,8 @@ pub enum Command {
         system: System,
         /// The workload the server is sized for.
         workload: Workload,
+        /// Where it runs.
+        placement: Placement,
     },
     /// Print the usage text.
     Help,
@@ -44,6 +49,8 @@ pub struct Options {
     pub quick: bool,
     /// JSON output instead of a table.
     pub json: bool,
+    /// Placements to run, in order; each gets its own table.
+    pub placements: Vec<Placement>,
     /// Workloads to run, in order.
     pub workloads: Vec<Workload>,
     /// Systems to measure, in order.
@@ -59,6 +66,7 @@ impl Default for Options {
         Self {
             quick: false,
             json: false,
+            placements: Placement::ALL.to_vec(),
             workloads: Workload::ALL.to_vec(),
             systems: System::ALL.to_vec(),
             runs: None,
@@ -79,6 +87,7 @@ fn usage(message: impl Into<String>) -> BenchError {
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, BenchError> {
     let mut args = args.into_iter();
     let mut options = Options::default();
+    let mut placements = Vec::new();
     let mut workloads = Vec::new();
     let mut systems = Vec::new();
     let mut first = true;
@@ -86,11 +95,16 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, BenchEr
         if first && arg == "serve" {
             let system = args.next().ok_or_else(|| usage("serve needs a system"))?;
             let workload = args.next().ok_or_else(|| usage("serve needs a workload"))?;
+            let placement = args
+                .next()
+                .ok_or_else(|| usage("serve needs a placement"))?;
             return Ok(Command::Serve {
                 system: System::parse(&system)
                     .ok_or_else(|| usage(format!("no system named `{system}`")))?,
                 workload: Workload::parse(&workload)
                     .ok_or_else(|| usage(format!("no workload named `{workload}`")))?,
+                placement: Placement::parse(&placement)
+                    .ok_or_else(|| usage(format!("no placement named `{placement}`")))?,
             });
         }
         first = false;
@@ -102,6 +116,13 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, BenchEr
             "--quick" => options.quick = true,
             "--json" => options.json = true,
             "-h" | "--help" => return Ok(Command::Help),
+            "--placement" => {
+                let name = value("--placement")?;
+                placements.push(
+                    Placement::parse(&name)
+                        .ok_or_else(|| usage(format!("no placement named `{name}`")))?,
+                );
+            }
             "--workload" => {
                 let name = value("--workload")?;
                 workloads.push(
@@ -137,6 +158,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, BenchEr
             other => return Err(usage(format!("unknown argument `{other}`"))),
         }
     }
+    if !placements.is_empty() {
+        options.placements = placements;
+    }
     if !workloads.is_empty() {
         options.workloads = workloads;
     }
@@ -162,12 +186,14 @@ mod tests {
     #[test]
     fn flags_and_repeated_names() {
         let Command::Run(options) = parse(args(
-            "--quick --json --workload latency --workload fanout --runs 3",
+            "--quick --json --workload latency --workload fanout --runs 3 --placement two-workers --system raw-naive",
         ))
         .unwrap() else {
             panic!("expected run");
         };
         assert!(options.quick && options.json);
+        assert_eq!(options.placements, [Placement::TwoWorkers]);
+        assert_eq!(options.systems, [System::RawNaive]);
         assert_eq!(options.workloads, [Workload::Latency, Workload::Fanout]);
         assert_eq!(options.runs, Some(3));
     }
@@ -175,18 +201,21 @@ mod tests {
     #[test]
     fn serve_names_system_and_workload() {
         assert_eq!(
-            parse(args("serve jsonrpsee idle-memory")).unwrap(),
+            parse(args("serve jsonrpsee idle-memory one-cpu")).unwrap(),
             Command::Serve {
                 system: System::Jsonrpsee,
-                workload: Workload::IdleMemory
+                workload: Workload::IdleMemory,
+                placement: Placement::OneCpu,
             }
         );
+        assert!(parse(args("serve raw latency")).is_err());
     }
 
     #[test]
     fn unknown_names_are_refused() {
         assert!(parse(args("--workload nope")).is_err());
         assert!(parse(args("--runs 0")).is_err());
+        assert!(parse(args("--placement four-cpus")).is_err());
         assert!(parse(args("--frobnicate")).is_err());
     }
 }

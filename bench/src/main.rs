@@ -1,14 +1,15 @@
 //! `rpc-bench`: runs the benchmark suite, or (as `rpc-bench serve ...`) one
 //! system's server for it. See `docs/performance.md`.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, thread};
 
 use rpc_bench::{
     BenchError,
     cli::{self, Command, Options},
     process,
-    report::{Report, Setup},
-    runtime, systems,
+    report::{Report, Section, Setup},
+    runtime::Placement,
+    systems,
     workloads::{self, Plan},
 };
 
@@ -18,7 +19,11 @@ fn main() -> ExitCode {
             println!("{}", cli::USAGE);
             Ok(())
         }
-        Command::Serve { system, workload } => serve(system, workload),
+        Command::Serve {
+            system,
+            workload,
+            placement,
+        } => serve(system, workload, placement),
         Command::Run(options) => run(&options),
     });
     match result {
@@ -30,14 +35,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// The child process: serve until the parent goes away.
-fn serve(system: systems::System, workload: workloads::Workload) -> Result<(), BenchError> {
-    let runtime = runtime::build()?;
-    let running = runtime.block_on(systems::serve(system, workload.serve_config()))?;
-    process::announce(running.addr())?;
-    process::wait_for_parent();
-    drop(running);
-    Ok(())
+/// The child process: serve until the parent goes away. Waiting for the
+/// parent happens inside the runtime, so that a current-thread runtime keeps
+/// running the server meanwhile.
+fn serve(
+    system: systems::System,
+    workload: workloads::Workload,
+    placement: Placement,
+) -> Result<(), BenchError> {
+    placement.runtime()?.block_on(async {
+        let running = systems::serve(system, workload.serve_config()).await?;
+        process::announce(running.addr())?;
+        process::parent_gone().await;
+        drop(running);
+        Ok(())
+    })
 }
 
 fn run(options: &Options) -> Result<(), BenchError> {
@@ -52,21 +64,19 @@ fn run(options: &Options) -> Result<(), BenchError> {
     if let Some(duration) = options.duration {
         plan.duration = duration;
     }
-    let runtime = runtime::build()?;
-    let mut figures = Vec::new();
-    for workload in &options.workloads {
-        let measured = runtime.block_on(workloads::run(*workload, &plan, &options.systems))?;
-        figures.extend(measured);
+    let mut sections = Vec::new();
+    for &placement in &options.placements {
+        plan.placement = placement;
+        sections.push(measure(&plan, options)?);
     }
     let report = Report {
         setup: Setup {
-            runtime: runtime::describe(),
             runs: plan.runs,
             duration_s: plan.duration.as_secs_f64(),
             quick: options.quick,
             systems: options.systems.clone(),
         },
-        figures,
+        sections,
     };
     if options.json {
         println!("{}", report.json());
@@ -74,4 +84,30 @@ fn run(options: &Options) -> Result<(), BenchError> {
         println!("{}", report.table());
     }
     Ok(())
+}
+
+/// Runs every workload in `plan`'s placement. The client side runs on a
+/// thread of its own, so that pinning it for `one-cpu` leaves this thread
+/// (and the next placement) unpinned.
+fn measure(plan: &Plan, options: &Options) -> Result<Section, BenchError> {
+    thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = plan.placement.runtime()?;
+                let mut figures = Vec::new();
+                for workload in &options.workloads {
+                    figures.extend(runtime.block_on(workloads::run(
+                        *workload,
+                        plan,
+                        &options.systems,
+                    ))?);
+                }
+                Ok(Section {
+                    placement: plan.placement,
+                    figures,
+                })
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }

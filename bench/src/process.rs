@@ -1,7 +1,9 @@
 //! Server processes. The client side re-executes its own binary as
-//! `rpc-bench serve <system> <workload>`; the child starts the server on
-//! 127.0.0.1 port 0, prints the bound address as one line on stdout, and
-//! exits when its stdin closes, so a dying parent never leaves it behind.
+//! `rpc-bench serve <system> <workload> <placement>`; the child starts the
+//! server on 127.0.0.1 port 0, prints the bound address as one line on
+//! stdout, and exits when its stdin closes, so a dying parent never leaves
+//! it behind. Also what the benchmark reads of processes: resident memory,
+//! CPU time, open descriptors.
 
 use std::{
     io::{self, BufRead, BufReader, Read, Write},
@@ -11,7 +13,9 @@ use std::{
     time::Duration,
 };
 
-use crate::{error::BenchError, systems::System, workloads::Workload};
+use tokio::sync::oneshot;
+
+use crate::{error::BenchError, runtime::Placement, systems::System, workloads::Workload};
 
 /// How long a child may take to print its address.
 const STARTUP: Duration = Duration::from_secs(30);
@@ -25,15 +29,19 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `system`'s server for `workload` in a child process and waits
-    /// for its address.
+    /// Starts `system`'s server for `workload` in a child process with the
+    /// runtime of `placement`, and waits for its address.
     ///
     /// # Errors
     ///
     /// When the child cannot start or does not announce an address.
-    pub fn spawn(system: System, workload: Workload) -> Result<Self, BenchError> {
+    pub fn spawn(
+        system: System,
+        workload: Workload,
+        placement: Placement,
+    ) -> Result<Self, BenchError> {
         let mut child = Command::new(std::env::current_exe()?)
-            .args(["serve", system.name(), workload.name()])
+            .args(["serve", system.name(), workload.name(), placement.name()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -93,6 +101,47 @@ impl ServerProcess {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .ok_or_else(|| BenchError::Unexpected("no VmRSS in /proc/<pid>/status".into()))
     }
+
+    /// CPU time (user + system) the server process has used so far.
+    ///
+    /// # Errors
+    ///
+    /// When `/proc/<pid>/stat` cannot be read or parsed.
+    pub fn cpu_time(&self) -> Result<Duration, BenchError> {
+        cpu_time(&self.child.id().to_string())
+    }
+}
+
+/// CPU time (user + system) this process has used so far.
+///
+/// # Errors
+///
+/// When `/proc/self/stat` cannot be read or parsed.
+pub fn own_cpu_time() -> Result<Duration, BenchError> {
+    cpu_time("self")
+}
+
+/// User + system time of every thread of process `pid` (dead threads
+/// included), from fields 14 and 15 of `/proc/<pid>/stat`. The kernel
+/// scales them to the process's exact runtime and reports them in clock
+/// ticks, so they are exact to one tick (10 ms at the usual 100 ticks/s).
+fn cpu_time(pid: &str) -> Result<Duration, BenchError> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let malformed = || BenchError::Unexpected(format!("cannot parse /proc/{pid}/stat: {stat:?}"));
+    // The command name (field 2) is in parentheses and may hold spaces and
+    // parentheses itself; the fields after the last `)` start at field 3.
+    let (_, rest) = stat.rsplit_once(')').ok_or_else(malformed)?;
+    let mut fields = rest.split_whitespace().skip(14 - 3);
+    let mut ticks = || -> Result<u64, BenchError> {
+        fields
+            .next()
+            .and_then(|field| field.parse().ok())
+            .ok_or_else(malformed)
+    };
+    let ticks = ticks()? + ticks()?;
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Ok(Duration::from_secs(ticks / per_second)
+        + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second))
 }
 
 impl Drop for ServerProcess {
@@ -113,12 +162,18 @@ pub fn announce(addr: SocketAddr) -> io::Result<()> {
     stdout.flush()
 }
 
-/// Child side: blocks until the parent closes our stdin (it exited or
-/// dropped its handle).
-pub fn wait_for_parent() {
-    let mut sink = [0u8; 64];
-    let mut stdin = io::stdin().lock();
-    while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+/// Child side: completes when the parent closes our stdin (it exited or
+/// dropped its handle). A thread of its own blocks on stdin, so a
+/// current-thread runtime keeps serving while this is awaited.
+pub async fn parent_gone() {
+    let (gone, wait) = oneshot::channel::<()>();
+    thread::spawn(move || {
+        let mut sink = [0u8; 64];
+        let mut stdin = io::stdin().lock();
+        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+        drop(gone);
+    });
+    let _ = wait.await;
 }
 
 /// File descriptors this process has open now.
@@ -149,4 +204,24 @@ pub async fn wait_for_fds_below(limit: usize, timeout: Duration) -> Result<(), B
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_cpu_time_grows_with_work() {
+        let before = own_cpu_time().unwrap();
+        let began = std::time::Instant::now();
+        let mut x = 0u64;
+        // Spin until a clock tick is charged to us; a loaded machine may
+        // take a while to give us 10 ms of CPU.
+        while own_cpu_time().unwrap() == before && began.elapsed() < Duration::from_secs(10) {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+        }
+        assert!(own_cpu_time().unwrap() > before);
+    }
 }

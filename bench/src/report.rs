@@ -1,11 +1,12 @@
-//! Figures and how they are shown: a table of medians with each system's
-//! ratio to `raw`, or the same as JSON with every run's value.
+//! Figures and how they are shown: per placement, a table of medians with
+//! each system's ratio to `raw` (the batching loop), or the same as JSON
+//! with every run's value.
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
 use serde::Serialize;
 
-use crate::{stats, systems::System};
+use crate::{runtime::Placement, stats, systems::System};
 
 /// Which way a figure improves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,8 +70,6 @@ impl Figure {
 /// How the figures were measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Setup {
-    /// The runtime of every process.
-    pub runtime: String,
     /// Runs per figure.
     pub runs: usize,
     /// Measured seconds of each timed run.
@@ -81,13 +80,22 @@ pub struct Setup {
     pub systems: Vec<System>,
 }
 
+/// What was measured in one placement.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Where the processes ran.
+    pub placement: Placement,
+    /// What was measured.
+    pub figures: Vec<Figure>,
+}
+
 /// Everything a run of the benchmark produced.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// How it was measured.
     pub setup: Setup,
-    /// What was measured.
-    pub figures: Vec<Figure>,
+    /// One section per placement, in the order they ran.
+    pub sections: Vec<Section>,
 }
 
 #[derive(Serialize)]
@@ -107,46 +115,83 @@ struct JsonFigure<'a> {
 }
 
 #[derive(Serialize)]
+struct JsonSection<'a> {
+    placement: Placement,
+    runtime: String,
+    figures: Vec<JsonFigure<'a>>,
+}
+
+#[derive(Serialize)]
 struct JsonReport<'a> {
     setup: &'a Setup,
-    figures: Vec<JsonFigure<'a>>,
+    placements: Vec<JsonSection<'a>>,
+}
+
+impl<'a> JsonFigure<'a> {
+    fn new(figure: &'a Figure) -> Self {
+        Self {
+            workload: figure.workload,
+            metric: &figure.metric,
+            unit: figure.unit,
+            better: figure.better,
+            systems: figure
+                .runs
+                .iter()
+                .map(|(system, runs)| {
+                    let median = figure.median(*system);
+                    (system.name(), JsonSystem { median, runs })
+                })
+                .collect(),
+            ratio_to_raw: figure
+                .runs
+                .keys()
+                .filter_map(|s| figure.ratio(*s).map(|r| (s.name(), r)))
+                .collect(),
+        }
+    }
 }
 
 impl Report {
     /// The report as pretty-printed JSON.
     pub fn json(&self) -> String {
-        let figures = self
-            .figures
+        let placements = self
+            .sections
             .iter()
-            .map(|figure| JsonFigure {
-                workload: figure.workload,
-                metric: &figure.metric,
-                unit: figure.unit,
-                better: figure.better,
-                systems: figure
-                    .runs
-                    .iter()
-                    .map(|(system, runs)| {
-                        let median = figure.median(*system);
-                        (system.name(), JsonSystem { median, runs })
-                    })
-                    .collect(),
-                ratio_to_raw: figure
-                    .runs
-                    .keys()
-                    .filter_map(|s| figure.ratio(*s).map(|r| (s.name(), r)))
-                    .collect(),
+            .map(|section| JsonSection {
+                placement: section.placement,
+                runtime: section.placement.describe(),
+                figures: section.figures.iter().map(JsonFigure::new).collect(),
             })
             .collect();
         serde_json::to_string_pretty(&JsonReport {
             setup: &self.setup,
-            figures,
+            placements,
         })
         .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
     }
 
-    /// The report as a Markdown table: medians, then ratios to `raw`.
+    /// The report as Markdown: a heading and a table per placement.
     pub fn table(&self) -> String {
+        let mut out = format!(
+            "{} run(s) per figure, median shown; {} s per timed run; ratio = system / raw (the batching loop){}\n",
+            self.setup.runs,
+            self.setup.duration_s,
+            if self.setup.quick { "; QUICK PASS" } else { "" }
+        );
+        for section in &self.sections {
+            let _ = write!(
+                out,
+                "\n### {}\n\n{}\n\n{}",
+                section.placement.name(),
+                section.placement.describe(),
+                self.section_table(section)
+            );
+        }
+        out
+    }
+
+    /// One placement's table: medians, then ratios to `raw`.
+    fn section_table(&self, section: &Section) -> String {
         let systems = &self.setup.systems;
         let others: Vec<System> = systems
             .iter()
@@ -155,15 +200,6 @@ impl Report {
             .collect();
         let with_ratios = systems.contains(&System::Raw);
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{}; {} run(s) per figure, median shown; {} s per timed run; ratio = system / raw{}",
-            self.setup.runtime,
-            self.setup.runs,
-            self.setup.duration_s,
-            if self.setup.quick { "; QUICK PASS" } else { "" }
-        );
-        out.push('\n');
         let mut header = String::from("| workload | figure | unit | better |");
         let mut rule = String::from("| --- | --- | --- | --- |");
         for system in systems {
@@ -177,7 +213,7 @@ impl Report {
             }
         }
         let _ = writeln!(out, "{header}\n{rule}");
-        for figure in &self.figures {
+        for figure in &section.figures {
             let better = match figure.better {
                 Better::Higher => "higher",
                 Better::Lower => "lower",
@@ -238,30 +274,37 @@ mod tests {
         }
         Report {
             setup: Setup {
-                runtime: "test".into(),
                 runs: 3,
                 duration_s: 1.0,
                 quick: false,
                 systems: vec![System::Rpc, System::Raw],
             },
-            figures: vec![figure],
+            sections: vec![Section {
+                placement: Placement::OneCpu,
+                figures: vec![figure],
+            }],
         }
     }
 
     #[test]
     fn ratios_divide_medians_by_raw() {
-        assert_eq!(report().figures[0].ratio(System::Rpc), Some(0.5));
+        assert_eq!(
+            report().sections[0].figures[0].ratio(System::Rpc),
+            Some(0.5)
+        );
+        let table = report().table();
+        assert!(table.contains("### one-cpu"), "{table}");
         assert!(
-            report()
-                .table()
-                .contains("| pipelined | calls/s | calls/s | higher | 100.0 | 200.0 | 0.50x |")
+            table.contains("| pipelined | calls/s | calls/s | higher | 100.0 | 200.0 | 0.50x |"),
+            "{table}"
         );
     }
 
     #[test]
     fn json_carries_medians_runs_and_ratios() {
         let json: serde_json::Value = serde_json::from_str(&report().json()).unwrap();
-        let figure = &json["figures"][0];
+        assert_eq!(json["placements"][0]["placement"], "one-cpu");
+        let figure = &json["placements"][0]["figures"][0];
         assert_eq!(figure["systems"]["rpc"]["median"], 100.0);
         assert_eq!(
             figure["systems"]["raw"]["runs"].as_array().unwrap().len(),

@@ -1,4 +1,4 @@
-//! The three systems under test behind one client trait, and their servers.
+//! The four systems under test behind one client trait, and their servers.
 //!
 //! Every system serves the same four methods with the same semantics:
 //!
@@ -10,7 +10,9 @@
 //! | `broadcast` | `(u64,)` | sends `tick(round)` to every subscribed connection, answers how many |
 //!
 //! Each server answers calls on the connection they arrived on; `rpc` and
-//! `jsonrpsee` with their own machinery, `raw` with the least code that works.
+//! `jsonrpsee` with their own machinery, the two `raw` loops with
+//! hand-written code: `raw` the best such loop (it batches), `raw-naive` the
+//! least code that works (it flushes every message).
 
 pub mod jsonrpsee;
 mod probe;
@@ -35,25 +37,35 @@ const CONNECT_CONCURRENCY: usize = 64;
 
 /// A system under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum System {
     /// This library.
     Rpc,
-    /// Hand-written tokio-tungstenite with the same postcard frames.
+    /// Hand-written tokio-tungstenite with the same postcard frames, writers
+    /// that flush once per batch: the baseline ratios are taken against.
     Raw,
+    /// The same loop with a writer that flushes every message and
+    /// tungstenite's default 128 KiB read buffer.
+    RawNaive,
     /// jsonrpsee's WebSocket server and client.
     Jsonrpsee,
 }
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 3] = [System::Rpc, System::Raw, System::Jsonrpsee];
+    pub const ALL: [System; 4] = [
+        System::Rpc,
+        System::Raw,
+        System::RawNaive,
+        System::Jsonrpsee,
+    ];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             System::Rpc => "rpc",
             System::Raw => "raw",
+            System::RawNaive => "raw-naive",
             System::Jsonrpsee => "jsonrpsee",
         }
     }
@@ -108,6 +120,10 @@ macro_rules! with_client {
                 type $client = $crate::systems::raw::RawClient;
                 $body
             }
+            $crate::systems::System::RawNaive => {
+                type $client = $crate::systems::raw::RawNaiveClient;
+                $body
+            }
             $crate::systems::System::Jsonrpsee => {
                 type $client = $crate::systems::jsonrpsee::JsonrpseeClient;
                 $body
@@ -152,7 +168,8 @@ impl Running {
 pub async fn serve(system: System, config: ServeConfig) -> Result<Running, BenchError> {
     match system {
         System::Rpc => rpc::serve(config).await,
-        System::Raw => raw::serve(config).await,
+        System::Raw => raw::serve::<raw::Batching>(config).await,
+        System::RawNaive => raw::serve::<raw::Naive>(config).await,
         System::Jsonrpsee => jsonrpsee::serve(config).await,
     }
 }

@@ -35,6 +35,16 @@ impl Window {
         Instant::now() >= self.end
     }
 
+    /// When the window opens.
+    pub(super) fn start(self) -> Instant {
+        self.start
+    }
+
+    /// When the window closes.
+    pub(super) fn end(self) -> Instant {
+        self.end
+    }
+
     /// Length of the window in seconds.
     pub(super) fn seconds(self) -> f64 {
         (self.end - self.start).as_secs_f64()

@@ -52,7 +52,7 @@ pub(super) async fn run(plan: &Plan, systems: &[System]) -> Result<Vec<Figure>, 
         })
         .collect();
     for &system in systems {
-        let server = ServerProcess::spawn(system, workload)?;
+        let server = ServerProcess::spawn(system, workload, plan.placement)?;
         with_client!(system, C => measure::<C>(&server, plan, &mut figures).await)?;
         drop(server);
         wait_for_fds_below(FDS_BETWEEN_SYSTEMS, Duration::from_secs(60)).await?;
@@ -79,9 +79,9 @@ async fn measure<C: BenchClient>(
             if run > 0 {
                 figure.push(server.system(), millis);
                 progress(
+                    plan,
                     Workload::Fanout,
                     run - 1,
-                    plan.runs,
                     server.system(),
                     &format!("{sessions} sessions: {millis:.2} ms"),
                 );

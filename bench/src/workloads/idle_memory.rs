@@ -29,7 +29,7 @@ pub(super) async fn run(plan: &Plan, systems: &[System]) -> Result<Vec<Figure>, 
     );
     for run in 0..plan.runs {
         for &system in systems {
-            let server = ServerProcess::spawn(system, workload)?;
+            let server = ServerProcess::spawn(system, workload, plan.placement)?;
             let (before, after) = with_client!(system, C => {
                 let warm = connect_many::<C>(server.addr(), 1, None, false).await?;
                 tokio::time::sleep(plan.settle).await;
@@ -45,9 +45,9 @@ pub(super) async fn run(plan: &Plan, systems: &[System]) -> Result<Vec<Figure>, 
             let per_connection = after.saturating_sub(before) as f64 / n as f64;
             figure.push(system, per_connection);
             progress(
+                plan,
                 workload,
                 run,
-                plan.runs,
                 system,
                 &format!("{per_connection:.1} KiB per connection ({before} -> {after} KiB)"),
             );

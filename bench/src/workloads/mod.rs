@@ -4,13 +4,18 @@
 //!
 //! | workload | shape | figure |
 //! | --- | --- | --- |
-//! | `latency` | 1 connection, 1 `add` call in flight | p50, p99, p99.9 in µs |
-//! | `pipelined` | 1 connection, 256 `add` calls in flight | calls/s |
-//! | `fanin` | 64 connections x 16 `add` calls in flight | calls/s |
+//! | `latency` | 1 connection, 1 `add` call in flight | p50, p99, p99.9 in µs; calls/s; CPU per call |
+//! | `pipelined` | 1 connection, 256 `add` calls in flight | calls/s; CPU per call |
+//! | `fanin` | 64 connections x 16 `add` calls in flight | calls/s; CPU per call |
 //! | `idle-memory` | 2,000 connections, one call each, then idle | server RSS growth per connection, KiB |
 //! | `fanout` | 1,000 then 10,000 subscribed connections | time until all received one notification, ms |
-//! | `large` | 1 connection, 4 `echo` calls of 1 MiB in flight | MB/s, both directions |
+//! | `large` | 1 connection, 4 `echo` calls of 1 MiB in flight | MB/s, both directions; CPU per call |
+//!
+//! CPU per call is the user + system time the server process, and apart
+//! from it the client process, used during the measured window, divided by
+//! the calls completed in it (`cpu`).
 
+mod cpu;
 mod driver;
 mod fanout;
 mod idle_memory;
@@ -25,6 +30,7 @@ use crate::{
     error::BenchError,
     process::ServerProcess,
     report::Figure,
+    runtime::Placement,
     systems::{ServeConfig, System},
 };
 
@@ -87,9 +93,13 @@ impl Workload {
     }
 }
 
-/// Durations, counts and sizes of one benchmark run.
+/// Durations, counts and sizes of one benchmark run, and where its
+/// processes run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The placement of the client and server processes; the caller runs
+    /// the client side on its runtime.
+    pub placement: Placement,
     /// Runs per figure; the report shows their median.
     pub runs: usize,
     /// Time each timed run runs before it starts counting.
@@ -118,6 +128,7 @@ impl Plan {
     /// The full suite: a few minutes on a 2-core machine.
     pub fn full() -> Self {
         Self {
+            placement: Placement::TwoWorkers,
             runs: 5,
             warmup: Duration::from_millis(250),
             duration: Duration::from_millis(1500),
@@ -135,6 +146,7 @@ impl Plan {
     /// A tiny pass that checks every path produces numbers (CI smoke).
     pub fn quick() -> Self {
         Self {
+            placement: Placement::TwoWorkers,
             runs: 1,
             warmup: Duration::from_millis(20),
             duration: Duration::from_millis(100),
@@ -170,20 +182,26 @@ pub async fn run(
     }
 }
 
-/// One server process per system, for `workload`.
-fn spawn_servers(workload: Workload, systems: &[System]) -> Result<Vec<ServerProcess>, BenchError> {
+/// One server process per system, for `workload`, placed as `plan` says.
+fn spawn_servers(
+    workload: Workload,
+    plan: &Plan,
+    systems: &[System],
+) -> Result<Vec<ServerProcess>, BenchError> {
     systems
         .iter()
-        .map(|system| ServerProcess::spawn(*system, workload))
+        .map(|system| ServerProcess::spawn(*system, workload, plan.placement))
         .collect()
 }
 
 /// Reports progress on stderr (stdout carries the results).
-fn progress(workload: Workload, run: usize, runs: usize, system: System, what: &str) {
+fn progress(plan: &Plan, workload: Workload, run: usize, system: System, what: &str) {
     eprintln!(
-        "[{}] run {}/{runs} {:<9} {what}",
+        "[{} {}] run {}/{} {:<9} {what}",
+        plan.placement.name(),
         workload.name(),
         run + 1,
+        plan.runs,
         system.name()
     );
 }

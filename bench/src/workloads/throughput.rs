@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{
     Plan, Workload,
+    cpu::{self, CpuFigures},
     driver::{self, Op, Window},
     progress, spawn_servers,
 };
@@ -25,35 +26,40 @@ struct Shape {
 }
 
 /// Runs `shape` `plan.runs` times per system; answers calls completed per
-/// second, one value per run and system.
+/// second, one value per run and system, and the CPU per call of each run.
 async fn calls_per_second(
     shape: &Shape,
     plan: &Plan,
     systems: &[System],
-) -> Result<Figure, BenchError> {
-    let servers = spawn_servers(shape.workload, systems)?;
+) -> Result<(Figure, CpuFigures), BenchError> {
+    let servers = spawn_servers(shape.workload, plan, systems)?;
     let mut figure = Figure::new(shape.workload.name(), "calls/s", "calls/s", Better::Higher);
+    let mut cpu = CpuFigures::new(shape.workload.name());
     for run in 0..plan.runs {
         for server in &servers {
-            let (completed, seconds) = with_client!(server.system(), C => {
+            let (completed, used, seconds) = with_client!(server.system(), C => {
                 let clients = connect_many::<C>(server.addr(), shape.connections, None, false).await?;
                 let window = Window::after(plan.warmup, plan.duration);
-                let completed = driver::completed(&clients, shape.in_flight, &shape.op, window).await?;
-                (completed, window.seconds())
+                let (completed, used) = tokio::try_join!(
+                    driver::completed(&clients, shape.in_flight, &shape.op, window),
+                    cpu::over(window, server),
+                )?;
+                (completed, used, window.seconds())
             });
             #[allow(clippy::cast_precision_loss, reason = "call counts are far below 2^52")]
             let rate = completed as f64 / seconds;
             figure.push(server.system(), rate);
+            let cpu_line = cpu.push(server.system(), used, completed);
             progress(
+                plan,
                 shape.workload,
                 run,
-                plan.runs,
                 server.system(),
-                &format!("{rate:.0} calls/s"),
+                &format!("{rate:.0} calls/s; {cpu_line}"),
             );
         }
     }
-    Ok(figure)
+    Ok((figure, cpu))
 }
 
 /// `pipelined`: one connection, `plan.pipelined_in_flight` calls in flight.
@@ -64,7 +70,8 @@ pub(super) async fn pipelined(plan: &Plan, systems: &[System]) -> Result<Vec<Fig
         in_flight: plan.pipelined_in_flight,
         op: Op::Add,
     };
-    Ok(vec![calls_per_second(&shape, plan, systems).await?])
+    let (calls, cpu) = calls_per_second(&shape, plan, systems).await?;
+    Ok([calls].into_iter().chain(cpu.into_figures()).collect())
 }
 
 /// `fanin`: `plan.fanin_connections` connections with
@@ -76,7 +83,8 @@ pub(super) async fn fanin(plan: &Plan, systems: &[System]) -> Result<Vec<Figure>
         in_flight: plan.fanin_in_flight,
         op: Op::Add,
     };
-    Ok(vec![calls_per_second(&shape, plan, systems).await?])
+    let (calls, cpu) = calls_per_second(&shape, plan, systems).await?;
+    Ok([calls].into_iter().chain(cpu.into_figures()).collect())
 }
 
 /// `large`: one connection, `plan.large_in_flight` echo calls of
@@ -89,7 +97,7 @@ pub(super) async fn large(plan: &Plan, systems: &[System]) -> Result<Vec<Figure>
         in_flight: plan.large_in_flight,
         op: Op::Echo(text),
     };
-    let calls = calls_per_second(&shape, plan, systems).await?;
+    let (calls, cpu) = calls_per_second(&shape, plan, systems).await?;
     #[allow(
         clippy::cast_precision_loss,
         reason = "payload sizes are far below 2^52"
@@ -106,5 +114,5 @@ pub(super) async fn large(plan: &Plan, systems: &[System]) -> Result<Vec<Figure>
             figure.push(*system, rate * megabytes_per_call);
         }
     }
-    Ok(vec![figure])
+    Ok([figure].into_iter().chain(cpu.into_figures()).collect())
 }

@@ -1,8 +1,9 @@
-//! The `raw` client: calls register a oneshot in a map by id, the writer
-//! task sends them, the reader task completes them.
+//! The client of both `raw` loops: calls register a oneshot in a map by id,
+//! the writer task sends them, the reader task completes them.
 
 use std::{
     collections::HashMap,
+    marker::PhantomData,
     net::SocketAddr,
     sync::{
         Arc, Mutex, PoisonError,
@@ -19,7 +20,7 @@ use tokio::{
 };
 use tokio_tungstenite::{WebSocketStream, tungstenite::Message};
 
-use super::{QUEUE, wire, write_loop};
+use super::{QUEUE, Style, wire};
 use crate::{
     error::BenchError,
     systems::{BenchClient, Probe},
@@ -28,15 +29,16 @@ use crate::{
 /// Waiting callers by call id.
 type Pending = Mutex<HashMap<u64, oneshot::Sender<Bytes>>>;
 
-/// A `raw` client connection.
+/// A client connection of the loop `S`.
 #[derive(Debug)]
-pub struct RawClient {
+pub struct Client<S> {
     tx: mpsc::Sender<Bytes>,
     pending: Arc<Pending>,
     next_id: AtomicU64,
+    style: PhantomData<fn() -> S>,
 }
 
-impl RawClient {
+impl<S> Client<S> {
     async fn call<A, R>(&self, method: &str, args: &A) -> Result<R, BenchError>
     where
         A: Serialize + ?Sized,
@@ -90,20 +92,26 @@ async fn read_loop(
         .clear();
 }
 
-impl BenchClient for RawClient {
+impl<S: Style> BenchClient for Client<S> {
     async fn connect(addr: SocketAddr, probe: Option<Arc<Probe>>) -> Result<Self, BenchError> {
         let tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
-        let (ws, _response) = tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp).await?;
+        let (ws, _response) = tokio_tungstenite::client_async_with_config(
+            format!("ws://{addr}/"),
+            tcp,
+            Some(S::config()),
+        )
+        .await?;
         let (sink, stream) = ws.split();
         let (tx, rx) = mpsc::channel(QUEUE);
         let pending = Arc::new(Pending::default());
-        tokio::spawn(write_loop(sink, rx));
+        tokio::spawn(S::write(sink, rx));
         tokio::spawn(read_loop(stream, Arc::clone(&pending), probe));
         Ok(Self {
             tx,
             pending,
             next_id: AtomicU64::new(1),
+            style: PhantomData,
         })
     }
 

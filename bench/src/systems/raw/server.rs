@@ -1,5 +1,5 @@
-//! The `raw` server: an accept loop, and per connection a reader that
-//! answers each call in place and a writer task.
+//! The server of both `raw` loops: an accept loop, and per connection a
+//! reader that answers each call in place and a writer task.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -12,7 +12,7 @@ use tokio::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{QUEUE, wire, write_loop};
+use super::{QUEUE, Style, wire};
 use crate::{
     error::BenchError,
     systems::{Running, ServeConfig, TICK},
@@ -31,32 +31,37 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Starts the `raw` server (it takes every connection: `raw` has no limits);
-/// it runs until the returned handle is dropped.
+/// Starts the server of loop `S` (it takes every connection: `raw` has no
+/// limits); it runs until the returned handle is dropped.
 ///
 /// # Errors
 ///
 /// When the listener cannot bind.
-pub async fn serve(_config: ServeConfig) -> Result<Running, BenchError> {
+pub async fn serve<S: Style>(_config: ServeConfig) -> Result<Running, BenchError> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let subscribers = Arc::new(Subscribers::default());
     let accept = tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            tokio::spawn(connection(tcp, Arc::clone(&subscribers)));
+            tokio::spawn(connection::<S>(tcp, Arc::clone(&subscribers)));
         }
     });
     Ok(Running::new(addr, AbortOnDrop(accept)))
 }
 
-async fn connection(tcp: TcpStream, subscribers: Arc<Subscribers>) {
+/// One connection. The reader's `next().await` yields only when no whole
+/// frame is buffered or readable (or tokio's cooperative budget runs out),
+/// so it answers every frame already readable before the writer, which the
+/// first reply woke on this same worker, gets to run; a batching writer
+/// then flushes all those replies at once.
+async fn connection<S: Style>(tcp: TcpStream, subscribers: Arc<Subscribers>) {
     let _ = tcp.set_nodelay(true);
-    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(S::config())).await else {
         return;
     };
     let (sink, mut stream) = ws.split();
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(write_loop(sink, rx));
+    tokio::spawn(S::write(sink, rx));
     while let Some(Ok(message)) = stream.next().await {
         let answered = match message {
             Message::Binary(bytes) => answer(&bytes, &tx, &subscribers).await,
