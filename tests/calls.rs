@@ -252,3 +252,23 @@ async fn casts_and_calls_after_the_session_closed_fail_at_once() {
     let err = client.call::<_, i64>("add", &(1, 2)).await.unwrap_err();
     assert!(err.is_closed(), "{err:?}");
 }
+
+#[tokio::test]
+async fn an_error_message_is_cut_to_1_kib() {
+    let router = FnRouter::new("Loud").call("shout", |_req| async move {
+        Err::<rpc::Reply, _>(HandlerError::new(ErrorCode::APPLICATION, "é".repeat(4096)))
+    });
+    let server = serve(router).await;
+    let client = connect(&server).await;
+    let err = within("call", client.call::<_, ()>("shout", &()))
+        .await
+        .unwrap_err();
+    let remote = err.remote().expect("an error answer");
+    assert_eq!(remote.code(), ErrorCode::APPLICATION);
+    assert!(
+        remote.message().len() <= 1024,
+        "{} bytes",
+        remote.message().len()
+    );
+    assert!(remote.message().starts_with("éé"));
+}

@@ -359,3 +359,25 @@ async fn a_large_broadcast_goes_out_in_fragments() {
     let text: String = codec::decode_value(&decoded.payload).unwrap();
     assert_eq!(text.len(), 1 << 20);
 }
+
+#[tokio::test]
+async fn a_fragment_inside_a_fragmented_message_closes_with_1002() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let server = serve(big_router(started_tx)).await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
+    // The reassembled message is itself a fragment.
+    let inner = codec::encode_raw(
+        &Frame::Fragment(Fragment {
+            message: 9,
+            last: true,
+        }),
+        b"nested",
+    )
+    .unwrap();
+    let (head, tail) = inner.split_at(2);
+    ws.send(fragment(0, false, head)).await.unwrap();
+    ws.send(fragment(0, true, tail)).await.unwrap();
+    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    assert_eq!(code, close_code::PROTOCOL);
+    assert!(reason.contains("holds a fragment"), "{reason}");
+}

@@ -520,3 +520,55 @@ async fn the_outbound_budget_bounds_bytes_for_a_peer_that_stops_reading() {
     assert!(err.is_closed(), "{err:?}");
     drop(ws);
 }
+
+#[tokio::test]
+async fn a_cast_over_the_in_flight_limit_is_refused_with_an_error_of_id_0() {
+    use futures_util::StreamExt;
+    use rpc::protocol::{Call, Cast, Frame};
+
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let config = server_config().session(session_config().max_in_flight(1));
+    let server = serve_with(
+        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        config,
+    )
+    .await;
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
+    let block = Frame::Call(Call {
+        id: 1,
+        method: "block",
+        headers: Vec::new(),
+    });
+    ws.send(Message::Binary(
+        rpc::codec::encode_with(&block, &()).unwrap(),
+    ))
+    .await
+    .unwrap();
+    within("handler", started.recv()).await.unwrap();
+    let cast = Frame::Cast(Cast {
+        method: "add",
+        headers: Vec::new(),
+    });
+    ws.send(Message::Binary(
+        rpc::codec::encode_with(&cast, &(1i64, 2i64)).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let Some(Ok(Message::Binary(answer))) = within("refusal", ws.next()).await else {
+        panic!("no refusal");
+    };
+    let Frame::Error(error) = rpc::codec::decode(&answer, usize::MAX).unwrap().frame else {
+        panic!("expected an error frame");
+    };
+    assert_eq!(
+        (error.id, error.code),
+        (0, ErrorCode::BUSY),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains("1 requests already in flight"),
+        "{}",
+        error.message
+    );
+}

@@ -348,3 +348,32 @@ async fn an_open_granting_more_than_the_credit_cap_closes_with_1002() {
     assert_eq!(code, rpc::protocol::close_code::PROTOCOL);
     assert!(reason.contains("items of credit"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_credit_over_the_cap_closes_with_1002() {
+    use futures_util::SinkExt;
+    use rpc::{
+        codec,
+        protocol::{Credit, Frame, Side},
+    };
+    let router = FnRouter::new("Feed").stream("feed", |req| async move {
+        // One item, then silence: the stream stays open.
+        req.send_stream(stream::iter([1u64]).chain(stream::pending()))
+            .await
+    });
+    let server = serve(router).await;
+    let mut ws = raw_open(&server, "feed", 1).await;
+    let credit = Frame::Credit(Credit {
+        id: 5,
+        to: Side::Callee,
+        items: u32::MAX,
+    });
+    ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+        codec::encode(&credit).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let (code, reason) = within("close", common::raw::expect_close(&mut ws)).await;
+    assert_eq!(code, rpc::protocol::close_code::PROTOCOL);
+    assert!(reason.contains("items of credit"), "{reason}");
+}

@@ -249,6 +249,17 @@ fn received_close(frame: Option<&CloseFrame>) -> CloseReason {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_close_reason_is_cut_to_123_bytes_on_a_character_boundary() {
+        let reason = CloseReason::local(close_code::POLICY, "é".repeat(100));
+        let Message::Close(Some(frame)) = close_message(&reason) else {
+            panic!("a close message");
+        };
+        assert_eq!(u16::from(frame.code), close_code::POLICY);
+        assert_eq!(frame.reason.len(), 122, "61 two-byte characters");
+        assert!(frame.reason.chars().all(|c| c == 'é'));
+    }
+
     #[tokio::test]
     async fn connections_get_tcp_keepalive_and_no_nagle_delay() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
