@@ -481,16 +481,7 @@ async fn the_outbound_budget_bounds_bytes_for_a_peer_that_stops_reading() {
         .max_reassembly(8 << 20);
     let server = serve_with(router, server_config().session(session)).await;
     let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
-    let join = rpc::protocol::Frame::Call(rpc::protocol::Call {
-        id: 1,
-        method: "join",
-        headers: Vec::new(),
-    });
-    ws.send(Message::Binary(
-        rpc::codec::encode_with(&join, &()).unwrap(),
-    ))
-    .await
-    .unwrap();
+    raw::send_call(&mut ws, 1, "join").await;
     let session = within("join", sessions.recv()).await.unwrap();
     let peer = session.peer();
 
@@ -524,7 +515,7 @@ async fn the_outbound_budget_bounds_bytes_for_a_peer_that_stops_reading() {
 #[tokio::test]
 async fn a_cast_over_the_in_flight_limit_is_refused_with_an_error_of_id_0() {
     use futures_util::StreamExt;
-    use rpc::protocol::{Call, Cast, Frame};
+    use rpc::protocol::{Cast, Frame};
 
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let config = server_config().session(session_config().max_in_flight(1));
@@ -534,16 +525,7 @@ async fn a_cast_over_the_in_flight_limit_is_refused_with_an_error_of_id_0() {
     )
     .await;
     let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
-    let block = Frame::Call(Call {
-        id: 1,
-        method: "block",
-        headers: Vec::new(),
-    });
-    ws.send(Message::Binary(
-        rpc::codec::encode_with(&block, &()).unwrap(),
-    ))
-    .await
-    .unwrap();
+    raw::send_call(&mut ws, 1, "block").await;
     within("handler", started.recv()).await.unwrap();
     let cast = Frame::Cast(Cast {
         method: "add",

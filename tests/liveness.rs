@@ -12,10 +12,8 @@ mod common;
 use std::time::Duration;
 
 use common::{FnRouter, raw, serve_with, server_config, session_config, url};
-use futures_util::SinkExt;
 use rpc::{Client, ClientConfig, protocol::close_code};
 use tokio::{net::TcpListener, time::Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Longest any paused test waits; far beyond every timeout under test.
 const PATIENCE: Duration = Duration::from_secs(3600);
@@ -35,16 +33,7 @@ async fn a_client_that_answers_nothing_is_closed_with_1001_and_calls_to_it_fail_
     let server = serve_with(router, server_config().session(config)).await;
     // A raw client that joins, then never reads (so never answers a ping).
     let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
-    let join = rpc::protocol::Frame::Call(rpc::protocol::Call {
-        id: 1,
-        method: "join",
-        headers: Vec::new(),
-    });
-    ws.send(Message::Binary(
-        rpc::codec::encode_with(&join, &()).unwrap(),
-    ))
-    .await
-    .unwrap();
+    raw::send_call(&mut ws, 1, "join").await;
     let session = sessions.recv().await.unwrap();
 
     tokio::time::pause();
@@ -101,24 +90,7 @@ async fn a_client_notices_a_server_that_stopped_answering_before_its_call_times_
     let addr = listener.local_addr().unwrap();
     let (handshaken_tx, handshaken) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(async move {
-        use futures_util::StreamExt;
-        let (tcp, _) = listener.accept().await.unwrap();
-        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-        let _hello = ws.next().await.unwrap().unwrap();
-        let welcome = rpc::protocol::Frame::Welcome(rpc::protocol::Welcome {
-            version: rpc::protocol::PROTOCOL_VERSION,
-            session_id: 1,
-            features: Vec::new(),
-            limits: rpc::protocol::Limits {
-                max_message_size: 1 << 20,
-                max_in_flight: 16,
-                max_reassembly: 1 << 20,
-                max_partials: 16,
-            },
-        });
-        ws.send(Message::Binary(rpc::codec::encode(&welcome).unwrap()))
-            .await
-            .unwrap();
+        let ws = raw::fake_server(listener).await;
         handshaken_tx.send(()).unwrap();
         // Hold the connection open, silent, until the test ends.
         std::future::pending::<()>().await;

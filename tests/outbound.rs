@@ -72,6 +72,10 @@ async fn a_peer_that_never_reads_pins_at_most_the_budget_and_is_closed() {
     let growth = HEAP.peak_usage().saturating_sub(baseline);
 
     assert_eq!(reason.code, close_code::POLICY, "{reason:?}");
+    assert!(
+        reason.reason.contains("refusals unread") || reason.reason.contains("stopped reading"),
+        "closed for the unread answers: {reason:?}"
+    );
     // The budget, plus one handler's answer being built and encoded (the
     // handlers run one at a time on this runtime), plus slack for buffers.
     let bound = BUDGET + 2 * ANSWER + (4 << 20);

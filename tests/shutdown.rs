@@ -249,23 +249,7 @@ async fn calls_pending_on_a_vanished_server_all_resolve_closed() {
     let (calls_seen_tx, calls_seen) = oneshot::channel();
     let fake = tokio::spawn(async move {
         use futures_util::StreamExt;
-        let (tcp, _) = listener.accept().await.unwrap();
-        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-        let _hello = ws.next().await.unwrap().unwrap();
-        let welcome = rpc::protocol::Frame::Welcome(rpc::protocol::Welcome {
-            version: rpc::protocol::PROTOCOL_VERSION,
-            session_id: 1,
-            features: Vec::new(),
-            limits: rpc::protocol::Limits {
-                max_message_size: 1 << 20,
-                max_in_flight: 16,
-                max_reassembly: 1 << 20,
-                max_partials: 16,
-            },
-        });
-        ws.send(Message::Binary(rpc::codec::encode(&welcome).unwrap()))
-            .await
-            .unwrap();
+        let mut ws = raw::fake_server(listener).await;
         for _ in 0..3 {
             ws.next().await.unwrap().unwrap();
         }

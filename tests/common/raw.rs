@@ -143,3 +143,37 @@ pub fn header(first: u8, len: u64) -> Vec<u8> {
     header.extend_from_slice(&[0; 4]);
     header
 }
+
+/// Sends a call of `method` with `()` as arguments.
+pub async fn send_call(ws: &mut RawWs, id: u64, method: &str) {
+    let call = Frame::Call(rpc::protocol::Call {
+        id,
+        method,
+        headers: Vec::new(),
+    });
+    let bytes = codec::encode_with(&call, &()).expect("call encodes");
+    ws.send(Message::Binary(bytes)).await.expect("send call");
+}
+
+/// A fake server's side of a connection: accepts one client from
+/// `listener`, reads its `Hello` and answers `Welcome` (1 MiB limits), then
+/// hands the WebSocket to the test.
+pub async fn fake_server(listener: tokio::net::TcpListener) -> RawWs {
+    let (tcp, _) = listener.accept().await.expect("accept");
+    let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
+    let _hello = ws.next().await.expect("hello").expect("hello");
+    let welcome = Frame::Welcome(rpc::protocol::Welcome {
+        version: PROTOCOL_VERSION,
+        session_id: 1,
+        features: Vec::new(),
+        limits: Limits {
+            max_message_size: 1 << 20,
+            max_in_flight: 16,
+            max_reassembly: 1 << 20,
+            max_partials: 16,
+        },
+    });
+    let bytes = codec::encode(&welcome).expect("welcome encodes");
+    ws.send(Message::Binary(bytes)).await.expect("send welcome");
+    ws
+}
