@@ -127,6 +127,11 @@ impl Inbound {
         handle.map(|h| h.abort()).is_some()
     }
 
+    /// Handlers running now.
+    pub(super) fn running_count(&self) -> usize {
+        self.limit - self.permits.available_permits()
+    }
+
     /// Forgets the calling handler task's entry, if it is still the one
     /// registered under `key`: once it has sent its last frame, the peer may
     /// reuse the id, and a new task may already stand under it.

@@ -455,6 +455,16 @@ impl Shared {
         }
     }
 
+    /// Requests in flight either way: this side's handlers and the calls it
+    /// waits on. Lock-free on the handler side, one short lock for calls.
+    pub(crate) fn in_flight(&self) -> usize {
+        let running = self.inbound.running_count();
+        if running > 1 {
+            return running;
+        }
+        running + self.pending.len()
+    }
+
     pub(crate) fn set_draining(&self) {
         self.draining.store(true, Ordering::Release);
     }

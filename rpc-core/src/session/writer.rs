@@ -36,6 +36,14 @@ pub(super) async fn run(mut sink: Sink, mut drain: Drain, shared: Arc<Shared>) -
                 () = &mut closing => break,
                 () = outbound.rung() => {}
             }
+            // Woken by the first answer of a burst, the writer would run
+            // before the others exist (tokio runs a woken task next) and
+            // write one frame per syscall. When more than one request is in
+            // flight, yielding once lets the tasks already runnable queue
+            // theirs; a lone call or answer is written at once.
+            if shared.in_flight() > 1 {
+                tokio::task::yield_now().await;
+            }
         }
         drain.gather(outbound, &mut round);
         if round.messages.is_empty() && !round.ping {
