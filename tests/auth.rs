@@ -148,3 +148,21 @@ async fn an_async_hook_sees_the_request_and_attaches_claims_handlers_read() {
 fn a_refusal_is_a_client_error() {
     let _ = Refusal::new(500, "not ours to send");
 }
+
+#[tokio::test]
+async fn a_hook_still_running_at_the_handshake_timeout_is_dropped() {
+    let timeout = std::time::Duration::from_millis(200);
+    let server = Server::builder()
+        .config(server_config().handshake_timeout(timeout))
+        .mount(FnRouter::new("Me").finished())
+        .authenticate_async(|_request| std::future::pending())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let err = within("connect", Client::connect(&url(&server)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), None, "{err:?}");
+    assert!(started.elapsed() >= timeout, "{:?}", started.elapsed());
+}
