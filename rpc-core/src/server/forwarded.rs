@@ -49,13 +49,19 @@ pub(super) fn client_addr(
     Some(client)
 }
 
-/// The comma-separated elements of every `name` header, in order.
-fn elements<'a>(headers: &'a HeaderMap, name: &HeaderName) -> impl Iterator<Item = &'a str> {
+/// The comma-separated elements of every `name` header, in order, trimmed;
+/// the upgrade reads its token lists (`Connection`, `Upgrade`,
+/// `Sec-WebSocket-Protocol`) with it too.
+pub(super) fn elements<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(name)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
+        .map(str::trim)
 }
 
 /// A node as proxies write it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,

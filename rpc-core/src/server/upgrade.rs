@@ -15,7 +15,10 @@ use tokio_tungstenite::{
     tungstenite::{handshake::derive_accept_key, protocol::Role},
 };
 
-use super::{Context, forwarded};
+use super::{
+    Context,
+    forwarded::{self, elements},
+};
 use crate::{
     auth::{Refusal, UpgradeRequest},
     identity::Identity,
@@ -190,8 +193,8 @@ fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String, Answer> {
     if head.version < 1 {
         return Err(Answer::new(400, "websocket upgrades need HTTP/1.1"));
     }
-    if !tokens(headers, &header::UPGRADE).any(|t| t.eq_ignore_ascii_case("websocket"))
-        || !tokens(headers, &header::CONNECTION).any(|t| t.eq_ignore_ascii_case("upgrade"))
+    if !elements(headers, &header::UPGRADE).any(|t| t.eq_ignore_ascii_case("websocket"))
+        || !elements(headers, &header::CONNECTION).any(|t| t.eq_ignore_ascii_case("upgrade"))
     {
         return Err(Answer::new(
             426,
@@ -228,7 +231,7 @@ fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String, Answer> {
         return Err(Answer::new(403, "origin not allowed"));
     }
     if let Some(required) = &ctx.config.subprotocol
-        && !tokens(headers, &header::SEC_WEBSOCKET_PROTOCOL).any(|t| t == required)
+        && !elements(headers, &header::SEC_WEBSOCKET_PROTOCOL).any(|t| t == required)
     {
         return Err(Answer::new(
             400,
@@ -236,16 +239,6 @@ fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String, Answer> {
         ));
     }
     Ok(derive_accept_key(key.as_bytes()))
-}
-
-/// The comma-separated elements of every `name` header, trimmed.
-fn tokens<'a>(headers: &'a HeaderMap, name: &HeaderName) -> impl Iterator<Item = &'a str> {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
 }
 
 /// An HTTP answer that refuses the upgrade: status, reason as the body, and
