@@ -322,9 +322,8 @@ async fn an_upgrade_sent_one_byte_at_a_time_is_dropped_at_the_handshake_timeout(
         .unwrap();
     tcp.set_nodelay(true).unwrap();
     let request = upgrade_request(server.local_addr().unwrap(), "");
-    // 20 ms a byte: the request would take seconds; tungstenite's own check
-    // (at least 128 bytes a read on average after 64 reads) would cut it
-    // after 1.3 s, later than the handshake timeout.
+    // 20 ms a byte: the request would take seconds; only the handshake
+    // timeout cuts it.
     let (mut reader, mut writer) = tcp.split();
     tokio::select! {
         () = trickle(&mut writer, &request, Duration::from_millis(20)) => {
@@ -397,7 +396,7 @@ async fn oversized_upgrade_headers_are_refused_without_buffering_them() {
     let bystander = Bystander::join(&server).await;
     let addr = server.local_addr().unwrap();
 
-    // The control: 100 headers, under httparse's limit of 124, are upgraded.
+    // The control: 100 headers, under the server's limit of 124, are upgraded.
     let many = filler_headers(100);
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.write_all(&upgrade_request(addr, &many)).await.unwrap();
@@ -406,7 +405,7 @@ async fn oversized_upgrade_headers_are_refused_without_buffering_them() {
     assert_eq!(&answer, b"HTTP/1.1 101");
     drop(tcp);
 
-    // 200 headers: tungstenite refuses the request and hangs up.
+    // 200 headers, over the 124 the server parses: it hangs up.
     let too_many = filler_headers(200);
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.write_all(&upgrade_request(addr, &too_many))
@@ -415,7 +414,7 @@ async fn oversized_upgrade_headers_are_refused_without_buffering_them() {
     let answer = within("hang-up", until_hung_up(&mut tcp)).await;
     assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
 
-    // One header of 64 MiB: tungstenite stops reading at 64 KiB of request
+    // One header of 64 MiB: the server stops reading at 64 KiB of request
     // and hangs up; a server buffering it would hold 64 MiB or more.
     let memory = Memory::measure();
     let mut tcp = TcpStream::connect(addr).await.unwrap();

@@ -113,7 +113,7 @@ impl Phone {
 
 /// Admits everyone; `authorization: <name>` names the caller.
 #[allow(clippy::unnecessary_wraps)] // reason: the hook's signature is fixed
-fn authenticate(request: &UpgradeRequest<'_>) -> Result<Option<Identity>, Refusal> {
+fn authenticate(request: &UpgradeRequest) -> Result<Option<Identity>, Refusal> {
     Ok(request.header("authorization").map(Identity::new))
 }
 

@@ -1,5 +1,5 @@
-//! Accepting connections: the accept loop, the upgrade with its connection
-//! limit and authentication hook, the protocol handshake, then the session.
+//! Accepting connections: the accept loop, the upgrade (see `upgrade`), the
+//! protocol handshake, then the session.
 
 use std::{
     net::SocketAddr,
@@ -10,20 +10,18 @@ use std::{
 
 use futures_util::{Stream, StreamExt};
 use tokio::{sync::OwnedSemaphorePermit, time::Instant};
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tracing::Instrument;
 
-use super::Context;
+use super::{
+    Context,
+    upgrade::{Upgraded, upgrade},
+};
 use crate::{
-    auth::UpgradeRequest,
     error::CloseReason,
     identity::Identity,
     protocol::{Limits, close_code},
     session::{self, Role, Setup, handshake},
-    transport::{
-        BoxTransport,
-        websocket::{self, Io, WsTransport},
-    },
+    transport::{BoxTransport, websocket::Io},
 };
 
 /// Connections over the limit that are told 503 at once, each by a task
@@ -112,7 +110,11 @@ async fn serve(
             upgraded = upgrade => upgraded,
             () = ctx.stopped.cancelled() => return,
         };
-        let (mut ws, identity) = match upgraded {
+        let Upgraded {
+            mut ws,
+            identity,
+            remote_addr,
+        } = match upgraded {
             Ok(Ok(upgraded)) => upgraded,
             Ok(Err(refusal)) => {
                 tracing::info!(%refusal, "upgrade refused");
@@ -143,7 +145,7 @@ async fn serve(
                 return ws.linger(ctx.config.session.close_timeout).await;
             }
         };
-        run_session(ws, addr, identity, id, client_limits, &ctx).await;
+        run_session(ws, remote_addr, identity, id, client_limits, &ctx).await;
     }
     .instrument(span)
     .await;
@@ -182,66 +184,4 @@ async fn run_session(
         }
     };
     tokio::join!(drive, drain);
-}
-
-/// Why an upgrade did not become a WebSocket.
-#[derive(Debug, thiserror::Error)]
-enum UpgradeRefused {
-    #[error("answered HTTP {0}")]
-    Status(u16),
-    #[error("websocket upgrade failed: {0}")]
-    Failed(tokio_tungstenite::tungstenite::Error),
-}
-
-/// Runs the HTTP upgrade; the callback enforces the connection limit and the
-/// authentication hook before the 101 response is written.
-async fn upgrade(
-    io: Box<dyn Io>,
-    addr: Option<SocketAddr>,
-    admitted: bool,
-    ctx: &Context,
-) -> Result<(BoxTransport, Option<Identity>), UpgradeRefused> {
-    let mut identity = None;
-    let mut refused = None;
-    #[allow(
-        clippy::result_large_err,
-        reason = "the callback signature is tungstenite's"
-    )]
-    let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        let verdict = if !admitted {
-            tracing::warn!(
-                limit = ctx.config.max_connections,
-                "connection limit crossed"
-            );
-            Err((503, "too many connections; try again later".to_owned()))
-        } else if ctx.shutdown.is_cancelled() {
-            Err((503, "server is shutting down".to_owned()))
-        } else if let Some(hook) = &ctx.auth {
-            hook(&UpgradeRequest::new(request, addr))
-                .map(|who| identity = who)
-                .map_err(|refusal| (refusal.status(), refusal.reason().to_owned()))
-        } else {
-            Ok(())
-        };
-        match verdict {
-            Ok(()) => Ok(response),
-            Err((status, body)) => {
-                refused = Some(status);
-                Err(error_response(status, body))
-            }
-        }
-    };
-    let config = websocket::ws_config(&ctx.config.session);
-    match tokio_tungstenite::accept_hdr_async_with_config(io, callback, Some(config)).await {
-        Ok(ws) => Ok((Box::new(WsTransport::new(ws)), identity)),
-        Err(_) if refused.is_some() => Err(UpgradeRefused::Status(refused.unwrap_or_default())),
-        Err(err) => Err(UpgradeRefused::Failed(err)),
-    }
-}
-
-fn error_response(status: u16, body: String) -> ErrorResponse {
-    let mut response = ErrorResponse::new(Some(body));
-    *response.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::FORBIDDEN);
-    response
 }

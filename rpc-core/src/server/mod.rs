@@ -13,6 +13,8 @@
 //! then stops, and connections still upgrading are dropped.
 
 mod connection;
+mod forwarded;
+mod upgrade;
 
 use std::{
     fmt,
@@ -80,16 +82,55 @@ impl ServerBuilder {
         self
     }
 
-    /// Calls `hook` for every upgrade request, before any session exists. It
-    /// refuses with an HTTP status ([`Refusal`]) or admits, optionally with
-    /// an [`Identity`] that handlers read through
-    /// [`Session::identity`](crate::Session::identity).
-    pub fn authenticate<F>(mut self, hook: F) -> Self
+    /// Awaits `hook` for every upgrade request, before any session exists
+    /// and after the connection limit, shutdown, origin and subprotocol
+    /// checks. It refuses with a 4xx status and a reason ([`Refusal`]) or
+    /// admits, optionally with an [`Identity`] (which can carry the
+    /// application's own data) that handlers read through
+    /// [`Session::identity`](crate::Session::identity). The hook runs within
+    /// the [`handshake_timeout`](ServerConfig::handshake_timeout): a
+    /// connection whose hook has not answered by then is dropped.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), rpc_core::ServeError> {
+    /// use rpc_core::{Identity, Refusal, Server, UpgradeRequest};
+    ///
+    /// struct Roles(Vec<String>);
+    ///
+    /// async fn look_up(token: &str) -> Option<(String, Vec<String>)> {
+    ///     // A database or an identity provider, asked without blocking.
+    ///     (token == "Bearer alice-token").then(|| ("alice".into(), vec!["admin".into()]))
+    /// }
+    ///
+    /// let server = Server::builder()
+    ///     .authenticate_async(|request: UpgradeRequest| async move {
+    ///         let token = request.header("authorization").unwrap_or_default();
+    ///         match look_up(token).await {
+    ///             Some((user, roles)) => Ok(Some(Identity::new(user).with(Roles(roles)))),
+    ///             None => Err(Refusal::unauthorized("unknown token")),
+    ///         }
+    ///     })
+    ///     .bind("127.0.0.1:0")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn authenticate_async<F, Fut>(mut self, hook: F) -> Self
     where
-        F: Fn(&UpgradeRequest<'_>) -> Result<Option<Identity>, Refusal> + Send + Sync + 'static,
+        F: Fn(UpgradeRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Identity>, Refusal>> + Send + 'static,
     {
-        self.auth = Some(Arc::new(hook));
+        self.auth = Some(Arc::new(move |request| Box::pin(hook(request))));
         self
+    }
+
+    /// The synchronous form of [`authenticate_async`](Self::authenticate_async),
+    /// for a hook that needs nothing but the request to decide.
+    pub fn authenticate<F>(self, hook: F) -> Self
+    where
+        F: Fn(&UpgradeRequest) -> Result<Option<Identity>, Refusal> + Send + Sync + 'static,
+    {
+        self.authenticate_async(move |request| std::future::ready(hook(&request)))
     }
 
     /// Sends every push that could not be delivered (full queue, closed
