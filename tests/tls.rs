@@ -5,63 +5,12 @@
 
 mod common;
 
-use common::{FnRouter, server_config, within};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+use common::{
+    FnRouter,
+    certs::{Authority, TempDir, self_signed},
+    server_config, within,
 };
 use rpc::{Client, ClientTls, ConnectError, Server, ServerTls};
-
-/// A certificate authority of the test's own.
-struct Authority {
-    pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl Authority {
-    fn new() -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "rpc test authority");
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = KeyPair::generate().unwrap();
-        let pem = params.self_signed(&key).unwrap().pem();
-        Self {
-            pem,
-            issuer: Issuer::new(params, key),
-        }
-    }
-
-    /// A server certificate for `host`, and its key, in PEM.
-    fn sign(&self, host: &str) -> (String, String) {
-        let key = KeyPair::generate().unwrap();
-        let cert = server_params(host).signed_by(&key, &self.issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// A client that trusts this authority alone.
-    fn client(&self) -> rpc::ClientBuilder {
-        Client::builder().tls(ClientTls::empty().add_ca_pem(self.pem.as_bytes()).unwrap())
-    }
-}
-
-fn server_params(host: &str) -> CertificateParams {
-    let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params
-}
-
-/// A certificate for `localhost` that no authority signed.
-fn self_signed() -> (String, String) {
-    let key = KeyPair::generate().unwrap();
-    let cert = server_params("localhost").self_signed(&key).unwrap();
-    (cert.pem(), key.serialize_pem())
-}
 
 /// A server of `add` on 127.0.0.1:0 presenting `cert` and `key`.
 async fn serve((cert, key): (String, String)) -> Server {
@@ -94,32 +43,12 @@ async fn assert_served(client: rpc::ClientBuilder, server: &Server) {
     client.close().await;
 }
 
-/// A temporary directory, removed with it.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("rpc-test-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[tokio::test]
 async fn a_client_that_trusts_the_authority_calls_over_wss() {
     let authority = Authority::new();
-    let (cert, key) = authority.sign("localhost");
     // The server reads its certificate and key from files, as in production.
     let dir = TempDir::new("pem-files");
-    let (cert_path, key_path) = (dir.0.join("cert.pem"), dir.0.join("key.pem"));
-    std::fs::write(&cert_path, cert).unwrap();
-    std::fs::write(&key_path, key).unwrap();
+    let (cert_path, key_path) = dir.write_pem(authority.sign("localhost"));
     let tls = ServerTls::from_pem_files(&cert_path, &key_path).unwrap();
     let router = FnRouter::new("Calc").call("add", |req| async move {
         let (a, b): (i64, i64) = req.args()?;
