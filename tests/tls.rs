@@ -10,16 +10,23 @@ use common::{
     certs::{Authority, TempDir, self_signed},
     server_config, within,
 };
-use rpc::{Client, ClientTls, ConnectError, Server, ServerTls};
+use std::time::Duration;
+
+use rpc::{Client, ClientTls, ConnectError, Server, ServerConfig, ServerTls};
+use tokio::{io::AsyncReadExt, net::TcpStream};
 
 /// A server of `add` on 127.0.0.1:0 presenting `cert` and `key`.
-async fn serve((cert, key): (String, String)) -> Server {
+async fn serve(pem: (String, String)) -> Server {
+    serve_with(pem, server_config()).await
+}
+
+async fn serve_with((cert, key): (String, String), config: ServerConfig) -> Server {
     let router = FnRouter::new("Calc").call("add", |req| async move {
         let (a, b): (i64, i64) = req.args()?;
         req.reply(&(a + b))
     });
     Server::builder()
-        .config(server_config())
+        .config(config)
         .tls(ServerTls::from_pem(cert.as_bytes(), key.as_bytes()).unwrap())
         .mount(router.finished())
         .bind("127.0.0.1:0")
@@ -112,6 +119,38 @@ async fn a_plain_client_is_turned_away_and_the_server_serves_on() {
         .unwrap_err();
     assert!(err.tls().is_none(), "the client spoke no tls: {err:?}");
     assert_served(authority.client(), &server).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_client_holds_its_own_task_only_until_the_handshake_timeout() {
+    let authority = Authority::new();
+    let config = server_config().handshake_timeout(Duration::from_millis(300));
+    let server = serve_with(authority.sign("localhost"), config).await;
+    // Connects and never says hello: the accept loop goes on regardless.
+    let mut silent = TcpStream::connect(server.local_addr().unwrap())
+        .await
+        .unwrap();
+    assert_served(authority.client(), &server).await;
+    // Past the handshake timeout the server hangs up on it.
+    let read = within("the silent client is dropped", silent.read(&mut [0; 64])).await;
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_over_the_connection_limit_is_told_503_over_tls() {
+    let authority = Authority::new();
+    let config = server_config().max_connections(1);
+    let server = serve_with(authority.sign("localhost"), config).await;
+    let first = within("connect", authority.client().connect(&wss(&server)))
+        .await
+        .unwrap();
+    let err = within("connect", authority.client().connect(&wss(&server)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err:?}");
+    first.close().await;
     server.shutdown().await;
 }
 

@@ -9,8 +9,8 @@ use super::Context;
 use crate::transport::websocket::Io;
 
 /// `io` behind TLS when the server has a certificate, else `io` itself;
-/// `None` when the handshake failed, ran past `deadline`, or the server
-/// stopped first (each logged), and the connection is to be dropped.
+/// `None`, and the connection is to be dropped, when the handshake failed
+/// or ran past `deadline` (both logged) or the server stopped first.
 pub(super) async fn accept(
     io: Box<dyn Io>,
     deadline: Instant,
