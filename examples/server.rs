@@ -4,12 +4,16 @@
 //!
 //! ```text
 //! cargo run --release --example server -- 127.0.0.1:9000 [--token T] [--max-connections N]
+//!     [--tls-cert FILE --tls-key FILE]
 //! ```
 //!
 //! - `--token T`: refuse (HTTP 401) every upgrade request without the
 //!   header `Authorization: Bearer T`.
 //! - `--max-connections N`: serve at most `N` connections at once; more are
 //!   refused with HTTP 503 (default 10 000).
+//! - `--tls-cert FILE --tls-key FILE`: serve `wss://` with the certificate
+//!   chain and private key in these PEM files (built with the `tls`
+//!   feature, on by default).
 //!
 //! What it serves, and the frames each method exercises:
 //!
@@ -49,12 +53,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(complaint) => {
-            eprintln!("{complaint}\nusage: server [ADDR] [--token T] [--max-connections N]");
+            eprintln!(
+                "{complaint}\nusage: server [ADDR] [--token T] [--max-connections N] [--tls-cert FILE --tls-key FILE]"
+            );
             std::process::exit(2);
         }
     };
     let server = options.builder().bind(options.addr.as_str()).await?;
-    println!("listening on ws://{}", server.local_addr().unwrap());
+    let scheme = if options.tls.is_some() { "wss" } else { "ws" };
+    println!("listening on {scheme}://{}", server.local_addr().unwrap());
     tokio::signal::ctrl_c().await?;
     println!("shutting down");
     server.shutdown().await;

@@ -86,6 +86,9 @@
 //!   predicates: `is_timeout()`, `is_closed()`, `is_busy()`.
 //! - Graceful shutdown, authentication at upgrade time, tracing spans per
 //!   session and per call.
+//! - TLS both ways with rustls (the `tls` feature, on by default; no
+//!   OpenSSL): `wss://` URLs with [`ClientTls`] roots, servers that
+//!   terminate TLS with a [`ServerTls`] certificate; `docs/deployment.md`.
 //! - The wire format is specified in `docs/protocol.md`, byte by byte.
 //!
 //! # Layout

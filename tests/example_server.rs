@@ -1,6 +1,7 @@
 //! The `server` example, end to end: every method it serves, driven from a
-//! client that serves the callback and receives the push, its `--token`
-//! and `--max-connections` flags, and the routers it lists. The server is
+//! client that serves the callback and receives the push, its `--token`,
+//! `--max-connections`, `--tls-cert` and `--tls-key` flags, and the routers
+//! it lists. The server is
 //! built exactly as the example builds it, from the same command line.
 
 mod common;
@@ -8,7 +9,10 @@ mod common;
 #[path = "../examples/routers/mod.rs"]
 mod routers;
 
-use common::within;
+use common::{
+    certs::{Authority, TempDir},
+    within,
+};
 use futures_util::{StreamExt, stream};
 use routers::{
     CalculatorClient, DivError, EchoClient, duplex::DuplexClient, setup::Options,
@@ -233,6 +237,24 @@ async fn max_connections_refuses_the_one_too_many() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn tls_flags_serve_wss_with_the_certificate_in_the_files() {
+    let authority = Authority::new();
+    let dir = TempDir::new("example-tls");
+    let (cert, key) = dir.write_pem(authority.sign("localhost"));
+    let server = start(&["--tls-cert", &cert, "--tls-key", &key]).await;
+    let url = format!("wss://localhost:{}", server.local_addr().unwrap().port());
+    let client = within("connect over tls", authority.client().connect(&url))
+        .await
+        .expect("the client connects over tls");
+    assert_eq!(
+        CalculatorClient::new(&client).add(2, 3).await.expect("add"),
+        5
+    );
+    client.close().await;
+    server.shutdown().await;
+}
+
 #[test]
 fn bad_command_lines_are_refused_with_a_reason() {
     let parse = |args: &[&str]| Options::parse(args.iter().map(|&arg| arg.to_owned()));
@@ -250,6 +272,19 @@ fn bad_command_lines_are_refused_with_a_reason() {
         (&["--max-connections", "many"], "takes a whole number"),
         (&["--verbose"], "unknown flag `--verbose`"),
         (&["127.0.0.1:1", "127.0.0.1:2"], "unexpected argument"),
+        (
+            &["--tls-cert", "cert.pem"],
+            "--tls-cert and --tls-key go together",
+        ),
+        (
+            &[
+                "--tls-cert",
+                "/nonexistent/cert.pem",
+                "--tls-key",
+                "key.pem",
+            ],
+            "could not read `/nonexistent/cert.pem`",
+        ),
     ];
     for (args, complaint) in cases {
         let err = parse(args).expect_err("refused");

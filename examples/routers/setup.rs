@@ -1,6 +1,6 @@
 //! The `server` example's command line, and the server it describes.
 
-use rpc::{Refusal, Server, ServerBuilder, ServerConfig};
+use rpc::{Refusal, Server, ServerBuilder, ServerConfig, ServerTls};
 
 use super::{Calculator, Echo, duplex::Duplex, streams::Streams};
 
@@ -13,16 +13,21 @@ pub(crate) struct Options {
     pub(crate) token: Option<String>,
     /// With `--max-connections N`: connections served at once.
     pub(crate) max_connections: usize,
+    /// With `--tls-cert FILE --tls-key FILE`: the certificate chain and key
+    /// the server presents, read from those PEM files.
+    pub(crate) tls: Option<ServerTls>,
 }
 
 impl Options {
-    /// Parses `[ADDR] [--token T] [--max-connections N]`, the arguments
-    /// after the program's name.
+    /// Parses `[ADDR] [--token T] [--max-connections N] [--tls-cert FILE
+    /// --tls-key FILE]`, the arguments after the program's name, and reads
+    /// the TLS files.
     pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
         let mut args = args.into_iter();
         let mut addr = None;
         let mut token = None;
         let mut max_connections = ServerConfig::default().max_connections;
+        let (mut tls_cert, mut tls_key) = (None, None);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--token" => token = Some(args.next().ok_or("--token needs a value")?),
@@ -32,33 +37,50 @@ impl Options {
                         format!("--max-connections takes a whole number, not `{value}`")
                     })?;
                 }
+                "--tls-cert" => tls_cert = Some(args.next().ok_or("--tls-cert needs a file")?),
+                "--tls-key" => tls_key = Some(args.next().ok_or("--tls-key needs a file")?),
                 flag if flag.starts_with("--") => {
                     return Err(format!(
-                        "unknown flag `{flag}`; the flags are --token and --max-connections"
+                        "unknown flag `{flag}`; the flags are --token, --max-connections, --tls-cert and --tls-key"
                     ));
                 }
                 _ if addr.is_none() => addr = Some(arg),
                 _ => return Err(format!("unexpected argument `{arg}`")),
             }
         }
+        let tls = match (tls_cert, tls_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => {
+                Some(ServerTls::from_pem_files(cert, key).map_err(|err| {
+                    let detail =
+                        std::error::Error::source(&err).map(|source| format!(": {source}"));
+                    format!("--tls-cert/--tls-key: {err}{}", detail.unwrap_or_default())
+                })?)
+            }
+            _ => return Err("--tls-cert and --tls-key go together".to_owned()),
+        };
         Ok(Self {
             addr: addr.unwrap_or_else(|| "127.0.0.1:9000".to_owned()),
             token,
             max_connections,
+            tls,
         })
     }
 
     /// A server of every example router with these options: the connection
-    /// limit and, with a token, a hook that refuses (HTTP 401) any upgrade
-    /// without `Authorization: Bearer <token>`.
+    /// limit, TLS with the certificate given and, with a token, a hook that
+    /// refuses (HTTP 401) any upgrade without `Authorization: Bearer <token>`.
     pub(crate) fn builder(&self) -> ServerBuilder {
         let config = ServerConfig::default().max_connections(self.max_connections);
-        let builder = Server::builder()
+        let mut builder = Server::builder()
             .config(config)
             .mount(Calculator)
             .mount(Echo)
             .mount(Streams)
             .mount(Duplex);
+        if let Some(tls) = &self.tls {
+            builder = builder.tls(tls.clone());
+        }
         let Some(token) = &self.token else {
             return builder;
         };

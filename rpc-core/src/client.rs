@@ -32,6 +32,8 @@ pub struct ClientBuilder {
     routes: Routes,
     mount_error: Option<MountError>,
     headers: Vec<(String, String)>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ClientTls>,
 }
 
 impl ClientBuilder {
@@ -57,12 +59,32 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects to `url` (`ws://host:port/path`), upgrades, and performs the
-    /// protocol handshake, all within the connect timeout.
+    /// Trusts `tls`'s authorities for `wss://` URLs (the `tls` feature;
+    /// default: [`ClientTls::webpki_roots`](crate::ClientTls::webpki_roots)).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rpc_core::{Client, ClientTls};
+    ///
+    /// let tls = ClientTls::native_roots()?;
+    /// let client = Client::builder().tls(tls).connect("wss://rpc.example.com/").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Connects to `url` (`ws://host:port/path`, or `wss://` with the `tls`
+    /// feature), upgrades, and performs the protocol handshake, all within
+    /// the connect timeout.
     ///
     /// # Errors
     ///
-    /// See [`ConnectError`]: a refused upgrade carries its HTTP status.
+    /// See [`ConnectError`]: a refused upgrade carries its HTTP status, a
+    /// failed TLS handshake says why (`ConnectError::Tls`).
     pub async fn connect(self, url: &str) -> Result<Client, ConnectError> {
         self.open(url, None::<TcpStream>).await
     }
@@ -70,7 +92,8 @@ impl ClientBuilder {
     /// Upgrades `io`, a connection the caller opened (a Unix socket, a TLS
     /// stream, a TCP stream with its own options), and performs the
     /// protocol handshake, within the connect timeout. `url` gives the
-    /// upgrade request's host and path; its scheme must be `ws`.
+    /// upgrade request's host and path; with `wss`, a TLS handshake with
+    /// that host runs over `io` first.
     ///
     /// # Errors
     ///
@@ -98,14 +121,14 @@ impl ClientBuilder {
         let mut request = url
             .into_client_request()
             .map_err(|_| invalid("not a URL"))?;
-        match request.uri().scheme_str() {
-            Some("ws") => {}
-            Some("wss") => {
-                return Err(invalid(
-                    "wss:// needs TLS, which this version does not support yet",
-                ));
-            }
-            _ => return Err(invalid("the scheme must be ws://")),
+        let secure = match request.uri().scheme_str() {
+            Some("ws") => false,
+            Some("wss") => true,
+            _ => return Err(invalid("the scheme must be ws:// or wss://")),
+        };
+        #[cfg(not(feature = "tls"))]
+        if secure {
+            return Err(invalid("wss:// needs TLS: build with the `tls` feature"));
         }
         let host = request
             .uri()
@@ -116,7 +139,18 @@ impl ClientBuilder {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let port = request.uri().port_u16().unwrap_or(80);
+        let port = request
+            .uri()
+            .port_u16()
+            .unwrap_or(if secure { 443 } else { 80 });
+        #[cfg(feature = "tls")]
+        let tls = if secure {
+            let name = crate::tls::ClientTls::server_name(&host)
+                .ok_or_else(|| invalid("the host is not a DNS name or IP address"))?;
+            Some((self.tls.unwrap_or_default(), name))
+        } else {
+            None
+        };
         for (name, value) in &self.headers {
             let name = tungstenite::http::HeaderName::try_from(name.as_str())
                 .map_err(|_| invalid("bad header name"))?;
@@ -136,6 +170,11 @@ impl ClientBuilder {
                 websocket::tune(&tcp, session_config.tcp_keepalive);
                 let remote_addr = tcp.peer_addr().ok();
                 (Box::new(tcp), remote_addr)
+            };
+            #[cfg(feature = "tls")]
+            let io = match tls {
+                Some((tls, name)) => tls.connect(name, io).await.map_err(ConnectError::Tls)?,
+                None => io,
             };
             let config = websocket::ws_config(&session_config);
             let (ws, _response) =
@@ -256,6 +295,8 @@ impl Client {
             routes: Routes::default(),
             mount_error: None,
             headers: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 

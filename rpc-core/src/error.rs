@@ -262,7 +262,8 @@ pub enum HandshakeError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
-    /// The address is not a valid `ws://` URL.
+    /// The address is not a valid `ws://` or `wss://` URL, or is `wss://`
+    /// without the `tls` feature.
     #[error("invalid url `{url}`: {why}")]
     InvalidUrl {
         /// The URL as given.
@@ -287,6 +288,15 @@ pub enum ConnectError {
     /// The WebSocket upgrade failed for another reason.
     #[error("websocket upgrade failed")]
     Upgrade(#[source] TransportError),
+    /// The TLS handshake of a `wss://` connection failed: the server's
+    /// certificate was refused ([`TlsError::is_wrong_host`],
+    /// [`TlsError::is_unknown_issuer`]) or the server does not speak TLS.
+    ///
+    /// [`TlsError::is_wrong_host`]: crate::TlsError::is_wrong_host
+    /// [`TlsError::is_unknown_issuer`]: crate::TlsError::is_unknown_issuer
+    #[cfg(feature = "tls")]
+    #[error("could not secure the connection with tls")]
+    Tls(#[source] crate::tls::TlsError),
     /// The protocol handshake failed.
     #[error("protocol handshake failed")]
     Handshake(#[source] HandshakeError),
@@ -303,6 +313,15 @@ impl ConnectError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ConnectError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Why the TLS handshake failed, if that is what failed.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&crate::tls::TlsError> {
+        match self {
+            ConnectError::Tls(err) => Some(err),
             _ => None,
         }
     }

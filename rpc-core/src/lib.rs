@@ -22,6 +22,8 @@
 //! - `transport`: the seam under the session (binary messages, pings, close)
 //!   over tokio-tungstenite or in memory; [`testing`]: an in-memory pair.
 //! - `auth`: the authentication hook's view of the upgrade request.
+//! - `tls` (the `tls` feature): [`ClientTls`] and [`ServerTls`], rustls
+//!   under the WebSocket on either side.
 //! - `identity`, `rate`, `text`: small pieces below session and server: who
 //!   the peer is, token-bucket rate limits, peer text clipped for logs.
 
@@ -45,6 +47,8 @@ mod stream;
 pub mod stub;
 pub mod testing;
 mod text;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 
 pub use auth::{Refusal, UpgradeRequest};
@@ -67,3 +71,5 @@ pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
 pub use server::{Server, ServerBuilder};
 pub use session::{CallOptions, Peer, Session};
 pub use stream::{BidiStream, Incoming, StreamError, StreamOptions};
+#[cfg(feature = "tls")]
+pub use tls::{ClientTls, ServerTls, TlsError};

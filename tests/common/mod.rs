@@ -10,6 +10,7 @@
     reason = "each test binary uses a different subset"
 )]
 
+pub mod certs;
 pub mod raw;
 
 use std::{future::Future, sync::Arc, time::Duration};

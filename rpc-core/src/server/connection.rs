@@ -103,6 +103,10 @@ async fn serve(
     let span = tracing::info_span!("connection", id, peer = ?addr);
     async {
         let deadline = Instant::now() + ctx.config.handshake_timeout;
+        #[cfg(feature = "tls")]
+        let Some(io) = super::tls::accept(io, deadline, &ctx).await else {
+            return;
+        };
         // A connection still upgrading when the server stops is only
         // waiting to be refused: it is dropped rather than waited for.
         let upgrade = tokio::time::timeout_at(deadline, upgrade(io, addr, permit.is_some(), &ctx));

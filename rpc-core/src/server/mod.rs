@@ -14,6 +14,8 @@
 
 mod connection;
 mod forwarded;
+#[cfg(feature = "tls")]
+mod tls;
 mod upgrade;
 
 use std::{
@@ -51,6 +53,8 @@ pub struct ServerBuilder {
     mount_error: Option<MountError>,
     auth: Option<Arc<AuthHook>>,
     dead_letters: Option<DeadLetters>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -141,6 +145,30 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves every connection over TLS with `tls`'s certificate (the
+    /// `tls` feature): clients connect with `wss://`. Each connection's
+    /// task runs its TLS handshake before the WebSocket upgrade, within
+    /// [`handshake_timeout`](ServerConfig::handshake_timeout); one that
+    /// fails is logged and dropped. It applies to connections from
+    /// [`serve_with`](Self::serve_with) too.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rpc_core::{Server, ServerTls};
+    ///
+    /// let server = Server::builder()
+    ///     .tls(ServerTls::from_pem_files("cert.pem", "key.pem")?)
+    ///     .bind("0.0.0.0:9443")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Binds `addr` and starts serving in the background.
     ///
     /// # Errors
@@ -224,6 +252,8 @@ impl ServerBuilder {
             auth: self.auth,
             registry: Registry::default(),
             dead_letters: self.dead_letters,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
             stopped: CancellationToken::new(),
@@ -267,6 +297,8 @@ struct Context {
     auth: Option<Arc<AuthHook>>,
     registry: Registry,
     dead_letters: Option<DeadLetters>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
     connections: Arc<Semaphore>,
     /// Connections over the limit being told 503 at once.
     refusing: Arc<Semaphore>,
@@ -306,6 +338,8 @@ impl Server {
             mount_error: None,
             auth: None,
             dead_letters: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 

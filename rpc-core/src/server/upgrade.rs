@@ -132,11 +132,16 @@ async fn read_head(io: &mut Box<dyn Io>) -> Result<(Head, Vec<u8>), UpgradeRefus
         if read == 0 {
             return Err(UpgradeRefused::Closed);
         }
-        // Parse only once the end of the head may have arrived, so that a
-        // head sent a byte at a time is not parsed once a byte.
+        // Parse the first read, so that what is not HTTP at all (a TLS
+        // hello to a plain server) is refused at once, then only once the
+        // end of the head may have arrived, so that a head sent a byte at a
+        // time is not parsed once a byte.
+        let first = filled == 0;
         let window = &buf[filled.saturating_sub(3)..filled + read];
         filled += read;
-        if !window.windows(2).any(|w| w == b"\n\n") && !window.windows(3).any(|w| w == b"\n\r\n") {
+        let may_end =
+            window.windows(2).any(|w| w == b"\n\n") || window.windows(3).any(|w| w == b"\n\r\n");
+        if !first && !may_end {
             continue;
         }
         if let Some((len, head)) = parse(&buf[..filled])? {

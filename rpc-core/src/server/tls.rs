@@ -1,0 +1,40 @@
+//! TLS on the server's connections: each connection task runs the
+//! handshake itself, before its WebSocket upgrade and within the same
+//! deadline, so a slow or silent client holds only its own task, never the
+//! accept loop.
+
+use tokio::time::Instant;
+
+use super::Context;
+use crate::transport::websocket::Io;
+
+/// `io` behind TLS when the server has a certificate, else `io` itself;
+/// `None`, and the connection is to be dropped, when the handshake failed
+/// or ran past `deadline` (both logged) or the server stopped first.
+pub(super) async fn accept(
+    io: Box<dyn Io>,
+    deadline: Instant,
+    ctx: &Context,
+) -> Option<Box<dyn Io>> {
+    let Some(tls) = &ctx.tls else {
+        return Some(io);
+    };
+    let handshake = tokio::time::timeout_at(deadline, tls.accept(io));
+    let accepted = tokio::select! {
+        accepted = handshake => accepted,
+        () = ctx.stopped.cancelled() => return None,
+    };
+    match accepted {
+        Ok(Ok(io)) => Some(io),
+        Ok(Err(err)) => {
+            let detail =
+                std::error::Error::source(&err).map_or_else(String::new, ToString::to_string);
+            tracing::info!(error = %err, %detail, "tls handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("handshake timeout crossed during tls");
+            None
+        }
+    }
+}
