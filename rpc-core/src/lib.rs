@@ -22,8 +22,10 @@
 //! - `transport`: the seam under the session (binary messages, pings, close)
 //!   over tokio-tungstenite or in memory; [`testing`]: an in-memory pair.
 //! - `auth`: the authentication hook's view of the upgrade request.
-//! - `tls` (the `tls` feature): [`ClientTls`] and [`ServerTls`], rustls
+//! - `tls` (the `tls` feature): `ClientTls` and `ServerTls`, rustls
 //!   under the WebSocket on either side.
+//! - `server::upgrader` (the `hyper` and `axum` features): `Upgrader`, the
+//!   endpoint inside an HTTP server of yours, sharing its port.
 //! - `identity`, `rate`, `text`: small pieces below session and server: who
 //!   the peer is, token-bucket rate limits, peer text clipped for logs.
 
@@ -68,6 +70,8 @@ pub use push::{
 };
 pub use rate::RateLimit;
 pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
+#[cfg(feature = "hyper")]
+pub use server::Upgrader;
 pub use server::{Server, ServerBuilder};
 pub use session::{CallOptions, Peer, Session};
 pub use stream::{BidiStream, Incoming, StreamError, StreamOptions};

@@ -114,11 +114,7 @@ async fn serve(
             upgraded = upgrade => upgraded,
             () = ctx.stopped.cancelled() => return,
         };
-        let Upgraded {
-            mut ws,
-            identity,
-            remote_addr,
-        } = match upgraded {
+        let upgraded = match upgraded {
             Ok(Ok(upgraded)) => upgraded,
             Ok(Err(refusal)) => {
                 tracing::info!(%refusal, "upgrade refused");
@@ -129,31 +125,42 @@ async fn serve(
                 return;
             }
         };
-        // From here the connection may become a session, so the accept loop
-        // keeps answering others until it has ended.
-        let _session = ctx.sessions.token();
-        let client_limits = match tokio::time::timeout_at(
-            deadline,
-            handshake::accept(&mut ws, id, &ctx.config.session, &ctx.shutdown),
-        )
-        .await
-        {
-            Ok(Ok(limits)) => limits,
-            Ok(Err(err)) => {
-                tracing::info!(error = %err, "protocol handshake failed");
-                return ws.linger(ctx.config.session.close_timeout).await;
-            }
-            Err(_) => {
-                tracing::warn!("handshake timeout crossed");
-                handshake::refuse(&mut ws, close_code::POLICY, "handshake timed out").await;
-                return ws.linger(ctx.config.session.close_timeout).await;
-            }
-        };
-        run_session(ws, remote_addr, identity, id, client_limits, &ctx).await;
+        run_upgraded(upgraded, id, deadline, &ctx).await;
     }
     .instrument(span)
     .await;
     drop(permit);
+}
+
+/// Runs an upgraded connection: the protocol handshake (by `deadline`),
+/// then the session.
+pub(super) async fn run_upgraded(upgraded: Upgraded, id: u64, deadline: Instant, ctx: &Context) {
+    let Upgraded {
+        mut ws,
+        identity,
+        remote_addr,
+    } = upgraded;
+    // From here the connection may become a session, so the accept loop
+    // keeps answering others until it has ended.
+    let _session = ctx.sessions.token();
+    let client_limits = match tokio::time::timeout_at(
+        deadline,
+        handshake::accept(&mut ws, id, &ctx.config.session, &ctx.shutdown),
+    )
+    .await
+    {
+        Ok(Ok(limits)) => limits,
+        Ok(Err(err)) => {
+            tracing::info!(error = %err, "protocol handshake failed");
+            return ws.linger(ctx.config.session.close_timeout).await;
+        }
+        Err(_) => {
+            tracing::warn!("handshake timeout crossed");
+            handshake::refuse(&mut ws, close_code::POLICY, "handshake timed out").await;
+            return ws.linger(ctx.config.session.close_timeout).await;
+        }
+    };
+    run_session(ws, remote_addr, identity, id, client_limits, ctx).await;
 }
 
 async fn run_session(

@@ -17,6 +17,8 @@ mod forwarded;
 #[cfg(feature = "tls")]
 mod tls;
 mod upgrade;
+#[cfg(feature = "hyper")]
+mod upgrader;
 
 use std::{
     fmt,
@@ -44,6 +46,8 @@ use crate::{
 };
 
 use connection::Accepted;
+#[cfg(feature = "hyper")]
+pub use upgrader::Upgrader;
 
 /// Builds a [`Server`]: configuration, routers, authentication.
 #[must_use = "a builder does nothing until `bind` is awaited"]
@@ -233,6 +237,22 @@ impl ServerBuilder {
         self.start(Box::pin(accepted), None)
     }
 
+    /// Builds a server that accepts no connection itself: an HTTP server
+    /// of yours routes upgrade requests to it through
+    /// [`Server::upgrader`] (hyper) or
+    /// [`Upgrader::into_route`] (axum), sharing your port with your other
+    /// routes. Limits, authentication, the registry and graceful shutdown
+    /// are the same as with [`bind`](Self::bind).
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Mount`] for colliding routers, [`ServeError::Config`]
+    /// for an invalid configuration.
+    #[cfg(feature = "hyper")]
+    pub fn build(self) -> Result<Server, ServeError> {
+        self.start(Box::pin(futures_util::stream::pending()), None)
+    }
+
     fn start(
         self,
         incoming: connection::Incoming,
@@ -348,6 +368,13 @@ impl Server {
     /// [`serve_with`](ServerBuilder::serve_with).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
+    }
+
+    /// Upgrades requests that an HTTP server of yours routes to the
+    /// endpoint; see [`ServerBuilder::build`].
+    #[cfg(feature = "hyper")]
+    pub fn upgrader(&self) -> Upgrader {
+        Upgrader::new(Arc::clone(&self.ctx))
     }
 
     /// Waits until the server has stopped: it stopped accepting (shutdown

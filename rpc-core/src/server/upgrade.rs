@@ -73,15 +73,9 @@ pub(super) async fn upgrade(
         Err(answer) => return Err(answer.send(io).await),
     };
     let remote_addr = forwarded::client_addr(peer, &head.headers, &ctx.config.trusted_proxies);
-    let identity = match &ctx.auth {
-        Some(hook) => {
-            let request = UpgradeRequest::new(&head.uri, head.headers, remote_addr, peer);
-            match hook(request).await {
-                Ok(identity) => identity,
-                Err(refusal) => return Err(Answer::from(refusal).send(io).await),
-            }
-        }
-        None => None,
+    let identity = match authenticate(head, remote_addr, peer, ctx).await {
+        Ok(identity) => identity,
+        Err(answer) => return Err(answer.send(io).await),
     };
     let protocol = match &ctx.config.subprotocol {
         Some(protocol) => format!("Sec-WebSocket-Protocol: {protocol}\r\n"),
@@ -105,12 +99,52 @@ pub(super) async fn upgrade(
 }
 
 /// The parsed request head, owned.
-struct Head {
+pub(super) struct Head {
     method: String,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     version: u8,
     uri: http::Uri,
     headers: HeaderMap,
+}
+
+impl Head {
+    /// The head of a request an HTTP server (hyper) has parsed already.
+    #[cfg(feature = "hyper")]
+    pub(super) fn of<B>(request: &http::Request<B>) -> Self {
+        let version = match request.version() {
+            http::Version::HTTP_09 | http::Version::HTTP_10 => 0,
+            _ => 1,
+        };
+        Self {
+            method: request.method().as_str().to_owned(),
+            version,
+            uri: request.uri().clone(),
+            headers: request.headers().clone(),
+        }
+    }
+
+    #[cfg(feature = "hyper")]
+    pub(super) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+/// Runs the authentication hook, if any, on the request `head` from the
+/// client at `remote_addr` (the connection's `peer`, or the address a
+/// trusted proxy forwarded).
+pub(super) async fn authenticate(
+    head: Head,
+    remote_addr: Option<SocketAddr>,
+    peer: Option<SocketAddr>,
+    ctx: &Context,
+) -> Result<Option<Identity>, Answer> {
+    match &ctx.auth {
+        Some(hook) => {
+            let request = UpgradeRequest::new(&head.uri, head.headers, remote_addr, peer);
+            hook(request).await.map_err(Answer::from)
+        }
+        None => Ok(None),
+    }
 }
 
 /// Reads until the blank line that ends the head; returns the head and the
@@ -190,7 +224,7 @@ fn parse(buf: &[u8]) -> Result<Option<(usize, Head)>, UpgradeRefused> {
 /// Checks that `head` is a WebSocket upgrade the server takes now, from an
 /// allowed origin with the required subprotocol; returns the
 /// `Sec-WebSocket-Accept` value, or the answer that refuses it.
-fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String, Answer> {
+pub(super) fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String, Answer> {
     let headers = &head.headers;
     if head.method != "GET" {
         return Err(Answer::new(405, "websocket upgrades use GET").with("Allow: GET\r\n"));
@@ -248,7 +282,7 @@ fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String, Answer> {
 
 /// An HTTP answer that refuses the upgrade: status, reason as the body, and
 /// any headers the status calls for.
-struct Answer {
+pub(super) struct Answer {
     status: u16,
     reason: String,
     headers: &'static str,
@@ -267,6 +301,25 @@ impl Answer {
     fn with(mut self, headers: &'static str) -> Self {
         self.headers = headers;
         self
+    }
+
+    /// The answer as an HTTP response, for a server that writes it itself.
+    #[cfg(feature = "hyper")]
+    pub(super) fn into_response(self) -> http::Response<String> {
+        let mut response = http::Response::new(self.reason);
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::FORBIDDEN);
+        for line in self.headers.split("\r\n").filter(|line| !line.is_empty()) {
+            if let Some((name, value)) = line.split_once(": ")
+                && let (Ok(name), Ok(value)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(value),
+                )
+            {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
     }
 
     /// Writes the answer, then closes the connection.
