@@ -316,6 +316,12 @@ pub use rpc_macros::cast;
 /// The reference is `docs/macros.md`.
 pub use rpc_macros::stream;
 
+// docs/deployment.md, so that its examples compile (and those that need
+// no port run) under `cargo test --doc`; the item exists in no other build.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/deployment.md")]
+pub struct DeploymentDocs;
+
 /// What macro-generated code names. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
