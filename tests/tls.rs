@@ -190,3 +190,67 @@ fn bad_certificates_and_keys_are_refused_when_the_server_is_built() {
     );
     assert!(ClientTls::empty().add_ca_pem(b"not pem").is_err());
 }
+
+#[tokio::test]
+async fn the_hook_sees_the_client_certificate_the_server_asked_for() {
+    let servers = Authority::new();
+    let clients = Authority::new();
+    let (cert, key) = servers.sign("localhost");
+    let tls = ServerTls::from_pem(cert.as_bytes(), key.as_bytes())
+        .unwrap()
+        .client_ca_pem(clients.pem.as_bytes())
+        .unwrap();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let router = FnRouter::new("Calc").call("add", |req| async move {
+        let (a, b): (i64, i64) = req.args()?;
+        req.reply(&(a + b))
+    });
+    let server = Server::builder()
+        .config(server_config())
+        .tls(tls)
+        .authenticate(move |request| {
+            let chain = request.client_certificates().map(<[_]>::len);
+            seen_tx.send(chain).unwrap();
+            Ok(None)
+        })
+        .mount(router.finished())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+
+    // A client with a certificate the server's authority signed.
+    let (client_cert, client_key) = clients.sign_client("alice");
+    let with_certificate = ClientTls::empty()
+        .add_ca_pem(servers.pem.as_bytes())
+        .unwrap()
+        .client_certificate_pem(client_cert.as_bytes(), client_key.as_bytes())
+        .unwrap();
+    assert_served(Client::builder().tls(with_certificate), &server).await;
+    assert_eq!(
+        seen.recv().await,
+        Some(Some(1)),
+        "one certificate, the client's"
+    );
+
+    // One without: let through, and the hook sees none.
+    assert_served(servers.client(), &server).await;
+    assert_eq!(seen.recv().await, Some(None));
+
+    // One whose certificate another authority signed: refused in TLS.
+    let (stranger_cert, stranger_key) = servers.sign_client("mallory");
+    let stranger = ClientTls::empty()
+        .add_ca_pem(servers.pem.as_bytes())
+        .unwrap()
+        .client_certificate_pem(stranger_cert.as_bytes(), stranger_key.as_bytes())
+        .unwrap();
+    let refused = within(
+        "stranger",
+        Client::builder().tls(stranger).connect(&wss(&server)),
+    )
+    .await;
+    assert!(
+        refused.is_err(),
+        "an unverified client certificate is refused"
+    );
+    assert!(seen.try_recv().is_err(), "the hook never saw it");
+}

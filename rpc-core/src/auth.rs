@@ -38,6 +38,12 @@ impl UpgradeRequest {
         }
     }
 
+    /// With the client's TLS certificate chain, when it presented one.
+    pub(crate) fn with_client_certificates(mut self, chain: Option<Vec<Bytes>>) -> Self {
+        self.client_certificates = chain;
+        self
+    }
+
     /// The value of header `name` (case-insensitive), if present and text;
     /// the first one when the header is repeated.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -75,10 +81,12 @@ impl UpgradeRequest {
         self.peer_addr
     }
 
-    /// The certificate chain the client presented in a TLS handshake, DER
-    /// encoded, its own certificate first. `None` when the connection is
-    /// not TLS or the client sent no certificate; the server does not
-    /// terminate TLS yet, so for now it is always `None`.
+    /// The certificate chain the client presented in the server's TLS
+    /// handshake, DER encoded, its own certificate first: verified against
+    /// the authorities of `ServerTls::client_ca_pem`. `None` when the
+    /// connection is not TLS, the server asks for no certificate, the
+    /// client sent none, or the TLS ended at a proxy or an HTTP server in
+    /// front (`Server::upgrader`).
     pub fn client_certificates(&self) -> Option<&[Bytes]> {
         self.client_certificates.as_deref()
     }

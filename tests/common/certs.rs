@@ -40,6 +40,16 @@ impl Authority {
         (cert.pem(), key.serialize_pem())
     }
 
+    /// A client certificate for `name`, and its key, in PEM.
+    pub fn sign_client(&self, name: &str) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// A client that trusts this authority alone.
     pub fn client(&self) -> rpc::ClientBuilder {
         Client::builder().tls(ClientTls::empty().add_ca_pem(self.pem.as_bytes()).unwrap())

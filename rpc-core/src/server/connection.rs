@@ -104,12 +104,17 @@ async fn serve(
     async {
         let deadline = Instant::now() + ctx.config.handshake_timeout;
         #[cfg(feature = "tls")]
-        let Some(io) = super::tls::accept(io, deadline, &ctx).await else {
+        let Some((io, certificates)) = super::tls::accept(io, deadline, &ctx).await else {
             return;
         };
+        #[cfg(not(feature = "tls"))]
+        let certificates = None;
         // A connection still upgrading when the server stops is only
         // waiting to be refused: it is dropped rather than waited for.
-        let upgrade = tokio::time::timeout_at(deadline, upgrade(io, addr, permit.is_some(), &ctx));
+        let upgrade = tokio::time::timeout_at(
+            deadline,
+            upgrade(io, addr, certificates, permit.is_some(), &ctx),
+        );
         let upgraded = tokio::select! {
             upgraded = upgrade => upgraded,
             () = ctx.stopped.cancelled() => return,

@@ -3,21 +3,23 @@
 //! deadline, so a slow or silent client holds only its own task, never the
 //! accept loop.
 
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::Context;
 use crate::transport::websocket::Io;
 
-/// `io` behind TLS when the server has a certificate, else `io` itself;
-/// `None`, and the connection is to be dropped, when the handshake failed
-/// or ran past `deadline` (both logged) or the server stopped first.
+/// `io` behind TLS when the server has a certificate, else `io` itself,
+/// with the client's certificate chain if it presented one; `None`, and the
+/// connection is to be dropped, when the handshake failed or ran past
+/// `deadline` (both logged) or the server stopped first.
 pub(super) async fn accept(
     io: Box<dyn Io>,
     deadline: Instant,
     ctx: &Context,
-) -> Option<Box<dyn Io>> {
+) -> Option<(Box<dyn Io>, Option<Vec<Bytes>>)> {
     let Some(tls) = &ctx.tls else {
-        return Some(io);
+        return Some((io, None));
     };
     let handshake = tokio::time::timeout_at(deadline, tls.accept(io));
     let accepted = tokio::select! {
@@ -25,7 +27,7 @@ pub(super) async fn accept(
         () = ctx.stopped.cancelled() => return None,
     };
     match accepted {
-        Ok(Ok(io)) => Some(io),
+        Ok(Ok(accepted)) => Some(accepted),
         Ok(Err(err)) => {
             let detail =
                 std::error::Error::source(&err).map_or_else(String::new, ToString::to_string);

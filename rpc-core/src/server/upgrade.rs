@@ -64,6 +64,7 @@ pub(super) enum UpgradeRefused {
 pub(super) async fn upgrade(
     mut io: Box<dyn Io>,
     peer: Option<SocketAddr>,
+    certificates: Option<Vec<bytes::Bytes>>,
     admitted: bool,
     ctx: &Context,
 ) -> Result<Upgraded, UpgradeRefused> {
@@ -73,7 +74,7 @@ pub(super) async fn upgrade(
         Err(answer) => return Err(answer.send(io).await),
     };
     let remote_addr = forwarded::client_addr(peer, &head.headers, &ctx.config.trusted_proxies);
-    let identity = match authenticate(head, remote_addr, peer, ctx).await {
+    let identity = match authenticate(head, remote_addr, peer, certificates, ctx).await {
         Ok(identity) => identity,
         Err(answer) => return Err(answer.send(io).await),
     };
@@ -136,11 +137,13 @@ pub(super) async fn authenticate(
     head: Head,
     remote_addr: Option<SocketAddr>,
     peer: Option<SocketAddr>,
+    certificates: Option<Vec<bytes::Bytes>>,
     ctx: &Context,
 ) -> Result<Option<Identity>, Answer> {
     match &ctx.auth {
         Some(hook) => {
-            let request = UpgradeRequest::new(&head.uri, head.headers, remote_addr, peer);
+            let request = UpgradeRequest::new(&head.uri, head.headers, remote_addr, peer)
+                .with_client_certificates(certificates);
             hook(request).await.map_err(Answer::from)
         }
         None => Ok(None),

@@ -61,7 +61,7 @@ impl Upgrader {
         };
         let remote_addr = forwarded::client_addr(peer, head.headers(), &ctx.config.trusted_proxies);
         let deadline = Instant::now() + ctx.config.handshake_timeout;
-        let identity = match upgrade::authenticate(head, remote_addr, peer, ctx).await {
+        let identity = match upgrade::authenticate(head, remote_addr, peer, None, ctx).await {
             Ok(identity) => identity,
             Err(answer) => return answer.into_response(),
         };

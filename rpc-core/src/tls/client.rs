@@ -4,7 +4,7 @@
 use std::{fmt, sync::Arc};
 
 use rustls::RootCertStore;
-use rustls_pki_types::ServerName;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio_rustls::TlsConnector;
 
 use super::{Kind, TlsError, certificates, provider};
@@ -30,12 +30,15 @@ use crate::transport::websocket::Io;
 #[derive(Clone)]
 pub struct ClientTls {
     roots: RootCertStore,
+    /// A certificate chain and key to present when the server asks.
+    identity: Option<Arc<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>>,
 }
 
 impl fmt::Debug for ClientTls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientTls")
             .field("roots", &self.roots.len())
+            .field("client_certificate", &self.identity.is_some())
             .finish()
     }
 }
@@ -53,6 +56,7 @@ impl ClientTls {
     pub fn webpki_roots() -> Self {
         Self {
             roots: webpki_roots::TLS_SERVER_ROOTS.iter().cloned().collect(),
+            identity: None,
         }
     }
 
@@ -81,7 +85,10 @@ impl ClientTls {
         if added == 0 {
             return Err(TlsError::new(Kind::NoNativeRoots));
         }
-        Ok(Self { roots })
+        Ok(Self {
+            roots,
+            identity: None,
+        })
     }
 
     /// Trusts no authority yet: only those added with
@@ -96,6 +103,7 @@ impl ClientTls {
     pub fn empty() -> Self {
         Self {
             roots: RootCertStore::empty(),
+            identity: None,
         }
     }
 
@@ -122,6 +130,24 @@ impl ClientTls {
         Ok(self)
     }
 
+    /// Presents the certificate chain (the client's certificate first) and
+    /// private key in `cert_chain` and `key` (PEM) to servers that ask for
+    /// one (mutual TLS); the server's authentication hook sees the chain.
+    ///
+    /// # Errors
+    ///
+    /// When either is malformed or missing.
+    pub fn client_certificate_pem(
+        mut self,
+        cert_chain: &[u8],
+        key: &[u8],
+    ) -> Result<Self, TlsError> {
+        let cert_chain = certificates(cert_chain)?;
+        let key = super::private_key(key)?;
+        self.identity = Some(Arc::new((cert_chain, key)));
+        Ok(self)
+    }
+
     /// The name the server's certificate must carry: `host`, a DNS name or
     /// an IP address; `None` when it is neither.
     pub(crate) fn server_name(host: &str) -> Option<ServerName<'static>> {
@@ -137,8 +163,13 @@ impl ClientTls {
         let config = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|err| TlsError::caused_by(Kind::Handshake, err))?
-            .with_root_certificates(self.roots.clone())
-            .with_no_client_auth();
+            .with_root_certificates(self.roots.clone());
+        let config = match &self.identity {
+            Some(identity) => config
+                .with_client_auth_cert(identity.0.clone(), identity.1.clone_key())
+                .map_err(|err| TlsError::caused_by(Kind::Identity, err))?,
+            None => config.with_no_client_auth(),
+        };
         let stream = TlsConnector::from(Arc::new(config))
             .connect(name, io)
             .await

@@ -8,7 +8,7 @@ mod server;
 use std::{fmt, path::PathBuf, sync::Arc};
 
 use rustls::{CertificateError, crypto::CryptoProvider};
-use rustls_pki_types::{CertificateDer, pem::PemObject};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
 pub use client::ClientTls;
 pub use server::ServerTls;
@@ -131,6 +131,16 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// Every certificate in `pem`, in order; at least one.
+/// A private key (PKCS #8, PKCS #1 or SEC1) from PEM.
+fn private_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|err| match err {
+        rustls_pki_types::pem::Error::NoItemsFound => {
+            TlsError::new(Kind::Pem("no private key in the pem"))
+        }
+        err => TlsError::caused_by(Kind::Pem("malformed pem"), err),
+    })
+}
+
 fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certificates = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()

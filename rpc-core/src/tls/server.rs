@@ -3,10 +3,11 @@
 
 use std::{fmt, path::Path, sync::Arc};
 
-use rustls_pki_types::{PrivateKeyDer, pem::PemObject};
+use bytes::Bytes;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
-use super::{Kind, TlsError, certificates, provider};
+use super::{Kind, TlsError, certificates, private_key, provider};
 use crate::transport::websocket::Io;
 
 /// The certificate chain and private key a server presents (the `tls`
@@ -28,6 +29,8 @@ use crate::transport::websocket::Io;
 #[derive(Clone)]
 pub struct ServerTls {
     acceptor: TlsAcceptor,
+    cert_chain: Vec<CertificateDer<'static>>,
+    key: Arc<PrivateKeyDer<'static>>,
 }
 
 impl fmt::Debug for ServerTls {
@@ -71,30 +74,81 @@ impl ServerTls {
     /// ```
     pub fn from_pem(cert_chain: &[u8], key: &[u8]) -> Result<Self, TlsError> {
         let cert_chain = certificates(cert_chain)?;
-        let key = PrivateKeyDer::from_pem_slice(key).map_err(|err| match err {
-            rustls_pki_types::pem::Error::NoItemsFound => {
-                TlsError::new(Kind::Pem("no private key in the pem"))
-            }
-            err => TlsError::caused_by(Kind::Pem("malformed pem"), err),
-        })?;
-        let config = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|err| TlsError::caused_by(Kind::Identity, err))?
-            .with_no_client_auth()
-            .with_single_cert(cert_chain, key)
-            .map_err(|err| TlsError::caused_by(Kind::Identity, err))?;
+        let key = private_key(key)?;
+        let acceptor = acceptor(&cert_chain, &key, None)?;
         Ok(Self {
-            acceptor: TlsAcceptor::from(Arc::new(config)),
+            acceptor,
+            cert_chain,
+            key: Arc::new(key),
         })
     }
 
-    /// Runs the TLS handshake over `io` as the server.
-    pub(crate) async fn accept(&self, io: Box<dyn Io>) -> Result<Box<dyn Io>, TlsError> {
+    /// Asks every client for a certificate issued by an authority in `pem`
+    /// (mutual TLS). A client that presents one that does not verify is
+    /// refused in the TLS handshake; one that presents none is let through,
+    /// and the authentication hook decides
+    /// ([`UpgradeRequest::client_certificates`](crate::UpgradeRequest::client_certificates)).
+    ///
+    /// # Errors
+    ///
+    /// When `pem` is malformed, holds no certificate, or holds one that is
+    /// not a usable authority.
+    pub fn client_ca_pem(mut self, pem: &[u8]) -> Result<Self, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in certificates(pem)? {
+            roots.add(certificate).map_err(|err| {
+                TlsError::caused_by(Kind::Pem("not a usable ca certificate"), err)
+            })?;
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider(),
+        )
+        .allow_unauthenticated()
+        .build()
+        .map_err(|err| TlsError::caused_by(Kind::Identity, err))?;
+        self.acceptor = acceptor(&self.cert_chain, &self.key, Some(verifier))?;
+        Ok(self)
+    }
+
+    /// Runs the TLS handshake over `io` as the server; returns the stream
+    /// and the client's certificate chain, if it presented one (DER, the
+    /// client's own certificate first).
+    pub(crate) async fn accept(
+        &self,
+        io: Box<dyn Io>,
+    ) -> Result<(Box<dyn Io>, Option<Vec<Bytes>>), TlsError> {
         let stream = self
             .acceptor
             .accept(io)
             .await
             .map_err(TlsError::handshake)?;
-        Ok(Box::new(stream))
+        let chain = stream.get_ref().1.peer_certificates().map(|chain| {
+            chain
+                .iter()
+                .map(|certificate| Bytes::copy_from_slice(certificate.as_ref()))
+                .collect()
+        });
+        Ok((Box::new(stream), chain))
     }
+}
+
+/// The acceptor for a certificate and key, verifying clients with
+/// `clients` when given.
+fn acceptor(
+    cert_chain: &[CertificateDer<'static>],
+    key: &PrivateKeyDer<'static>,
+    clients: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+) -> Result<TlsAcceptor, TlsError> {
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|err| TlsError::caused_by(Kind::Identity, err))?;
+    let builder = match clients {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder
+        .with_single_cert(cert_chain.to_vec(), key.clone_key())
+        .map_err(|err| TlsError::caused_by(Kind::Identity, err))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
