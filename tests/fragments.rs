@@ -87,14 +87,7 @@ async fn a_high_priority_push_overtakes_a_large_transfer_within_a_few_fragments(
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let server = serve_with(big_router(started_tx), big_config()).await;
     let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
-    let join = Frame::Call(Call {
-        id: 1,
-        method: "join",
-        headers: Vec::new(),
-    });
-    ws.send(Message::Binary(codec::encode_with(&join, &()).unwrap()))
-        .await
-        .unwrap();
+    raw::send_call(&mut ws, 1, "join").await;
     let Some(Ok(Message::Binary(reply))) = ws.next().await else {
         panic!("no reply")
     };
@@ -321,14 +314,7 @@ async fn a_large_broadcast_goes_out_in_fragments() {
     let config = server_config().session(big_session().fragment_size(64 << 10));
     let server = serve_with(big_router(started_tx), config).await;
     let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
-    let join = Frame::Call(Call {
-        id: 1,
-        method: "join",
-        headers: Vec::new(),
-    });
-    ws.send(Message::Binary(codec::encode_with(&join, &()).unwrap()))
-        .await
-        .unwrap();
+    raw::send_call(&mut ws, 1, "join").await;
     let _reply = within("join", ws.next()).await.unwrap().unwrap();
 
     let report = server

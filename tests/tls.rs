@@ -21,17 +21,23 @@ async fn serve(pem: (String, String)) -> Server {
 }
 
 async fn serve_with((cert, key): (String, String), config: ServerConfig) -> Server {
+    let tls = ServerTls::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+    calculator(tls, config)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("server binds 127.0.0.1:0")
+}
+
+/// A server of `add` presenting `tls`, not yet bound.
+fn calculator(tls: ServerTls, config: ServerConfig) -> rpc::ServerBuilder {
     let router = FnRouter::new("Calc").call("add", |req| async move {
         let (a, b): (i64, i64) = req.args()?;
         req.reply(&(a + b))
     });
     Server::builder()
         .config(config)
-        .tls(ServerTls::from_pem(cert.as_bytes(), key.as_bytes()).unwrap())
+        .tls(tls)
         .mount(router.finished())
-        .bind("127.0.0.1:0")
-        .await
-        .expect("server binds 127.0.0.1:0")
 }
 
 fn wss(server: &Server) -> String {
@@ -57,14 +63,7 @@ async fn a_client_that_trusts_the_authority_calls_over_wss() {
     let dir = TempDir::new("pem-files");
     let (cert_path, key_path) = dir.write_pem(authority.sign("localhost"));
     let tls = ServerTls::from_pem_files(&cert_path, &key_path).unwrap();
-    let router = FnRouter::new("Calc").call("add", |req| async move {
-        let (a, b): (i64, i64) = req.args()?;
-        req.reply(&(a + b))
-    });
-    let server = Server::builder()
-        .config(server_config())
-        .tls(tls)
-        .mount(router.finished())
+    let server = calculator(tls, server_config())
         .bind("127.0.0.1:0")
         .await
         .unwrap();
@@ -201,19 +200,12 @@ async fn the_hook_sees_the_client_certificate_the_server_asked_for() {
         .client_ca_pem(clients.pem.as_bytes())
         .unwrap();
     let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
-    let router = FnRouter::new("Calc").call("add", |req| async move {
-        let (a, b): (i64, i64) = req.args()?;
-        req.reply(&(a + b))
-    });
-    let server = Server::builder()
-        .config(server_config())
-        .tls(tls)
+    let server = calculator(tls, server_config())
         .authenticate(move |request| {
             let chain = request.client_certificates().map(<[_]>::len);
             seen_tx.send(chain).unwrap();
             Ok(None)
         })
-        .mount(router.finished())
         .bind("127.0.0.1:0")
         .await
         .unwrap();

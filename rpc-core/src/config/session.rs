@@ -17,8 +17,8 @@ pub struct SessionConfig {
     /// is answered `busy` at once; a cast over it is refused with an error
     /// frame of id 0. Default: 256.
     pub max_in_flight: usize,
-    /// Bytes of requests (calls, casts, streams) the peer's running
-    /// handlers hold at once; a request that would pass it is answered
+    /// Bytes of requests (calls, casts, streams: arguments and headers) the
+    /// peer's running handlers hold at once; a request that would pass it is answered
     /// `busy` (a cast's refusal has id 0). A request larger than the budget
     /// runs when nothing else is held. Default: 64 MiB.
     pub inbound_budget: usize,

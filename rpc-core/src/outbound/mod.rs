@@ -59,14 +59,13 @@ pub(crate) struct Limits {
     pub(crate) fragment_size: usize,
 }
 
-/// Why a message was not queued.
+/// No room now (budget or class full); the message is handed back.
 #[derive(Debug)]
-pub(crate) enum Refused {
-    /// No room now (budget or class full); the message is handed back.
-    Full(Bytes),
-    /// The writer dropped the message: the session ended.
-    Stopped,
-}
+pub(crate) struct Full(pub(crate) Bytes);
+
+/// The writer dropped a queued message: the session ended.
+#[derive(Debug)]
+pub(crate) struct Stopped;
 
 /// A message larger than the peer accepts.
 #[derive(Debug, Clone, Copy)]
@@ -172,9 +171,9 @@ impl Outbound {
     }
 
     /// Queues `bytes` if its class and the budget have room.
-    pub(crate) fn try_send(&self, class: Class, bytes: Bytes) -> Result<(), Refused> {
+    pub(crate) fn try_send(&self, class: Class, bytes: Bytes) -> Result<(), Full> {
         self.try_queue(class, Message::new(bytes, None))
-            .map_err(|message| Refused::Full(message.bytes))
+            .map_err(|message| Full(message.bytes))
     }
 
     fn try_queue(&self, class: Class, message: Message) -> Result<(), Message> {
@@ -193,7 +192,7 @@ impl Outbound {
     /// writer has taken its last piece, so whatever the caller sends next
     /// comes after it. Cancel-safe: dropped before it is queued, the message
     /// is dropped; dropped after, it is still sent whole.
-    pub(crate) async fn send(&self, class: Class, bytes: Bytes) -> Result<(), Refused> {
+    pub(crate) async fn send(&self, class: Class, bytes: Bytes) -> Result<(), Stopped> {
         let (done, taken) = if bytes.len() > self.limits.fragment_size {
             let (done, taken) = oneshot::channel();
             (Some(done), Some(taken))
@@ -213,7 +212,7 @@ impl Outbound {
             room.await;
         }
         match taken {
-            Some(taken) => taken.await.map_err(|_| Refused::Stopped),
+            Some(taken) => taken.await.map_err(|_| Stopped),
             None => Ok(()),
         }
     }
@@ -441,7 +440,7 @@ mod tests {
         }
         assert!(matches!(
             outbound.try_send(Class::Low, Bytes::from_static(b"push")),
-            Err(Refused::Full(_))
+            Err(Full(_))
         ));
         let evicting = outbound.send_evicting(Class::Low, Bytes::from_static(b"new"));
         assert_eq!(evicting.evicted, [Bytes::from_static(b"push")]);

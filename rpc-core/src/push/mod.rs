@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     codec::{self, CodecError},
-    outbound::{Class, Refused},
+    outbound::{Class, Full},
     protocol::{Frame, Notify},
     rate::{RateLimit, TokenBucket},
     session::{Peer, Shared},
@@ -294,24 +294,17 @@ impl PushHandle {
                 for frame in &evicting.evicted {
                     self.dead_letter(frame, DeadLetterReason::Evicted);
                 }
-                evicting
-                    .queued
-                    .map_err(|frame| self.full(Refused::Full(frame)))
+                evicting.queued.map_err(|frame| self.full(Full(frame)))
             }
             _ => outbound
                 .try_send(self.class(), frame)
-                .map_err(|refused| self.full(refused)),
+                .map_err(|full| self.full(full)),
         }
     }
 
-    fn full(&self, refused: Refused) -> PushError {
-        match refused {
-            Refused::Full(frame) => {
-                self.dead_letter(&frame, DeadLetterReason::Full);
-                PushError::Full
-            }
-            Refused::Stopped => PushError::Closed,
-        }
+    fn full(&self, Full(frame): Full) -> PushError {
+        self.dead_letter(&frame, DeadLetterReason::Full);
+        PushError::Full
     }
 
     /// The live session, if the push may go: open and within the rate limit.

@@ -201,7 +201,13 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
         );
     };
 
-    let held = incoming.payload.len();
+    // The payload, and the headers copied into the request.
+    let held = incoming.payload.len()
+        + incoming
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum::<usize>();
     if !shared.inbound.bytes.try_take(held) {
         return refuse(
             ErrorCode::BUSY,

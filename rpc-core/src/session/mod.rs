@@ -375,8 +375,7 @@ impl Shared {
         let frame = if frame.len() <= self.config.fragment_size {
             match self.outbound.try_send(Class::Normal, frame) {
                 Ok(()) => return Ok(()),
-                Err(outbound::Refused::Full(frame)) => frame,
-                Err(outbound::Refused::Stopped) => return Err(self.close_reason()),
+                Err(outbound::Full(frame)) => frame,
             }
         } else {
             frame
@@ -393,7 +392,7 @@ impl Shared {
     /// handlers cannot pile up answers for a peer that does not read.
     pub(crate) fn answer(&self, id: u64, frame: Bytes) {
         let size = frame.len();
-        if let Err(outbound::Refused::Full(_)) = self.outbound.try_send(Class::Normal, frame) {
+        if self.outbound.try_send(Class::Normal, frame).is_err() {
             let message = format!(
                 "the answer of {size} bytes does not fit the outbound budget of {} bytes; the caller is not reading",
                 self.config.outbound_budget

@@ -127,11 +127,7 @@ fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReaso
         Frame::Notify(notify) => admit(shared, None, notify.topic, &[], payload, None)?,
         Frame::Open(open) => {
             if usize::try_from(open.credit).is_ok_and(|c| c > streams::MAX_CREDIT) {
-                return Err(violation(Violation(format!(
-                    "stream {}: more than {} items of credit",
-                    open.id,
-                    streams::MAX_CREDIT
-                ))));
+                return Err(violation(streams::over_the_credit_cap(open.id)));
             }
             let credit = Some(open.credit);
             admit(

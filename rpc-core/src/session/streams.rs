@@ -185,9 +185,7 @@ impl StreamTable {
         };
         let items = usize::try_from(items).unwrap_or(usize::MAX);
         if credit.available_permits().saturating_add(items) > MAX_CREDIT {
-            return Err(Violation(format!(
-                "stream {id}: more than {MAX_CREDIT} items of credit"
-            )));
+            return Err(over_the_credit_cap(id));
         }
         credit.add_permits(items);
         Ok(())
@@ -203,6 +201,14 @@ impl StreamTable {
             served.response_credit.close();
         }
     }
+}
+
+/// Credit for stream `id` would pass [`MAX_CREDIT`], in a `Credit` or an
+/// `Open`.
+pub(crate) fn over_the_credit_cap(id: u64) -> Violation {
+    Violation(format!(
+        "stream {id}: more than {MAX_CREDIT} items of credit"
+    ))
 }
 
 fn beyond_credit(id: u64) -> Violation {
