@@ -230,7 +230,7 @@ fn parse(buf: &[u8]) -> Result<Option<(usize, Head)>, UpgradeRefused> {
 pub(super) fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String, Answer> {
     let headers = &head.headers;
     if head.method != "GET" {
-        return Err(Answer::new(405, "websocket upgrades use GET").with("Allow: GET\r\n"));
+        return Err(Answer::new(405, "websocket upgrades use GET").with("Allow", "GET"));
     }
     if head.version < 1 {
         return Err(Answer::new(400, "websocket upgrades need HTTP/1.1"));
@@ -242,11 +242,11 @@ pub(super) fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String
             426,
             "this is a websocket endpoint: send `Connection: Upgrade` and `Upgrade: websocket`",
         )
-        .with("Upgrade: websocket\r\n"));
+        .with("Upgrade", "websocket"));
     }
     if headers.get(header::SEC_WEBSOCKET_VERSION) != Some(&HeaderValue::from_static("13")) {
         return Err(Answer::new(426, "this server speaks websocket version 13")
-            .with("Sec-WebSocket-Version: 13\r\n"));
+            .with("Sec-WebSocket-Version", "13"));
     }
     let Some(key) = headers
         .get(header::SEC_WEBSOCKET_KEY)
@@ -284,11 +284,11 @@ pub(super) fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String
 }
 
 /// An HTTP answer that refuses the upgrade: status, reason as the body, and
-/// any headers the status calls for.
+/// the header the status calls for, if any.
 pub(super) struct Answer {
     status: u16,
     reason: String,
-    headers: &'static str,
+    header: Option<(&'static str, &'static str)>,
 }
 
 impl Answer {
@@ -296,13 +296,13 @@ impl Answer {
         Self {
             status,
             reason: reason.into(),
-            headers: "",
+            header: None,
         }
     }
 
-    /// Adds `headers`, each ending in CRLF.
-    fn with(mut self, headers: &'static str) -> Self {
-        self.headers = headers;
+    /// Adds the header `name: value`.
+    fn with(mut self, name: &'static str, value: &'static str) -> Self {
+        self.header = Some((name, value));
         self
     }
 
@@ -312,15 +312,12 @@ impl Answer {
         let mut response = http::Response::new(self.reason);
         *response.status_mut() =
             http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::FORBIDDEN);
-        for line in self.headers.split("\r\n").filter(|line| !line.is_empty()) {
-            if let Some((name, value)) = line.split_once(": ")
-                && let (Ok(name), Ok(value)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(value),
-                )
-            {
-                response.headers_mut().insert(name, value);
-            }
+        if let Some((name, value)) = self.header
+            && let Ok(name) = HeaderName::from_bytes(name.as_bytes())
+        {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
         }
         response
     }
@@ -330,15 +327,17 @@ impl Answer {
         let Self {
             status,
             reason,
-            headers,
+            header,
         } = self;
+        let header =
+            header.map_or_else(String::new, |(name, value)| format!("{name}: {value}\r\n"));
         let phrase = http::StatusCode::from_u16(status)
             .ok()
             .and_then(|code| code.canonical_reason())
             .unwrap_or("Refused");
         let response = format!(
             "HTTP/1.1 {status} {phrase}\r\nConnection: close\r\n\
-             Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{headers}\r\n{reason}",
+             Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{header}\r\n{reason}",
             reason.len()
         );
         let written = async {
