@@ -62,8 +62,11 @@ pub trait Router: Send + Sync + 'static {
 
     /// Runs method number `method` for `request`.
     ///
-    /// Called on a task of its own; the session applies deadlines and
-    /// cancellation around the returned future.
+    /// Polled on the session's handler pool, a task shared by the
+    /// session's handlers (never on the reader); the session applies
+    /// deadlines and cancellation around the returned future. Work that
+    /// computes for long without awaiting belongs in
+    /// `tokio::task::spawn_blocking`.
     fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture;
 }
 
@@ -71,6 +74,8 @@ pub trait Router: Send + Sync + 'static {
 pub struct Request {
     session: Session,
     id: Option<u64>,
+    /// Which admission of the session this is (call ids may be reused).
+    serial: u64,
     /// Opened with an `Open` frame (a stream) rather than `Call` or `Cast`.
     open_stream: bool,
     payload: Bytes,
@@ -82,6 +87,7 @@ impl fmt::Debug for Request {
         f.debug_struct("Request")
             .field("session", &self.session.id())
             .field("id", &self.id)
+            .field("serial", &self.serial)
             .field("payload_len", &self.payload.len())
             .field("headers", &self.headers)
             .field("open_stream", &self.open_stream)
@@ -93,6 +99,7 @@ impl Request {
     pub(crate) fn new(
         session: Session,
         id: Option<u64>,
+        serial: u64,
         payload: Bytes,
         headers: Vec<(String, String)>,
         open_stream: bool,
@@ -100,6 +107,7 @@ impl Request {
         Self {
             session,
             id,
+            serial,
             open_stream,
             payload,
             headers,
@@ -109,6 +117,10 @@ impl Request {
     /// The session the request arrived on.
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
     }
 
     pub(crate) fn is_open_stream(&self) -> bool {

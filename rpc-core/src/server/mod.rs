@@ -3,8 +3,10 @@
 //! connection, and shuts down gracefully.
 //!
 //! Task structure: one accept loop; one task per connection, which runs the
-//! session's reader and drives its writer task; one task per handler. All are
-//! spawned on one [`TaskTracker`], so shutdown can wait for every one of them.
+//! session's reader and drives its writer task and its handler pool (one task
+//! that polls every handler of the session). Connections are spawned on one
+//! [`TaskTracker`], and each waits for its writer and pool, so shutdown can
+//! wait for all of them.
 //!
 //! Shutdown cancels one token. Sessions drain (their handlers see it through
 //! [`Session::shutting_down`](crate::Session::shutting_down)); handshakes

@@ -1,50 +1,66 @@
 //! Calls and casts from the peer: admission (in-flight limit, draining,
-//! routing), one task per handler, deadlines, cancellation, and the answer.
+//! routing), deadlines, cancellation, and the answer. Admitted handlers run
+//! on the session's handler pool ([`super::handlers`]).
 
 use std::{
     collections::HashMap,
     panic::AssertUnwindSafe,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
 use bytes::Bytes;
-use futures_util::FutureExt;
-use tokio::{sync::Semaphore, task::AbortHandle};
+use futures_util::{
+    FutureExt,
+    future::{AbortHandle, abortable},
+};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
-use super::{Session, Shared};
+use super::{
+    Session, Shared,
+    handlers::{Job, Jobs, Queue},
+};
 use crate::{
     config::SessionConfig,
     error::CloseReason,
     outbound::Budget,
     protocol::{CONNECTION_ERROR_ID, ErrorCode, close_code},
     rate::{RateLimit, TokenBucket},
-    router::{HandlerError, Reply, Request},
+    router::{HandlerError, Reply, Request, Route},
     text::Clipped,
 };
 
-/// Identifies a running handler task: calls by their id (so a cancel frame
-/// can find them), casts by a local sequence number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum TaskKey {
-    Call(u64),
-    Cast(u64),
+/// A running call's handler, under the call id, so that a cancel frame can
+/// stop it and a reused id is caught.
+#[derive(Debug)]
+struct Running {
+    /// Which admission this is: an id the peer may reuse once answered.
+    serial: u64,
+    abort: AbortHandle,
 }
 
-/// Handler tasks of one session and the bound on how many run at once.
+/// Handlers of one session and the bound on how many run at once.
 #[derive(Debug)]
 pub(super) struct Inbound {
-    permits: Arc<Semaphore>,
+    /// Handlers running now, at most `limit`. A counter, not a semaphore:
+    /// admission never waits, and a semaphore's release takes a lock.
+    count: AtomicUsize,
     limit: usize,
+    /// Set once someone waits for the handlers to finish ([`Self::idle`]);
+    /// until then the last handler to leave skips the wake-up.
+    watched: AtomicBool,
+    emptied: Notify,
     /// Bytes of requests held by running handlers (their payloads share the
     /// message they arrived in).
     bytes: Budget,
-    running: Mutex<HashMap<TaskKey, AbortHandle>>,
-    next_cast: AtomicU64,
+    /// Calls and streams by id; casts cannot be cancelled and are not here.
+    running: Mutex<HashMap<u64, Running>>,
+    next_serial: AtomicU64,
+    jobs: Jobs,
     rate: Option<Mutex<Rate>>,
 }
 
@@ -74,13 +90,19 @@ pub(super) struct Incoming<'a> {
 }
 
 impl Inbound {
-    pub(super) fn new(config: &SessionConfig) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(config.max_in_flight)),
+    /// The admission state and the queue of the handler pool that runs what
+    /// it admits.
+    pub(super) fn new(config: &SessionConfig) -> (Self, Queue) {
+        let (jobs, queue) = Jobs::new();
+        let inbound = Self {
+            count: AtomicUsize::new(0),
             limit: config.max_in_flight,
+            watched: AtomicBool::new(false),
+            emptied: Notify::new(),
             bytes: Budget::new(config.inbound_budget),
             running: Mutex::new(HashMap::new()),
-            next_cast: AtomicU64::new(0),
+            next_serial: AtomicU64::new(0),
+            jobs,
             rate: config.inbound_rate.map(|limit| {
                 Mutex::new(Rate {
                     bucket: TokenBucket::new(limit),
@@ -88,7 +110,8 @@ impl Inbound {
                     refused_in_a_row: 0,
                 })
             }),
-        }
+        };
+        (inbound, queue)
     }
 
     fn check_rate(&self, max_refusals: u32) -> RateVerdict {
@@ -117,49 +140,73 @@ impl Inbound {
         }
     }
 
-    fn running(&self) -> MutexGuard<'_, HashMap<TaskKey, AbortHandle>> {
+    fn running(&self) -> MutexGuard<'_, HashMap<u64, Running>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Aborts the handler of call or stream `id`, if it still runs.
+    /// Stops the handler of call or stream `id`, if it still runs.
     pub(super) fn cancel(&self, id: u64) -> bool {
-        let handle = self.running().remove(&TaskKey::Call(id));
-        handle.map(|h| h.abort()).is_some()
+        let running = self.running().remove(&id);
+        running.map(|r| r.abort.abort()).is_some()
     }
 
     /// Handlers running now.
     pub(super) fn running_count(&self) -> usize {
-        self.limit - self.permits.available_permits()
+        self.count.load(Ordering::Relaxed)
     }
 
-    /// Forgets the calling handler task's entry, if it is still the one
-    /// registered under `key`: once it has sent its last frame, the peer may
-    /// reuse the id, and a new task may already stand under it.
-    pub(super) fn finish(&self, key: TaskKey) -> bool {
+    /// Takes a place for one more handler, if the limit allows.
+    fn try_enter(&self) -> bool {
+        self.count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives a handler's place back.
+    fn leave(&self) {
+        // SeqCst on both sides: either `idle` sees the count at zero, or this
+        // sees it watching and wakes it.
+        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 && self.watched.load(Ordering::SeqCst) {
+            self.emptied.notify_waiters();
+        }
+    }
+
+    /// Forgets the entry of call `id` if admission `serial` still holds it:
+    /// once a handler has sent its last frame, the peer may reuse the id,
+    /// and a new call may already stand under it.
+    pub(super) fn finish(&self, id: u64, serial: u64) -> bool {
         let mut running = self.running();
-        let own = running
-            .get(&key)
-            .is_some_and(|handle| tokio::task::try_id() == Some(handle.id()));
+        let own = running.get(&id).is_some_and(|r| r.serial == serial);
         if own {
-            running.remove(&key);
+            running.remove(&id);
         }
         own
     }
 
-    /// Aborts every handler task.
+    /// Stops every handler: the pool drops them all.
     pub(super) fn abort_all(&self) {
-        let running = std::mem::take(&mut *self.running());
-        for handle in running.into_values() {
-            handle.abort();
-        }
+        self.running().clear();
+        self.jobs.stop();
     }
 
     /// Waits until no handler runs, or `grace` passes.
     pub(super) async fn idle(&self, grace: Duration) -> bool {
-        let all = u32::try_from(self.limit).unwrap_or(u32::MAX);
-        tokio::time::timeout(grace, self.permits.acquire_many(all))
-            .await
-            .is_ok()
+        self.watched.store(true, Ordering::SeqCst);
+        let emptied = async {
+            loop {
+                let notified = self.emptied.notified();
+                tokio::pin!(notified);
+                // Registered before the check, so a wake-up in between counts.
+                notified.as_mut().enable();
+                if self.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(grace, emptied).await.is_ok()
     }
 }
 
@@ -191,7 +238,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
             format!("no method named `{}`", Clipped(incoming.method)),
         );
     };
-    let Ok(permit) = Arc::clone(&shared.inbound.permits).try_acquire_owned() else {
+    if !shared.inbound.try_enter() {
         return refuse(
             ErrorCode::BUSY,
             format!(
@@ -199,7 +246,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
                 shared.inbound.limit
             ),
         );
-    };
+    }
 
     // The payload, and the headers copied into the request.
     let held = incoming.payload.len()
@@ -209,6 +256,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
             .map(|(name, value)| name.len() + value.len())
             .sum::<usize>();
     if !shared.inbound.bytes.try_take(held) {
+        shared.inbound.leave();
         return refuse(
             ErrorCode::BUSY,
             format!(
@@ -217,7 +265,17 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
             ),
         );
     }
+    start(shared, incoming, route, held)
+}
 
+/// Runs an admitted request's handler on the pool; `held` is what its
+/// request holds of the inbound budget.
+fn start(
+    shared: &Arc<Shared>,
+    incoming: Incoming<'_>,
+    route: Route,
+    held: usize,
+) -> Result<(), CloseReason> {
     let headers = incoming
         .headers
         .iter()
@@ -227,45 +285,47 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
         shared: Arc::clone(shared),
     };
     let stream = incoming.stream_credit.zip(incoming.id);
+    let serial = shared.inbound.next_serial.fetch_add(1, Ordering::Relaxed);
     let request = Request::new(
         session,
         incoming.id,
+        serial,
         incoming.payload,
         headers,
         stream.is_some(),
     );
     let handler = Arc::clone(shared.routes.router(route.router)).dispatch(route.method, request);
     let deadline = route.timeout.or(shared.config.handler_timeout);
-    let key = match incoming.id {
-        Some(id) => TaskKey::Call(id),
-        None => TaskKey::Cast(shared.inbound.next_cast.fetch_add(1, Ordering::Relaxed)),
-    };
-    let span =
-        tracing::debug_span!("handler", method = %Clipped(incoming.method), id = incoming.id);
-    let task_shared = Arc::clone(shared);
-    // Made outside the task, so an abort before its first poll releases too.
+    // Made outside the job, so a job dropped before its first poll releases
+    // too.
     let held = Held {
         shared: Arc::clone(shared),
         bytes: held,
     };
-    let task = async move {
-        let _permit = permit;
-        let _held = held;
+    let job = async move {
         let outcome = run_handler(handler, deadline).await;
-        if task_shared.inbound.finish(key)
-            && let Some((_, id)) = stream
+        let shared = &held.shared;
+        if let Some(id) = incoming.id
+            && shared.inbound.finish(id, serial)
+            && stream.is_some()
         {
-            task_shared.streams.forget_served(id);
+            shared.streams.forget_served(id);
         }
-        answer(&task_shared, incoming.id, outcome);
+        answer(shared, incoming.id, outcome);
     };
+    let span =
+        tracing::debug_span!("handler", method = %Clipped(incoming.method), id = incoming.id);
 
-    // One lock for the duplicate check and the insertion; the task's own
-    // removal takes it too, so a task that finishes at once cannot leave a
+    let Some(id) = incoming.id else {
+        shared.inbound.jobs.start(into_job(job, span));
+        return Ok(());
+    };
+    let (job, abort) = abortable(job);
+    // One lock for the duplicate check and the insertion; the job's own
+    // removal takes it too, so a job that finishes at once cannot leave a
     // stale entry behind.
     let mut running = shared.inbound.running();
-    if running.contains_key(&key) {
-        let id = incoming.id.unwrap_or_default();
+    if running.contains_key(&id) {
         return Err(CloseReason::local(
             close_code::PROTOCOL,
             format!("call id {id} is already in flight"),
@@ -274,12 +334,24 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
     if let Some((credit, id)) = stream {
         shared.streams.serve(id, credit);
     }
-    let handle = shared.tracker.spawn(task.instrument(span));
-    running.insert(key, handle.abort_handle());
+    running.insert(id, Running { serial, abort });
+    drop(running);
+    shared.inbound.jobs.start(into_job(job.map(drop), span));
     Ok(())
 }
 
-/// Gives back a request's bytes when its handler task ends or is aborted.
+/// Boxes a handler's job for the pool, in its span only when that span is
+/// enabled: entering a disabled span on every poll still costs.
+fn into_job(job: impl Future<Output = ()> + Send + 'static, span: tracing::Span) -> Job {
+    if span.is_disabled() {
+        Box::pin(job)
+    } else {
+        Box::pin(job.instrument(span))
+    }
+}
+
+/// Gives back a handler's place and its request's bytes when it ends or
+/// is dropped.
 struct Held {
     shared: Arc<Shared>,
     bytes: usize,
@@ -288,6 +360,7 @@ struct Held {
 impl Drop for Held {
     fn drop(&mut self) {
         self.shared.inbound.bytes.release(self.bytes);
+        self.shared.inbound.leave();
     }
 }
 

@@ -1,10 +1,12 @@
 //! The connection actor. Per connection: one reader loop that decodes frames
-//! and never waits on user code (each handler runs on a task of its own), one
+//! and never waits on user code (handlers run on the session's handler
+//! pool, one task for all of them), one
 //! writer loop that is the only writer of the socket and flushes queued frames
 //! in batches, a table of pending calls and a bound on inbound calls in
 //! flight. When the session closes, every pending call resolves at once with
-//! [`Error::Closed`](crate::Error::Closed) and every handler task is stopped.
+//! [`Error::Closed`](crate::Error::Closed) and every handler is stopped.
 
+mod handlers;
 pub(crate) mod handshake;
 mod inbound;
 mod liveness;
@@ -232,7 +234,7 @@ pub(crate) struct Setup {
     pub(crate) shutdown: CancellationToken,
 }
 
-/// State shared by the reader, the writer, handler tasks and handles.
+/// State shared by the reader, the writer, handlers and handles.
 pub(crate) struct Shared {
     id: u64,
     remote_addr: Option<SocketAddr>,
@@ -266,7 +268,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Starts closing the session, once: records why, resolves pending calls,
-    /// stops handler tasks and tells the reader and writer.
+    /// stops the handlers and tells the reader and writer.
     pub(crate) fn close(&self, reason: CloseReason) {
         if self.close_reason.set(reason).is_err() {
             return;
@@ -448,8 +450,8 @@ impl Shared {
 
     /// A served stream's handler is about to send its last frame: from then
     /// on the peer may reuse the id, so the handler no longer holds it.
-    pub(crate) fn finish_served(&self, id: u64) {
-        if self.inbound.finish(inbound::TaskKey::Call(id)) {
+    pub(crate) fn finish_served(&self, id: u64, serial: u64) {
+        if self.inbound.finish(id, serial) {
             self.streams.forget_served(id);
         }
     }
@@ -501,11 +503,12 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
             max_bytes: to_usize(peer.max_reassembly),
         },
     ));
+    let (inbound, handler_queue) = Inbound::new(config);
     let shared = Arc::new(Shared {
         id: setup.id,
         remote_addr: setup.remote_addr,
         identity: setup.identity,
-        inbound: Inbound::new(config),
+        inbound,
         config: setup.config,
         routes: setup.routes,
         described: setup.described,
@@ -531,22 +534,36 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
     let session = Session {
         shared: Arc::clone(&shared),
     };
-    (session, drive(ws, shared, drain).instrument(span))
+    (
+        session,
+        drive(ws, shared, drain, handler_queue).instrument(span),
+    )
 }
 
 fn to_usize(n: u32) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// Runs reader, writer and heartbeat until the session closes, then
-/// lingers so the close frame reaches the peer, then stops what is left.
-async fn drive(ws: BoxTransport, shared: Arc<Shared>, drain: outbound::Drain) {
+/// Runs reader, writer, handler pool and heartbeat until the session
+/// closes, then lingers so the close frame reaches the peer, then stops what
+/// is left.
+async fn drive(
+    ws: BoxTransport,
+    shared: Arc<Shared>,
+    drain: outbound::Drain,
+    handler_queue: handlers::Queue,
+) {
     use futures_util::StreamExt;
 
     tracing::debug!("session open");
     let (sink, stream) = ws.split();
     let writer = tokio::spawn(writer::run(sink, drain, Arc::clone(&shared)).in_current_span());
+    let pool = tokio::spawn(handlers::run(handler_queue).in_current_span());
     let (stream, ()) = tokio::join!(reader::run(stream, &shared), liveness::run(&shared));
+    // Closing stopped the pool; its handlers are dropped by now or soon.
+    if pool.await.is_err() {
+        tracing::error!("handler pool panicked");
+    }
     // The reader returns only once closing started; the writer then sends
     // the close frame (or has failed) and hands the socket back.
     let Ok(sink) = writer.await else {

@@ -1,5 +1,5 @@
 //! The reader loop: decodes each message and routes it. It never runs user
-//! code: handlers start on tasks of their own.
+//! code: handlers run on the session's handler pool.
 
 use std::sync::Arc;
 

@@ -147,7 +147,7 @@ impl Request {
             to: Side::Caller,
         }))
         .map_err(|err| HandlerError::new(ErrorCode::INTERNAL, err.to_string()))?;
-        shared.finish_served(id);
+        shared.finish_served(id, self.serial());
         let _ = shared.send(end).await;
         Ok(Reply(None))
     }
