@@ -66,6 +66,10 @@
 //!
 //! # Features
 //!
+//! - Service traits: [`#[rpc::service]`](macro@service) declares the
+//!   methods on a trait an API crate shares, so a client gets its stub and
+//!   a server implements the trait without either compiling the other's
+//!   code.
 //! - Duplex sessions: a client mounts routers too, and the server calls it
 //!   through [`Session::peer`].
 //! - Push: [`PushHandle`]s reach a session from anywhere, with priorities
