@@ -293,25 +293,16 @@ impl Router {
         let krate = options.krate.as_ref();
         let mut methods = Vec::new();
         for trait_item in &mut item.items {
-            match trait_item {
-                TraitItem::Fn(function) => {
-                    if let Some(mut method) =
-                        Method::parse(&mut function.attrs, &function.sig, krate, errors)
-                    {
-                        method.default_body.clone_from(&function.default);
-                        methods.push(method);
-                    }
+            if let TraitItem::Fn(function) = trait_item {
+                if let Some(mut method) =
+                    Method::parse(&mut function.attrs, &function.sig, krate, errors)
+                {
+                    method.default_body.clone_from(&function.default);
+                    methods.push(method);
                 }
-                TraitItem::Const(item) => {
-                    take_method_attrs(&mut item.attrs, krate);
-                }
-                TraitItem::Type(item) => {
-                    take_method_attrs(&mut item.attrs, krate);
-                }
-                TraitItem::Macro(item) => {
-                    take_method_attrs(&mut item.attrs, krate);
-                }
-                _ => {}
+            } else if let Some(attrs) = trait_item_attrs(trait_item) {
+                // `check` refuses the item itself.
+                take_method_attrs(attrs, krate);
             }
         }
         Router {
@@ -464,6 +455,16 @@ fn item_attrs(item: &mut ImplItem) -> Option<&mut Vec<Attribute>> {
         ImplItem::Const(item) => Some(&mut item.attrs),
         ImplItem::Type(item) => Some(&mut item.attrs),
         ImplItem::Macro(item) => Some(&mut item.attrs),
+        _ => None,
+    }
+}
+
+/// The attributes of a trait item other than a method.
+fn trait_item_attrs(item: &mut TraitItem) -> Option<&mut Vec<Attribute>> {
+    match item {
+        TraitItem::Const(item) => Some(&mut item.attrs),
+        TraitItem::Type(item) => Some(&mut item.attrs),
+        TraitItem::Macro(item) => Some(&mut item.attrs),
         _ => None,
     }
 }

@@ -52,46 +52,39 @@ use crate::{
     options::{self, Container, Options},
 };
 
-/// `#[rpc::router]`: parse, check, then expand, or on errors emit the impl
-/// block as written (so its methods still exist) next to the errors.
+/// `#[rpc::router]` on an impl block.
 pub(crate) fn router(args: TokenStream, input: TokenStream) -> TokenStream {
+    attribute(Container::Router, args, input)
+}
+
+/// `#[rpc::service]` on a trait.
+pub(crate) fn service(args: TokenStream, input: TokenStream) -> TokenStream {
+    attribute(Container::Service, args, input)
+}
+
+/// Parse, check, then expand; on errors emit the item as written (so its
+/// methods still exist) next to the errors.
+fn attribute(container: Container, args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let options = options::parse(Container::Router, args, &mut errors);
+    let options = options::parse(container, args, &mut errors);
     let item = match syn::parse2::<Item>(input) {
-        Ok(Item::Impl(item)) => item,
-        Ok(other) => return misapplied(Container::Router, other, &options, errors),
+        Ok(item) => item,
         Err(error) => {
             // Unreachable in practice: the compiler parsed the item already.
             errors.push(error);
             return errors.into_compile_errors();
         }
     };
-    let router = Router::parse_impl(item, options, &mut errors);
-    finish(&router, errors)
-}
-
-/// `#[rpc::service]`: as [`router`], on a trait.
-pub(crate) fn service(args: TokenStream, input: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let options = options::parse(Container::Service, args, &mut errors);
-    let item = match syn::parse2::<Item>(input) {
-        Ok(Item::Trait(item)) => item,
-        Ok(other) => return misapplied(Container::Service, other, &options, errors),
-        Err(error) => {
-            errors.push(error);
-            return errors.into_compile_errors();
-        }
+    let router = match (container, item) {
+        (Container::Router, Item::Impl(item)) => Router::parse_impl(item, options, &mut errors),
+        (Container::Service, Item::Trait(item)) => Router::parse_trait(item, options, &mut errors),
+        (_, other) => return misapplied(container, other, &options, errors),
     };
-    let router = Router::parse_trait(item, options, &mut errors);
-    finish(&router, errors)
-}
-
-fn finish(router: &Router, mut errors: Errors) -> TokenStream {
-    check::router(router, &mut errors);
+    check::router(&router, &mut errors);
     if errors.is_empty() {
-        expand(router)
+        expand(&router)
     } else {
-        fallback(router, errors)
+        fallback(&router, errors)
     }
 }
 
