@@ -324,7 +324,7 @@ pub use rpc_macros::router;
 ///   `impl Stream` as `+ Send`), and `Send + Sync + 'static` as
 ///   supertraits: handlers run on tasks of their own. Implementations
 ///   write `async fn` all the same.
-/// - `AuctionRouter<S>`, an [`Router`] serving any `S: Auction`:
+/// - `AuctionRouter<S>`, a [`Router`] serving any `S: Auction`:
 ///   `AuctionRouter::new(service)`, or `AuctionRouter::from_arc(arc)` to
 ///   keep sharing the service with other code. It is `Clone`, so one
 ///   implementation can be mounted on several servers.
