@@ -66,6 +66,10 @@
 //!
 //! # Features
 //!
+//! - Service traits: [`#[rpc::service]`](macro@service) declares the
+//!   methods on a trait an API crate shares, so a client gets its stub and
+//!   a server implements the trait without either compiling the other's
+//!   code.
 //! - Duplex sessions: a client mounts routers too, and the server calls it
 //!   through [`Session::peer`].
 //! - Push: [`PushHandle`]s reach a session from anywhere, with priorities
@@ -200,13 +204,149 @@ pub use rpc_core::*;
 ///   implement `Serialize`, `Deserialize` and `Display`. The stub gives it
 ///   back typed, as `Ok(Err(e))`.
 ///
+/// # Options
+///
+/// All optional, in any order: `#[rpc::router(crate = "...", client =
+/// "...", client_vis = "...")]`.
+///
+/// - `crate = "my_lib::rpc"`: the path generated code reaches this crate
+///   by, for a dependency renamed in `Cargo.toml` or re-exported by another
+///   crate (default `::rpc`). The method attributes may then be written
+///   under that path too: `#[my_lib::rpc::call]`.
+/// - `client = "CalculatorStub"`: the stub's name (default
+///   `<Name>Client`).
+/// - `client_vis = "pub(crate)"`: the visibility of the stub and its
+///   methods, written as in Rust, `""` for private (default `pub`).
+///
+/// ```
+/// # struct Calculator;
+/// #[rpc::router(client = "Calc", client_vis = "pub(crate)")]
+/// impl Calculator {
+///     #[rpc::call]
+///     async fn add(&self, a: i64, b: i64) -> i64 {
+///         a + b
+///     }
+/// }
+///
+/// # async fn call(peer: &rpc::Peer) -> Result<(), rpc::Error> {
+/// let sum = Calc::new(peer).add(2, 3).await?;
+/// # let _ = sum;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// To share the methods between a client and a server that do not compile
+/// each other's code, declare them on a trait instead:
+/// [`#[rpc::service]`](macro@service).
+///
 /// Every misuse is a compile error at the offending tokens that says what
 /// to write instead. The full reference, with the cost of compiling a large
 /// router, is `docs/macros.md`.
 pub use rpc_macros::router;
 
+/// Declares a service as a trait: the contract an API crate shares between
+/// a client, which gets a typed stub, and a server, which implements the
+/// trait, without either compiling the other's code.
+///
+/// The methods are declared as in a [`#[rpc::router]`](macro@router) impl
+/// block, with the same attributes, options and rules, but without bodies;
+/// the trait holds nothing else.
+///
+/// ```
+/// // The API crate: the trait and the types its methods take.
+/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// pub struct TooLow {
+///     pub highest: u64,
+/// }
+///
+/// impl std::fmt::Display for TooLow {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         write!(f, "the highest bid is {}", self.highest)
+///     }
+/// }
+///
+/// /// Lots and bids.
+/// #[rpc::service]
+/// pub trait Auction {
+///     /// Bids `amount` on `lot`; returns the new highest bid.
+///     #[rpc::call(timeout = "2s")]
+///     async fn bid(&self, lot: u32, amount: u64) -> Result<u64, TooLow>;
+///
+///     /// Leaves a note for the auctioneer.
+///     #[rpc::cast]
+///     async fn note(&self, session: &rpc::Session, text: String);
+/// }
+///
+/// // The server crate: an implementation, with `async fn`s.
+/// #[derive(Default)]
+/// struct House {
+///     highest: std::sync::Mutex<u64>,
+/// }
+///
+/// impl Auction for House {
+///     async fn bid(&self, _lot: u32, amount: u64) -> Result<u64, TooLow> {
+///         let mut highest = self.highest.lock().unwrap();
+///         if amount <= *highest {
+///             return Err(TooLow { highest: *highest });
+///         }
+///         *highest = amount;
+///         Ok(amount)
+///     }
+///
+///     async fn note(&self, session: &rpc::Session, text: String) {
+///         println!("session {}: {text}", session.id());
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rpc::Server::builder()
+///     .mount(AuctionRouter::new(House::default()))
+///     .bind("127.0.0.1:0")
+///     .await?;
+///
+/// // The client crate: the stub, knowing nothing of `House`.
+/// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
+/// let auction = AuctionClient::new(&client);
+/// assert_eq!(auction.bid(1, 10).await?, Ok(10));
+/// assert_eq!(auction.bid(1, 5).await?, Err(TooLow { highest: 10 }));
+///
+/// client.close().await;
+/// server.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # What it generates
+///
+/// - The trait, with every `async fn` declared as
+///   `fn bid(&self, ..) -> impl Future<Output = ..> + Send` (and a returned
+///   `impl Stream` as `+ Send`), and `Send + Sync + 'static` as
+///   supertraits: handlers run on tasks of their own. Implementations
+///   write `async fn` all the same.
+/// - `AuctionRouter<S>`, a [`Router`] serving any `S: Auction`:
+///   `AuctionRouter::new(service)`, or `AuctionRouter::from_arc(arc)` to
+///   keep sharing the service with other code. It is `Clone`, so one
+///   implementation can be mounted on several servers.
+/// - `AuctionClient`, the typed stub, exactly as for a router; with the
+///   trait's visibility.
+/// - The metadata and its registration, equal to what an impl block with
+///   the same methods gives.
+///
+/// A trait method without an rpc attribute, a default body, other items
+/// in the trait, a generic trait: each is a compile error saying what to
+/// write instead.
+///
+/// # Options
+///
+/// The options of [`#[rpc::router]`](macro@router): `crate = "..."`,
+/// `client = "..."` and `client_vis = "..."`. The guide to the API-crate
+/// pattern is `docs/macros.md`.
+pub use rpc_macros::service;
+
 /// Marks a router method that answers: the caller waits for its return
-/// value. Only valid inside an impl block marked [`#[rpc::router]`](macro@router).
+/// value. Only valid inside an impl block marked [`#[rpc::router]`](macro@router)
+/// or a trait marked [`#[rpc::service]`](macro@service).
 ///
 /// Options, all optional:
 ///
@@ -233,7 +373,8 @@ pub use rpc_macros::call;
 
 /// Marks a router method that never answers: the caller's stub returns as
 /// soon as the message is queued. Only valid inside an impl block marked
-/// [`#[rpc::router]`](macro@router). A cast returns nothing; it takes the
+/// [`#[rpc::router]`](macro@router) or a trait marked
+/// [`#[rpc::service]`](macro@service). A cast returns nothing; it takes the
 /// same options as [`#[rpc::call]`](macro@call).
 ///
 /// ```
@@ -252,7 +393,8 @@ pub use rpc_macros::cast;
 /// Marks a router method that streams: it returns a stream of items (server
 /// streaming), takes the caller's uploads as an [`Incoming<U>`](Incoming)
 /// parameter (client streaming), or both (bidirectional). Only valid inside
-/// an impl block marked [`#[rpc::router]`](macro@router); it takes the same
+/// an impl block marked [`#[rpc::router]`](macro@router) or a trait marked
+/// [`#[rpc::service]`](macro@service); it takes the same
 /// options as [`#[rpc::call]`](macro@call), where `timeout` is a deadline on
 /// the whole exchange.
 ///
@@ -332,8 +474,9 @@ pub mod __private {
         boxed::Box,
         clone::Clone,
         default::Default,
-        fmt::Debug,
-        marker::Send,
+        fmt::{self, Debug},
+        future::Future,
+        marker::{Send, Sync},
         option::Option::{None, Some},
         result::Result::{self, Err, Ok},
         string::ToString,

@@ -54,7 +54,8 @@ pub type HandlerFuture =
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an rpc router",
-    note = "add #[rpc::router] to an `impl {Self}` block whose methods carry #[rpc::call] or #[rpc::cast]"
+    note = "add #[rpc::router] to an `impl {Self}` block whose methods carry #[rpc::call], #[rpc::cast] or #[rpc::stream]",
+    note = "if `{Self}` implements a trait marked #[rpc::service], mount the router generated for the trait: `<Trait>Router::new(value)`"
 )]
 pub trait Router: Send + Sync + 'static {
     /// Metadata of the router and its methods.

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use syn::{Attribute, Lit, LitStr, Meta, meta::ParseNestedMeta};
+use syn::{Attribute, Ident, Lit, LitStr, Meta, Path, meta::ParseNestedMeta};
 
 /// How a method is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +49,9 @@ pub(crate) struct Timeout {
 
 /// Which method attribute `attr` is, if it is one: `#[rpc::call]`,
 /// `#[::rpc::call]`, or `#[call]` after `use rpc::call` (and the same for
-/// `cast` and `stream`).
-pub(crate) fn kind_of(attr: &Attribute) -> Option<Kind> {
+/// `cast` and `stream`); with a `crate = "my_lib::rpc"` option, also
+/// `#[my_lib::rpc::call]`.
+pub(crate) fn kind_of(attr: &Attribute, krate: Option<&Path>) -> Option<Kind> {
     let path = attr.path();
     let last = path.segments.last()?;
     let kind = if last.ident == "call" {
@@ -62,9 +63,19 @@ pub(crate) fn kind_of(attr: &Attribute) -> Option<Kind> {
     } else {
         return None;
     };
-    let qualified = path.segments.len() == 2 && path.segments[0].ident == "rpc";
-    let bare = path.segments.len() == 1 && path.leading_colon.is_none();
-    (qualified || bare).then_some(kind)
+    let prefix: Vec<&Ident> = path.segments.iter().map(|segment| &segment.ident).collect();
+    let prefix = &prefix[..prefix.len() - 1];
+    let qualified = prefix.len() == 1 && prefix[0] == "rpc";
+    let bare = prefix.is_empty() && path.leading_colon.is_none();
+    let renamed = krate.is_some_and(|krate| {
+        krate.segments.len() == prefix.len()
+            && krate
+                .segments
+                .iter()
+                .zip(prefix)
+                .all(|(segment, ident)| segment.ident == **ident)
+    });
+    (qualified || bare || renamed).then_some(kind)
 }
 
 /// Parses the options of a method attribute of the given kind.
@@ -218,7 +229,7 @@ mod tests {
             parse_quote!(#[other::call]),
             parse_quote!(#[doc = "call"]),
         ];
-        let kinds: Vec<_> = attrs.iter().map(kind_of).collect();
+        let kinds: Vec<_> = attrs.iter().map(|attr| kind_of(attr, None)).collect();
         assert_eq!(
             kinds,
             [
@@ -230,6 +241,25 @@ mod tests {
                 None,
                 None
             ]
+        );
+    }
+
+    #[test]
+    fn recognises_the_renamed_crate() {
+        let krate: Path = parse_quote!(::my_lib::rpc);
+        let attrs: [Attribute; 4] = [
+            parse_quote!(#[my_lib::rpc::call]),
+            parse_quote!(#[::my_lib::rpc::cast]),
+            parse_quote!(#[rpc::stream]),
+            parse_quote!(#[my_lib::call]),
+        ];
+        let kinds: Vec<_> = attrs
+            .iter()
+            .map(|attr| kind_of(attr, Some(&krate)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [Some(Kind::Call), Some(Kind::Cast), Some(Kind::Stream), None]
         );
     }
 

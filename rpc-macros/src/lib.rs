@@ -3,15 +3,17 @@
 //!
 //! # Layout
 //!
-//! - `ast`: the typed model of an `#[rpc::router]` impl block, parsed from
-//!   syn's tree, streams included; `attr` parses the `#[rpc::call(..)]`
-//!   (`cast`, `stream`) options.
-//! - `check`: cross-cutting checks on the model (receivers, async-ness,
-//!   generics, wire types, duplicate names), all errors reported together.
+//! - `ast`: the typed model of an `#[rpc::router]` impl block or an
+//!   `#[rpc::service]` trait, parsed from syn's tree, streams included;
+//!   `attr` parses the `#[rpc::call(..)]` (`cast`, `stream`) options, and
+//!   `options` those of `#[rpc::router(..)]` and `#[rpc::service(..)]`.
+//! - `check`: cross-cutting checks on the model (the item's shape,
+//!   receivers, async-ness, generics, wire types, duplicate names), all
+//!   errors reported together.
 //! - `expand`: code generation, one module per output: `dispatch` (the
 //!   `Router` impl), `client` (the typed stub), `metadata` (statics and
 //!   `inventory` registration), `bounds` (trait checks that point at the
-//!   user's types).
+//!   user's types), `service` (a service's trait and its generic router).
 //! - `errors`: the error accumulator the passes share.
 
 mod ast;
@@ -20,6 +22,7 @@ mod check;
 mod errors;
 mod expand;
 mod names;
+mod options;
 
 use proc_macro::TokenStream;
 
@@ -27,6 +30,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn router(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::router(args.into(), input.into()).into()
+}
+
+/// Turns a trait into a service: a client stub, and a router serving any
+/// implementation; see the `rpc` crate.
+#[proc_macro_attribute]
+pub fn service(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::service(args.into(), input.into()).into()
 }
 
 /// Marks a router method that answers; see the `rpc` crate.

@@ -9,6 +9,10 @@ pub mod fifty;
 
 pub use fifty::Fifty;
 
+/// The runtime, re-exported for `pass/crate-and-client-options.rs`, which
+/// names it by this path with `crate = "..."`.
+pub use ::rpc;
+
 use ::std::{convert::TryFrom, string::String, sync::Mutex, vec::Vec};
 
 /// Keeps the lines it is sent.

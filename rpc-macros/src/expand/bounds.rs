@@ -8,7 +8,7 @@
 //! point there too instead of at `#[rpc::router]`; being in the macro's own
 //! context, that code is still exempt from the user's lints.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::Type;
 
@@ -16,41 +16,42 @@ use crate::ast::{Return, Router, Shape};
 
 /// One check per wire type of every method.
 pub(super) fn assertions(router: &Router) -> TokenStream {
+    let p = super::local();
+    let check = |ty: &Type, assertion: TokenStream| {
+        let p = respan(&p, at(ty));
+        quote_spanned! {at(ty)=>
+            let _ = #p::rpc_core::stub::#assertion::<#ty>;
+        }
+    };
     let mut checks = TokenStream::new();
     for method in &router.methods {
         for arg in method.wire_args() {
-            checks.extend(check(&arg.ty, &quote!(assert_arg)));
+            checks.extend(check(&arg.ty, quote!(assert_arg)));
         }
         if let Some(item) = method.uploads().and_then(|uploads| uploads.item.as_ref()) {
-            checks.extend(check(item, &quote!(assert_upload)));
+            checks.extend(check(item, quote!(assert_upload)));
         }
         match (&method.items, method.shape()) {
             (Some(items), Shape::ServerStream | Shape::Bidirectional) => {
-                checks.extend(check(items.wire_item(), &quote!(assert_item)));
+                checks.extend(check(items.wire_item(), quote!(assert_item)));
                 if let Some((_, err)) = &items.fallible {
-                    checks.extend(check(err, &quote!(assert_error)));
+                    checks.extend(check(err, quote!(assert_error)));
                 }
                 if let Some(err) = &items.refusal {
-                    checks.extend(check(err, &quote!(assert_error)));
+                    checks.extend(check(err, quote!(assert_error)));
                 }
             }
             _ => match &method.ret {
                 Return::Unit => {}
-                Return::Value(ty) => checks.extend(check(ty, &quote!(assert_return))),
+                Return::Value(ty) => checks.extend(check(ty, quote!(assert_return))),
                 Return::Result { ok, err, .. } => {
-                    checks.extend(check(ok, &quote!(assert_return)));
-                    checks.extend(check(err, &quote!(assert_error)));
+                    checks.extend(check(ok, quote!(assert_return)));
+                    checks.extend(check(err, quote!(assert_error)));
                 }
             },
         }
     }
     checks
-}
-
-fn check(ty: &Type, assertion: &TokenStream) -> TokenStream {
-    quote_spanned! {at(ty)=>
-        let _ = ::rpc::__private::rpc_core::stub::#assertion::<#ty>;
-    }
 }
 
 /// Where decoding the argument tuple is located: at the argument's type
@@ -72,4 +73,23 @@ pub(super) fn at(tokens: &impl ToTokens) -> Span {
         .next()
         .map_or_else(Span::call_site, |token| token.span());
     Span::call_site().located_at(first)
+}
+
+/// `tokens` with every span set to `span`: a path such as the runtime's,
+/// interpolated into `quote_spanned!`, keeps its own spans otherwise, and
+/// the compiler would then point from the attribute to the located tokens.
+pub(super) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(&group.stream(), span));
+                inner.set_span(span);
+                return TokenTree::Group(inner);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }

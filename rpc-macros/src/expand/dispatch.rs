@@ -4,6 +4,10 @@
 //! where asked), and encodes the answer; an `Err` of a `Result` becomes an
 //! application error carrying the value and its `Display` text.
 //!
+//! For a service trait the impl is generic over the implementation,
+//! `impl<S: Auction> Router for AuctionRouter<S>`, and an arm calls
+//! `<S as Auction>::bid(&*self.service, ..)`; the rest is the same.
+//!
 //! A stream method gets its uploads from `request.incoming()` and sends its
 //! items with `request.send_stream(..)` (or `stub::send_result_stream` for
 //! items of type `Result<T, E>`), both under the stream's credit; a client
@@ -14,31 +18,76 @@ use quote::{quote, quote_spanned};
 use syn::{Index, Type};
 
 use super::bounds;
-use crate::ast::{Arg, Items, Method, Receiver, Return, Router, Shape};
+use crate::ast::{Arg, Form, Items, Method, Receiver, Return, Router, Shape};
+
+/// How the `Router` impl reaches the methods.
+struct Target {
+    /// `impl Router for Calculator`, or for a service
+    /// `impl<__Service: Auction> Router for AuctionRouter<__Service>`.
+    header: TokenStream,
+    /// What the methods are called on: `<Calculator>` or
+    /// `<__Service as Auction>`.
+    callee: TokenStream,
+    /// The argument for `&self`, given `self: Arc<Self>` of the router.
+    by_ref: TokenStream,
+    /// The argument for `self: Arc<Self>`.
+    by_arc: TokenStream,
+}
+
+impl Target {
+    fn of(router: &Router) -> Target {
+        let p = super::local();
+        match &router.form {
+            Form::Impl(item) => {
+                let ty = &item.self_ty;
+                Target {
+                    header: quote!(impl #p::rpc_core::Router for #ty),
+                    callee: quote!(<#ty>),
+                    by_ref: quote!(&*self),
+                    by_arc: quote!(self),
+                }
+            }
+            Form::Trait(item) => {
+                let service = &item.ident;
+                let server = router.server_ident();
+                Target {
+                    header: quote! {
+                        impl<__Service: #service> #p::rpc_core::Router for #server<__Service>
+                    },
+                    callee: quote!(<__Service as #service>),
+                    by_ref: quote!(&*self.service),
+                    by_arc: quote!(#p::Arc::clone(&self.service)),
+                }
+            }
+        }
+    }
+}
 
 pub(super) fn router_impl(router: &Router) -> TokenStream {
-    let ty = &router.item.self_ty;
+    let p = super::local();
+    let target = Target::of(router);
     let arms = router
         .methods
         .iter()
         .enumerate()
-        .map(|(index, method)| arm(ty, index, method));
+        .map(|(index, method)| arm(&target, index, method));
+    let header = &target.header;
     quote! {
-        impl ::rpc::__private::rpc_core::Router for #ty {
-            fn info(&self) -> &'static ::rpc::__private::rpc_core::RouterInfo {
+        #header {
+            fn info(&self) -> &'static #p::rpc_core::RouterInfo {
                 &INFO
             }
 
             fn dispatch(
-                self: ::rpc::__private::Arc<Self>,
+                self: #p::Arc<Self>,
                 method: usize,
-                request: ::rpc::__private::rpc_core::Request,
-            ) -> ::rpc::__private::rpc_core::HandlerFuture {
+                request: #p::rpc_core::Request,
+            ) -> #p::rpc_core::HandlerFuture {
                 match method {
                     #(#arms)*
-                    _ => ::rpc::__private::Box::pin(async move {
-                        ::rpc::__private::Err(::rpc::__private::rpc_core::HandlerError::new(
-                            ::rpc::__private::rpc_core::ErrorCode::UNKNOWN_METHOD,
+                    _ => #p::Box::pin(async move {
+                        #p::Err(#p::rpc_core::HandlerError::new(
+                            #p::rpc_core::ErrorCode::UNKNOWN_METHOD,
                             "no method with this index",
                         ))
                     }),
@@ -48,7 +97,43 @@ pub(super) fn router_impl(router: &Router) -> TokenStream {
     }
 }
 
-fn arm(ty: &Type, index: usize, method: &Method) -> TokenStream {
+/// The `Router` impl of an invalid router: no metadata, no dispatch, just
+/// enough for code that mounts it to report nothing more than the errors.
+/// Nothing when the item is not one a `Router` impl can be written for.
+pub(super) fn placeholder_impl(router: &Router) -> TokenStream {
+    let generic = match &router.form {
+        Form::Impl(item) => item.trait_.is_some() || !item.generics.params.is_empty(),
+        Form::Trait(item) => !item.generics.params.is_empty(),
+    };
+    if generic {
+        return TokenStream::new();
+    }
+    let p = super::local();
+    let import = super::import(router);
+    let header = Target::of(router).header;
+    quote! {
+        const _: () = {
+            #import
+
+            #header {
+                fn info(&self) -> &'static #p::rpc_core::RouterInfo {
+                    loop {}
+                }
+
+                fn dispatch(
+                    self: #p::Arc<Self>,
+                    _: usize,
+                    _: #p::rpc_core::Request,
+                ) -> #p::rpc_core::HandlerFuture {
+                    loop {}
+                }
+            }
+        };
+    }
+}
+
+fn arm(target: &Target, index: usize, method: &Method) -> TokenStream {
+    let p = super::local();
     let ident = &method.ident;
     let decode_at = bounds::decode_span(method.wire_args().map(|arg| &arg.ty));
     let mut wire_index = 0;
@@ -79,20 +164,22 @@ fn arm(ty: &Type, index: usize, method: &Method) -> TokenStream {
         Some(quote!(let uploads = #accept?;))
     });
     let receiver = if let Receiver::Arc = method.receiver {
-        quote!(self)
+        &target.by_arc
     } else {
-        quote!(&*self)
+        &target.by_ref
     };
+    let callee = &target.callee;
     let awaited = method.sig.asyncness.map(|_| quote!(.await));
-    let call = quote!(<#ty>::#ident(#receiver, #(#call_args),*)#awaited);
+    let call = quote!(#callee::#ident(#receiver, #(#call_args),*)#awaited);
     let answer = match (&method.items, method.shape()) {
-        (Some(items), Shape::ServerStream | Shape::Bidirectional) => send_items(&call, items),
-        _ => answer_once(&call, method),
+        (Some(items), Shape::ServerStream | Shape::Bidirectional) => send_items(&p, &call, items),
+        _ => answer_once(&p, &call, method),
     };
     // Located at the method's name, so that a handler whose future is not
     // `Send` is reported there.
+    let p = bounds::respan(&p, bounds::at(ident));
     let handler = quote_spanned! {bounds::at(ident)=>
-        ::rpc::__private::Box::pin(async move {
+        #p::Box::pin(async move {
             #decode
             #uploads
             #answer
@@ -104,7 +191,7 @@ fn arm(ty: &Type, index: usize, method: &Method) -> TokenStream {
 }
 
 /// Answers a call, a cast or a client stream with the method's value.
-fn answer_once(call: &TokenStream, method: &Method) -> TokenStream {
+fn answer_once(p: &TokenStream, call: &TokenStream, method: &Method) -> TokenStream {
     match (&method.ret, method.shape()) {
         (Return::Unit, _) | (_, Shape::Cast) => quote! {
             #call;
@@ -119,11 +206,11 @@ fn answer_once(call: &TokenStream, method: &Method) -> TokenStream {
         }
         (Return::Result { ok, err, .. }, _) => {
             let reply = quote_spanned!(bounds::at(ok)=> request.reply(&value));
-            let application = application(err);
+            let application = application(p, err);
             quote! {
                 match #call {
-                    ::rpc::__private::Ok(value) => #reply,
-                    ::rpc::__private::Err(error) => ::rpc::__private::Err(#application),
+                    #p::Ok(value) => #reply,
+                    #p::Err(error) => #p::Err(#application),
                 }
             }
         }
@@ -131,10 +218,11 @@ fn answer_once(call: &TokenStream, method: &Method) -> TokenStream {
 }
 
 /// Sends the items of the stream the method returns, or its refusal.
-fn send_items(call: &TokenStream, items: &Items) -> TokenStream {
+fn send_items(p: &TokenStream, call: &TokenStream, items: &Items) -> TokenStream {
     let send = if items.fallible.is_some() {
+        let p = bounds::respan(p, bounds::at(&items.item));
         quote_spanned! {bounds::at(&items.item)=>
-            ::rpc::__private::rpc_core::stub::send_result_stream(&request, items).await
+            #p::rpc_core::stub::send_result_stream(&request, items).await
         }
     } else {
         quote_spanned! {bounds::at(&items.item)=>
@@ -147,11 +235,11 @@ fn send_items(call: &TokenStream, items: &Items) -> TokenStream {
             #send
         },
         Some(err) => {
-            let application = application(err);
+            let application = application(p, err);
             quote! {
                 match #call {
-                    ::rpc::__private::Ok(items) => #send,
-                    ::rpc::__private::Err(error) => ::rpc::__private::Err(#application),
+                    #p::Ok(items) => #send,
+                    #p::Err(error) => #p::Err(#application),
                 }
             }
         }
@@ -160,10 +248,11 @@ fn send_items(call: &TokenStream, items: &Items) -> TokenStream {
 
 /// The application error made of `error`, a value of the method's error
 /// type `err`.
-fn application(err: &Type) -> TokenStream {
+fn application(p: &TokenStream, err: &Type) -> TokenStream {
+    let p = bounds::respan(p, bounds::at(err));
     quote_spanned! {bounds::at(err)=>
-        ::rpc::__private::rpc_core::HandlerError::application(
-            ::rpc::__private::ToString::to_string(&error),
+        #p::rpc_core::HandlerError::application(
+            #p::ToString::to_string(&error),
             &error,
         )
     }

@@ -32,6 +32,7 @@ fn stream_type(item: &str) -> String {
 }
 
 pub(super) fn statics(router: &Router) -> TokenStream {
+    let p = super::local();
     let params = router.methods.iter().enumerate().map(|(index, method)| {
         let ident = format_ident!("PARAMS_{}", index);
         let uploads = method.uploads().map(|uploads| {
@@ -46,36 +47,36 @@ pub(super) fn statics(router: &Router) -> TokenStream {
             .wire_args()
             .map(|arg| (arg.name(), names::type_name(&arg.ty)))
             .chain(uploads)
-            .map(|(name, ty)| quote!(::rpc::__private::rpc_core::ParamInfo::new(#name, #ty)))
+            .map(|(name, ty)| quote!(#p::rpc_core::ParamInfo::new(#name, #ty)))
             .collect();
         let len = entries.len();
         quote! {
-            static #ident: [::rpc::__private::rpc_core::ParamInfo; #len] = [#(#entries),*];
+            static #ident: [#p::rpc_core::ParamInfo; #len] = [#(#entries),*];
         }
     });
     let methods: Vec<TokenStream> = router
         .methods
         .iter()
         .enumerate()
-        .map(|(index, method)| method_info(index, method))
+        .map(|(index, method)| method_info(&p, index, method))
         .collect();
     let count = methods.len();
     let name = router.name.to_string();
     let docs = &router.docs;
     quote! {
         #(#params)*
-        static METHODS: [::rpc::__private::rpc_core::MethodInfo; #count] = [#(#methods),*];
-        static INFO: ::rpc::__private::rpc_core::RouterInfo =
-            ::rpc::__private::rpc_core::RouterInfo::new(#name, #docs, &METHODS);
+        static METHODS: [#p::rpc_core::MethodInfo; #count] = [#(#methods),*];
+        static INFO: #p::rpc_core::RouterInfo =
+            #p::rpc_core::RouterInfo::new(#name, #docs, &METHODS);
     }
 }
 
-fn method_info(index: usize, method: &Method) -> TokenStream {
+fn method_info(p: &TokenStream, index: usize, method: &Method) -> TokenStream {
     let name = &method.wire_name;
     let kind = match method.kind {
-        Kind::Call => quote!(::rpc::__private::rpc_core::MethodKind::Call),
-        Kind::Cast => quote!(::rpc::__private::rpc_core::MethodKind::Cast),
-        Kind::Stream => quote!(::rpc::__private::rpc_core::MethodKind::Stream),
+        Kind::Call => quote!(#p::rpc_core::MethodKind::Call),
+        Kind::Cast => quote!(#p::rpc_core::MethodKind::Cast),
+        Kind::Stream => quote!(#p::rpc_core::MethodKind::Stream),
     };
     let params = format_ident!("PARAMS_{}", index);
     let returns = match (&method.items, &method.ret) {
@@ -90,12 +91,11 @@ fn method_info(index: usize, method: &Method) -> TokenStream {
         (_, Return::Value(ty) | Return::Result { whole: ty, .. }) => names::type_name(ty),
     };
     let docs = &method.docs;
-    let timeout = method.timeout_ms.map_or_else(
-        || quote!(::rpc::__private::None),
-        |millis| quote!(::rpc::__private::Some(#millis)),
-    );
+    let timeout = method
+        .timeout_ms
+        .map_or_else(|| quote!(#p::None), |millis| quote!(#p::Some(#millis)));
     quote! {
-        ::rpc::__private::rpc_core::MethodInfo::new(
+        #p::rpc_core::MethodInfo::new(
             #name,
             #kind,
             &#params,
@@ -108,9 +108,10 @@ fn method_info(index: usize, method: &Method) -> TokenStream {
 
 /// Lists the router in `rpc::routers()`.
 pub(super) fn registration() -> TokenStream {
+    let p = super::local();
     quote! {
-        ::rpc::__private::inventory::submit! {
-            ::rpc::__private::rpc_core::RegisteredRouter::new(&INFO)
+        #p::inventory::submit! {
+            #p::rpc_core::RegisteredRouter::new(&INFO)
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Code generation, one module per output. Generated code names every item
-//! by an absolute path through `::rpc::__private`, so it compiles under
-//! `#![no_implicit_prelude]` and needs no dependency but `rpc`.
+//! by an absolute path through `::rpc::__private` (or the `crate = "..."`
+//! option's path), so it compiles under `#![no_implicit_prelude]` and needs
+//! no dependency but `rpc`; inside the `const _` block, through one import
+//! of it as `__private`.
 //!
 //! A router expands to:
 //!
 //! ```text
 //! impl Calculator { .. }            the user's impl block, method attributes removed
 //! const _: () = {
+//!     use ::rpc::__private as __private;
 //!     static PARAMS_0: [ParamInfo; 2] = ..;   metadata (metadata.rs)
 //!     static METHODS: [MethodInfo; 3] = ..;
 //!     static INFO: RouterInfo = ..;
@@ -16,57 +19,101 @@
 //! };
 //! pub struct CalculatorClient { .. }  typed stub (client.rs)
 //! ```
+//!
+//! A service trait expands to the same, around a different item and router
+//! (service.rs):
+//!
+//! ```text
+//! pub trait Auction: Send + Sync + 'static { .. }   the trait, its futures declared `Send`
+//! pub struct AuctionRouter<S> { .. }                 serves any `S: Auction`
+//! const _: () = {
+//!     ..                                             metadata, as above
+//!     impl<S: Auction> Router for AuctionRouter<S> { .. }
+//!     ..                                             registration and bound checks
+//! };
+//! pub struct AuctionClient { .. }
+//! ```
 
 mod bounds;
 mod client;
 mod dispatch;
 mod metadata;
+mod service;
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::Item;
 
-use crate::{ast::Router, attr::Kind, check, errors::Errors};
+use crate::{
+    ast::{self, Form, Router},
+    attr::Kind,
+    check,
+    errors::Errors,
+    options::{self, Container, Options},
+};
 
-/// `#[rpc::router]`: parse, check, then expand, or on errors emit the impl
-/// block as written (so its methods still exist) next to the errors.
+/// `#[rpc::router]` on an impl block.
 pub(crate) fn router(args: TokenStream, input: TokenStream) -> TokenStream {
+    attribute(Container::Router, args, input)
+}
+
+/// `#[rpc::service]` on a trait.
+pub(crate) fn service(args: TokenStream, input: TokenStream) -> TokenStream {
+    attribute(Container::Service, args, input)
+}
+
+/// Parse, check, then expand; on errors emit the item as written (so its
+/// methods still exist) next to the errors.
+fn attribute(container: Container, args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    if !args.is_empty() {
-        errors.spanned(
-            args,
-            "#[rpc::router] takes no options: `name` and `timeout` go on each method's #[rpc::call(..)], #[rpc::cast(..)] or #[rpc::stream(..)]",
-        );
-    }
+    let options = options::parse(container, args, &mut errors);
     let item = match syn::parse2::<Item>(input) {
-        Ok(Item::Impl(item)) => item,
-        Ok(other) => {
-            let message = match &other {
-                Item::Struct(item) => not_an_impl("a struct", &item.ident),
-                Item::Enum(item) => not_an_impl("an enum", &item.ident),
-                Item::Trait(item) => format!(
-                    "#[rpc::router] goes on an inherent impl block, not on a trait: serve the methods from `impl MyType {{ .. }}`, not from `trait {}`",
-                    item.ident
-                ),
-                _ => "#[rpc::router] goes on an impl block whose methods it serves: `impl Calculator { .. }`".to_owned(),
-            };
-            errors.push(syn::Error::new(Span::call_site(), message));
-            let errors = errors.into_compile_errors();
-            return quote!(#other #errors);
-        }
+        Ok(item) => item,
         Err(error) => {
             // Unreachable in practice: the compiler parsed the item already.
             errors.push(error);
             return errors.into_compile_errors();
         }
     };
-    let router = Router::parse(item, &mut errors);
+    let router = match (container, item) {
+        (Container::Router, Item::Impl(item)) => Router::parse_impl(item, options, &mut errors),
+        (Container::Service, Item::Trait(item)) => Router::parse_trait(item, options, &mut errors),
+        (_, other) => return misapplied(container, other, &options, errors),
+    };
     check::router(&router, &mut errors);
     if errors.is_empty() {
         expand(&router)
     } else {
         fallback(&router, errors)
     }
+}
+
+/// The attribute on an item it does not go on: the item as written, and an
+/// error saying where the attribute goes.
+fn misapplied(
+    container: Container,
+    mut item: Item,
+    options: &Options,
+    mut errors: Errors,
+) -> TokenStream {
+    let message = match (container, &item) {
+        (Container::Router, Item::Trait(item)) => format!(
+            "#[rpc::router] goes on an impl block, not on a trait: to declare methods that a client and a server share, put #[rpc::service] on `trait {}`, or serve them from `impl MyType {{ .. }}` with #[rpc::router]",
+            item.ident
+        ),
+        (Container::Router, Item::Struct(item)) => not_an_impl("a struct", &item.ident),
+        (Container::Router, Item::Enum(item)) => not_an_impl("an enum", &item.ident),
+        (Container::Router, _) => {
+            "#[rpc::router] goes on an impl block whose methods it serves: `impl Calculator { .. }`"
+                .to_owned()
+        }
+        (Container::Service, Item::Impl(_)) => "#[rpc::service] goes on a trait that declares the methods: `trait Auction { .. }`; to serve the methods of an impl block, use #[rpc::router]".to_owned(),
+        (Container::Service, _) => "#[rpc::service] goes on a trait that declares the methods: `trait Auction { .. }`".to_owned(),
+    };
+    errors.push(syn::Error::new(Span::call_site(), message));
+    ast::strip_method_attrs(&mut item, options.krate.as_ref());
+    let errors = errors.into_compile_errors();
+    quote!(#item #errors)
 }
 
 fn not_an_impl(what: &str, ident: &syn::Ident) -> String {
@@ -77,16 +124,25 @@ fn not_an_impl(what: &str, ident: &syn::Ident) -> String {
 
 /// The expansion of a router that passed every check.
 pub(crate) fn expand(router: &Router) -> TokenStream {
-    let item = &router.item;
+    let (item, server) = match &router.form {
+        Form::Impl(item) => (quote!(#item), TokenStream::new()),
+        Form::Trait(item) => (
+            service::trait_item(router, item),
+            service::server_type(router, item),
+        ),
+    };
     let metadata = metadata::statics(router);
     let dispatch = dispatch::router_impl(router);
     let registration = metadata::registration();
     let bounds = bounds::assertions(router);
     let client = client::stub(router);
+    let import = import(router);
     quote! {
         #item
+        #server
 
         const _: () = {
+            #import
             #metadata
             #dispatch
             #registration
@@ -97,35 +153,41 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
     }
 }
 
-/// What an invalid router expands to: the impl block, the errors, and (when
-/// the type allows) an empty `Router` impl, so that code mounting the router
-/// reports nothing more than the errors above.
-fn fallback(router: &Router, errors: Errors) -> TokenStream {
-    let item = &router.item;
-    let errors = errors.into_compile_errors();
-    let router_impl = if item.trait_.is_none() && item.generics.params.is_empty() {
-        let ty = &item.self_ty;
-        quote! {
-            impl ::rpc::__private::rpc_core::Router for #ty {
-                fn info(&self) -> &'static ::rpc::__private::rpc_core::RouterInfo {
-                    loop {}
-                }
+/// How the code in the `const _` block names the runtime: `__private`,
+/// imported once at the top of the block by [`import`]. A `crate = "..."`
+/// path that does not resolve is then one error, at the import, however
+/// many uses follow.
+fn local() -> TokenStream {
+    quote!(__private)
+}
 
-                fn dispatch(
-                    self: ::rpc::__private::Arc<Self>,
-                    _: usize,
-                    _: ::rpc::__private::rpc_core::Request,
-                ) -> ::rpc::__private::rpc_core::HandlerFuture {
-                    loop {}
-                }
-            }
-        }
-    } else {
-        TokenStream::new()
+/// `use ::rpc::__private as __private;`, or the `crate = "..."` path's.
+fn import(router: &Router) -> TokenStream {
+    let private = router.private();
+    quote!(use #private as __private;)
+}
+
+/// What an invalid router expands to: the item, the errors, and (when the
+/// item allows) placeholders of the router and the stub, so that code
+/// mounting the router or naming the stub reports nothing more than the
+/// errors above.
+fn fallback(router: &Router, errors: Errors) -> TokenStream {
+    let errors = errors.into_compile_errors();
+    let router_impl = dispatch::placeholder_impl(router);
+    let (item, server, client) = match &router.form {
+        Form::Trait(item) if item.generics.params.is_empty() => (
+            service::shared(router, item).into_token_stream(),
+            service::server_type(router, item),
+            client::placeholder(router),
+        ),
+        Form::Trait(item) => (quote!(#item), TokenStream::new(), TokenStream::new()),
+        Form::Impl(item) => (quote!(#item), TokenStream::new(), TokenStream::new()),
     };
     quote! {
         #item
+        #server
         #router_impl
+        #client
         #errors
     }
 }
@@ -141,7 +203,7 @@ pub(crate) fn misplaced(kind: Kind, _args: TokenStream, input: TokenStream) -> T
     let error = syn::Error::new(
         Span::call_site(),
         format!(
-            "#[rpc::{kind}] only works on {method} inside an impl block marked #[rpc::router]: add #[rpc::router] to the impl block, or move the method into one"
+            "#[rpc::{kind}] only works on {method} inside an impl block marked #[rpc::router] or a trait marked #[rpc::service]: add one of them, or move the method into one (the methods of an implementation of a service trait take no attribute: the trait's apply)"
         ),
     )
     .to_compile_error();
@@ -165,6 +227,15 @@ mod tests {
     }
 
     use super::*;
+
+    /// The expansion of `#[rpc::service(args)]` on `item`, formatted.
+    fn expand_service(args: TokenStream, item: &syn::ItemTrait) -> String {
+        let tokens = super::service(args, item.to_token_stream());
+        match syn::parse2::<syn::File>(tokens.clone()) {
+            Ok(file) => prettyplease::unparse(&file),
+            Err(error) => panic!("expansion does not parse ({error}): {tokens}"),
+        }
+    }
 
     /// Calls with and without `Result`, options, a cast with the session.
     #[test]
@@ -281,5 +352,89 @@ mod tests {
         let tokens = misplaced(Kind::Call, TokenStream::new(), item.to_token_stream());
         let file: syn::File = syn::parse2(tokens).expect("parses");
         insta::assert_snapshot!(prettyplease::unparse(&file));
+    }
+
+    /// A service trait of every kind of method: the trait comes back with
+    /// its futures and streams declared `Send`, beside the generic router,
+    /// the same metadata and dispatch as an impl block, and the stub.
+    #[test]
+    fn service() {
+        let item: syn::ItemTrait = parse_quote! {
+            /// Lots and bids.
+            pub trait Auction {
+                /// Bids `amount` on `lot`; returns the highest bid.
+                #[rpc::call(timeout = "2s")]
+                async fn bid(&self, lot: u32, amount: u64) -> Result<u64, BidError>;
+
+                /// Leaves a note; says who in the log.
+                #[rpc::cast(name = "auction.note")]
+                async fn note(self: Arc<Self>, session: &rpc::Session, text: String);
+
+                /// Every new highest bid on `lot`.
+                #[rpc::stream]
+                fn watch(&self, lot: u32) -> impl Stream<Item = u64>;
+
+                /// The bids of a closed lot, refused for an open one.
+                #[rpc::stream]
+                async fn history(&self, lot: u32) -> Result<impl Stream<Item = Result<u64, Gone>> + Send, Open>;
+
+                /// Bids on many lots at once.
+                #[rpc::stream]
+                async fn bulk(&self, bids: rpc::Incoming<(u32, u64)>) -> u64;
+            }
+        };
+        insta::assert_snapshot!(expand_service(TokenStream::new(), &item));
+    }
+
+    /// `crate`, `client` and `client_vis`: generated code names the given
+    /// path and nothing under `::rpc`.
+    #[test]
+    fn options() {
+        let item: syn::ItemTrait = parse_quote! {
+            pub(crate) trait Ping {
+                #[my_lib::rpc::call]
+                async fn ping(&self, n: u8) -> u8;
+            }
+        };
+        let args = quote!(
+            crate = "my_lib::rpc",
+            client = "Pinger",
+            client_vis = "pub(super)"
+        );
+        let expanded = expand_service(args, &item);
+        let elsewhere = expanded.replace("my_lib::rpc::", "");
+        assert!(!elsewhere.contains("::rpc::"), "{expanded}");
+        insta::assert_snapshot!(expanded);
+
+        let item: ItemImpl = parse_quote! {
+            impl Echo {
+                #[::echo_rpc::call]
+                async fn echo(&self, text: String) -> String { text }
+            }
+        };
+        let tokens = super::router(
+            quote!(crate = "::echo_rpc", client = "EchoStub", client_vis = ""),
+            item.to_token_stream(),
+        );
+        let expanded = tokens.to_string();
+        assert!(!expanded.contains(":: rpc ::"), "{expanded}");
+        assert!(expanded.contains("struct EchoStub"), "{expanded}");
+        assert!(!expanded.contains("pub struct EchoStub"), "{expanded}");
+    }
+
+    /// A service with mistakes: the trait as written, without the method
+    /// attributes, with every error and placeholders of the router and the
+    /// stub.
+    #[test]
+    fn invalid_service() {
+        let item: syn::ItemTrait = parse_quote! {
+            pub trait Broken {
+                #[rpc::call]
+                async fn first(&self) -> u8 { 1 }
+
+                fn second(&self);
+            }
+        };
+        insta::assert_snapshot!(expand_service(TokenStream::new(), &item));
     }
 }

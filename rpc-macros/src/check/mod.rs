@@ -1,4 +1,4 @@
-//! Checks that need the whole model: the impl block's shape, each method's
+//! Checks that need the whole model: the item's shape (`item`), each method's
 //! signature (async-ness, receiver, generics, parameters, return type, the
 //! shape of a stream) and names across methods, including the names the
 //! client stub adds. Every failure is recorded, so one build reports them
@@ -7,6 +7,8 @@
 //! Trait bounds (`Serialize`, `Deserialize`, `Display`) are not checked here:
 //! only the compiler knows them; `expand::bounds` makes its errors point at
 //! the user's types.
+
+mod item;
 
 use std::collections::HashMap;
 
@@ -31,7 +33,7 @@ const STUB_ITEMS: [&str; 2] = ["new", "peer"];
 
 /// Records every problem of `router` in `errors`.
 pub(crate) fn router(router: &Router, errors: &mut Errors) {
-    impl_block(router, errors);
+    item::check(router, errors);
     for method in &router.methods {
         signature(method, errors);
         receiver(method, errors);
@@ -41,31 +43,6 @@ pub(crate) fn router(router: &Router, errors: &mut Errors) {
     }
     duplicates(&router.methods, errors);
     stub_names(&router.methods, errors);
-}
-
-fn impl_block(router: &Router, errors: &mut Errors) {
-    let item = &router.item;
-    if let Some((_, path, for_token)) = &item.trait_ {
-        errors.spanned(
-            quote!(#path #for_token),
-            format!(
-                "#[rpc::router] goes on an inherent impl block: write `impl {} {{ .. }}` with the methods to serve, not a trait implementation",
-                router.name
-            ),
-        );
-    }
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
-        errors.spanned(
-            &item.generics,
-            "#[rpc::router] does not support generic impl blocks: the metadata and client stub are generated once, so implement the router for a concrete type",
-        );
-    }
-    if router.methods.is_empty() && item.trait_.is_none() {
-        errors.spanned(
-            &item.self_ty,
-            "this router has no methods: mark its `async fn`s with #[rpc::call], #[rpc::cast] or #[rpc::stream]",
-        );
-    }
 }
 
 fn signature(method: &Method, errors: &mut Errors) {
@@ -433,14 +410,23 @@ fn duplicates(methods: &[Method], errors: &mut Errors) {
 
 #[cfg(test)]
 mod tests {
-    use syn::{ItemImpl, parse_quote};
+    use syn::{ItemImpl, ItemTrait, parse_quote};
 
     use super::*;
+    use crate::options::Options;
 
     /// The messages `check` reports for `item`, in order.
-    fn messages(item: ItemImpl) -> Vec<String> {
+    pub(super) fn messages(item: ItemImpl) -> Vec<String> {
         let mut errors = Errors::default();
-        let router = Router::parse(item, &mut errors);
+        let router = Router::parse_impl(item, Options::default(), &mut errors);
+        super::router(&router, &mut errors);
+        errors.into_messages()
+    }
+
+    /// The messages `check` reports for a service trait, in order.
+    pub(super) fn trait_messages(item: ItemTrait) -> Vec<String> {
+        let mut errors = Errors::default();
+        let router = Router::parse_trait(item, Options::default(), &mut errors);
         super::router(&router, &mut errors);
         errors.into_messages()
     }
@@ -488,7 +474,7 @@ mod tests {
     }
 
     /// One message per expected part, in order, each containing its part.
-    fn assert_each_contains(found: &[String], expected: &[&str]) {
+    pub(super) fn assert_each_contains(found: &[String], expected: &[&str]) {
         assert_eq!(found.len(), expected.len(), "{found:#?}");
         for (message, part) in found.iter().zip(expected) {
             assert!(
@@ -571,18 +557,5 @@ mod tests {
         assert!(found[0].contains("reserved"));
         assert!(found[1].contains("cannot be empty"));
         assert!(found[2].contains("generated client's own `new`"));
-    }
-
-    #[test]
-    fn impl_blocks_must_be_inherent_and_concrete() {
-        let found = messages(parse_quote! {
-            impl<T> Display for Wrapper<T> {
-                #[rpc::call]
-                async fn ping(&self) {}
-            }
-        });
-        assert_eq!(found.len(), 2, "{found:#?}");
-        assert!(found[0].contains("inherent impl block"));
-        assert!(found[1].contains("generic impl blocks"));
     }
 }

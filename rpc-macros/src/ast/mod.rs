@@ -1,44 +1,102 @@
-//! The typed model of an `#[rpc::router]` impl block: a [`Router`] with its
-//! [`Method`]s, each with its kind, wire name, arguments and return type.
+//! The typed model of an `#[rpc::router]` impl block or an
+//! `#[rpc::service]` trait: a [`Router`] with its [`Method`]s, each with its
+//! kind, wire name, arguments and return type. Both forms make the same
+//! model, and the expansion serves, describes and stubs them the same way;
+//! only where the methods are found and how dispatch calls them differ.
 //!
-//! Streams are recognised by how they are written: an `Incoming<U>`
-//! parameter is the caller's uploads, and a return type written
-//! `impl Stream<Item = T>` (or `Pin<Box<dyn Stream<Item = T> ..>>`, or
-//! `BoxStream<'_, T>`), possibly inside `Result<_, E>`, streams answers.
+//! Streams are recognised by how they are written (`signature`): an
+//! `Incoming<U>` parameter is the caller's uploads, and a return type
+//! written `impl Stream<Item = T>` (or `Pin<Box<dyn Stream<Item = T> ..>>`,
+//! or `BoxStream<'_, T>`), possibly inside `Result<_, E>`, streams answers.
 //! The item types must be visible in the signature: the client stub and the
 //! metadata name them.
 //!
 //! Parsing is lenient: it records what it finds (a by-value `self`, a
-//! `&mut Session`, ...) and leaves judging it to `check`, so that every
-//! mistake is reported in one build. Only attribute options are validated
-//! here, because a bad option leaves nothing to model.
+//! `&mut Session`, a default body in a trait, ...) and leaves judging it to
+//! `check`, so that every mistake is reported in one build. Only attribute
+//! options are validated here, because a bad option leaves nothing to
+//! model.
 
-use proc_macro2::Span;
+mod signature;
+
+use proc_macro2::{Span, TokenStream};
 use quote::format_ident;
 use syn::{
-    Attribute, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat,
-    PathArguments, ReturnType, Signature, Type, TypeParamBound, TypeReference, ext::IdentExt,
-    parse_quote, punctuated::Punctuated, token::Plus,
+    Attribute, Block, Ident, ImplItem, ItemImpl, ItemTrait, LitStr, Path, Signature, TraitItem,
+    Type, TypeReference, Visibility, ext::IdentExt, parse_quote,
 };
 
 use crate::{
     attr::{self, Kind},
     errors::Errors,
     names,
+    options::{Container, Options},
 };
 
-/// An impl block marked `#[rpc::router]`.
+/// An impl block marked `#[rpc::router]` or a trait marked
+/// `#[rpc::service]`.
 pub(crate) struct Router {
-    /// The impl block as it is emitted again: the method attributes are
-    /// removed, the rest is the user's.
-    pub(crate) item: ItemImpl,
-    /// The router's name: the last segment of the type (`Calculator`).
+    /// The item as it is emitted again: the method attributes are removed,
+    /// the rest is the user's.
+    pub(crate) form: Form,
+    /// The router's name: the last segment of the type (`Calculator`), or
+    /// the trait's name (`Auction`).
     pub(crate) name: Ident,
-    /// The impl block's doc comment.
+    /// The item's doc comment.
     pub(crate) docs: String,
     /// Methods marked `#[rpc::call]`, `#[rpc::cast]` or `#[rpc::stream]`,
     /// in declaration order; the position here is the dispatch index.
     pub(crate) methods: Vec<Method>,
+    /// The attribute's options.
+    pub(crate) options: Options,
+}
+
+/// Where the methods are written.
+pub(crate) enum Form {
+    /// `#[rpc::router] impl Calculator { .. }`: the methods have bodies,
+    /// and the type is the router.
+    Impl(ItemImpl),
+    /// `#[rpc::service] trait Auction { .. }`: the methods are declared,
+    /// and any implementation is served through `AuctionRouter<T>`.
+    Trait(ItemTrait),
+}
+
+impl Router {
+    /// Which attribute made the router.
+    pub(crate) fn container(&self) -> Container {
+        match self.form {
+            Form::Impl(_) => Container::Router,
+            Form::Trait(_) => Container::Service,
+        }
+    }
+
+    /// The path generated code names the runtime by (`::rpc::__private`).
+    pub(crate) fn private(&self) -> TokenStream {
+        self.options.private()
+    }
+
+    /// The client stub's name: `client = "..."`, or `<Name>Client`.
+    pub(crate) fn client_ident(&self) -> Ident {
+        self.options.client.clone().unwrap_or_else(|| {
+            format_ident!("{}Client", self.name.unraw(), span = Span::call_site())
+        })
+    }
+
+    /// The client stub's visibility: `client_vis = "..."`, or `pub` for an
+    /// impl block and the trait's own for a service.
+    pub(crate) fn client_vis(&self) -> Visibility {
+        match (&self.options.client_vis, &self.form) {
+            (Some(vis), _) => vis.clone(),
+            (None, Form::Impl(_)) => parse_quote!(pub),
+            (None, Form::Trait(item)) => item.vis.clone(),
+        }
+    }
+
+    /// The generic router that serves implementations of a service trait:
+    /// `<Trait>Router`.
+    pub(crate) fn server_ident(&self) -> Ident {
+        format_ident!("{}Router", self.name.unraw(), span = Span::call_site())
+    }
 }
 
 /// One method marked `#[rpc::call]`, `#[rpc::cast]` or `#[rpc::stream]`.
@@ -70,6 +128,8 @@ pub(crate) struct Method {
     pub(crate) sig: Signature,
     /// Extra method attributes (a method takes one).
     pub(crate) extra_attrs: Vec<Attribute>,
+    /// A default body given in a service trait (an error).
+    pub(crate) default_body: Option<Block>,
 }
 
 /// How a method takes the router.
@@ -177,10 +237,10 @@ impl Items {
 }
 
 impl Router {
-    /// Models `item`, removing the method attributes from it. Errors in
-    /// attribute options go to `errors`; the model is still complete, with
-    /// defaults where an option was invalid.
-    pub(crate) fn parse(mut item: ItemImpl, errors: &mut Errors) -> Router {
+    /// Models an impl block, removing the method attributes from it.
+    /// Errors in attribute options go to `errors`; the model is still
+    /// complete, with defaults where an option was invalid.
+    pub(crate) fn parse_impl(mut item: ItemImpl, options: Options, errors: &mut Errors) -> Router {
         let name = type_ident(&item.self_ty).unwrap_or_else(|| {
             errors.spanned(
                 &item.self_ty,
@@ -189,14 +249,23 @@ impl Router {
             Ident::new("Router", Span::call_site())
         });
         let docs = names::doc_text(&item.attrs);
+        let krate = options.krate.as_ref();
         let mut methods = Vec::new();
         for impl_item in &mut item.items {
             if let ImplItem::Fn(function) = impl_item {
-                if let Some(method) = Method::parse(function, errors) {
-                    methods.push(method);
+                let Some(method) = Method::parse(&mut function.attrs, &function.sig, krate, errors)
+                else {
+                    continue;
+                };
+                // The DSL requires `async fn` even when a body never awaits.
+                if function.sig.asyncness.is_some() {
+                    function
+                        .attrs
+                        .push(parse_quote!(#[allow(clippy::unused_async)]));
                 }
+                methods.push(method);
             } else if let Some(attrs) = item_attrs(impl_item) {
-                for (attr, kind) in take_method_attrs(attrs) {
+                for (attr, kind) in take_method_attrs(attrs, krate) {
                     errors.spanned(
                         &attr,
                         format!("#[rpc::{kind}] goes on methods: `async fn name(&self, ..)`"),
@@ -205,18 +274,57 @@ impl Router {
             }
         }
         Router {
-            item,
+            form: Form::Impl(item),
             name,
             docs,
             methods,
+            options,
+        }
+    }
+
+    /// Models a service trait, removing the method attributes from it (also
+    /// from items that cannot carry them: `check` reports those items).
+    pub(crate) fn parse_trait(
+        mut item: ItemTrait,
+        options: Options,
+        errors: &mut Errors,
+    ) -> Router {
+        let docs = names::doc_text(&item.attrs);
+        let krate = options.krate.as_ref();
+        let mut methods = Vec::new();
+        for trait_item in &mut item.items {
+            if let TraitItem::Fn(function) = trait_item {
+                if let Some(mut method) =
+                    Method::parse(&mut function.attrs, &function.sig, krate, errors)
+                {
+                    method.default_body.clone_from(&function.default);
+                    methods.push(method);
+                }
+            } else if let Some(attrs) = trait_item_attrs(trait_item) {
+                // `check` refuses the item itself.
+                take_method_attrs(attrs, krate);
+            }
+        }
+        Router {
+            name: item.ident.clone(),
+            form: Form::Trait(item),
+            docs,
+            methods,
+            options,
         }
     }
 }
 
 impl Method {
-    /// Models `function` if it carries a method attribute, removing it.
-    fn parse(function: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
-        let mut found = take_method_attrs(&mut function.attrs).into_iter();
+    /// Models a method with these attributes and signature if it carries a
+    /// method attribute, removing it.
+    fn parse(
+        attrs: &mut Vec<Attribute>,
+        sig: &Signature,
+        krate: Option<&Path>,
+        errors: &mut Errors,
+    ) -> Option<Method> {
+        let mut found = take_method_attrs(attrs, krate).into_iter();
         let (first, kind) = found.next()?;
         let extra_attrs = found.map(|(attr, _)| attr).collect();
         let options = attr::parse(&first, kind).unwrap_or_else(|error| {
@@ -227,21 +335,14 @@ impl Method {
                 timeout: None,
             }
         });
-        // The DSL requires `async fn` even when a body never awaits.
-        if function.sig.asyncness.is_some() {
-            function
-                .attrs
-                .push(parse_quote!(#[allow(clippy::unused_async)]));
-        }
-
-        let sig = function.sig.clone();
+        let sig = sig.clone();
         let ident = sig.ident.clone();
         let wire_name = options
             .name
             .as_ref()
             .map_or_else(|| ident.unraw().to_string(), LitStr::value);
-        let doc_attrs: Vec<Attribute> = names::doc_attrs(&function.attrs).cloned().collect();
-        let ret = ret(&sig.output);
+        let doc_attrs: Vec<Attribute> = names::doc_attrs(attrs).cloned().collect();
+        let ret = signature::ret(&sig.output);
         Some(Method {
             kind: options.kind,
             wire_name,
@@ -249,13 +350,14 @@ impl Method {
             timeout_ms: options.timeout.map(|timeout| timeout.millis),
             docs: names::doc_text(&doc_attrs),
             doc_attrs,
-            receiver: receiver(&sig),
-            args: args(&sig),
-            items: items(&ret),
+            receiver: signature::receiver(&sig),
+            args: signature::args(&sig),
+            items: signature::items(&ret),
             ret,
             ident,
             sig,
             extra_attrs,
+            default_body: None,
         })
     }
 
@@ -306,10 +408,38 @@ pub(crate) enum Shape {
     NotAStream,
 }
 
+/// Removes the method attributes from the methods of `item`, an impl block
+/// or a trait that the attribute is misplaced on: the error about the
+/// attribute then stands alone.
+pub(crate) fn strip_method_attrs(item: &mut syn::Item, krate: Option<&Path>) {
+    let attrs: Vec<&mut Vec<Attribute>> = match item {
+        syn::Item::Impl(item) => item
+            .items
+            .iter_mut()
+            .filter_map(|item| match item {
+                ImplItem::Fn(function) => Some(&mut function.attrs),
+                _ => None,
+            })
+            .collect(),
+        syn::Item::Trait(item) => item
+            .items
+            .iter_mut()
+            .filter_map(|item| match item {
+                TraitItem::Fn(function) => Some(&mut function.attrs),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for attrs in attrs {
+        take_method_attrs(attrs, krate);
+    }
+}
+
 /// Removes the method attributes from `attrs`.
-fn take_method_attrs(attrs: &mut Vec<Attribute>) -> Vec<(Attribute, Kind)> {
+fn take_method_attrs(attrs: &mut Vec<Attribute>, krate: Option<&Path>) -> Vec<(Attribute, Kind)> {
     let mut taken = Vec::new();
-    attrs.retain(|attr| match attr::kind_of(attr) {
+    attrs.retain(|attr| match attr::kind_of(attr, krate) {
         Some(kind) => {
             taken.push((attr.clone(), kind));
             false
@@ -329,6 +459,16 @@ fn item_attrs(item: &mut ImplItem) -> Option<&mut Vec<Attribute>> {
     }
 }
 
+/// The attributes of a trait item other than a method.
+fn trait_item_attrs(item: &mut TraitItem) -> Option<&mut Vec<Attribute>> {
+    match item {
+        TraitItem::Const(item) => Some(&mut item.attrs),
+        TraitItem::Type(item) => Some(&mut item.attrs),
+        TraitItem::Macro(item) => Some(&mut item.attrs),
+        _ => None,
+    }
+}
+
 /// The last segment of a path type: `Calculator` for `crate::Calculator`.
 fn type_ident(ty: &Type) -> Option<Ident> {
     match ty {
@@ -341,215 +481,6 @@ fn type_ident(ty: &Type) -> Option<Ident> {
     }
 }
 
-fn receiver(sig: &Signature) -> Receiver {
-    let Some(FnArg::Receiver(receiver)) = sig.inputs.first() else {
-        return Receiver::Missing;
-    };
-    if receiver.colon_token.is_none() {
-        return match (&receiver.reference, &receiver.mutability) {
-            (Some(_), None) => Receiver::Ref,
-            _ => Receiver::Other(receiver.clone()),
-        };
-    }
-    match &*receiver.ty {
-        Type::Reference(reference)
-            if reference.mutability.is_none() && is_self(&reference.elem) =>
-        {
-            Receiver::Ref
-        }
-        Type::Path(path) if path.qself.is_none() => {
-            let last = path.path.segments.last();
-            match last.map(|segment| (&segment.ident, single_type_arg(&segment.arguments))) {
-                Some((ident, Some(inner))) if ident == "Arc" && is_self(inner) => Receiver::Arc,
-                _ => Receiver::Other(receiver.clone()),
-            }
-        }
-        _ => Receiver::Other(receiver.clone()),
-    }
-}
-
-fn is_self(ty: &Type) -> bool {
-    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"))
-}
-
-fn single_type_arg(arguments: &PathArguments) -> Option<&Type> {
-    let PathArguments::AngleBracketed(arguments) = arguments else {
-        return None;
-    };
-    match arguments.args.iter().collect::<Vec<_>>()[..] {
-        [GenericArgument::Type(ty)] => Some(ty),
-        _ => None,
-    }
-}
-
-fn args(sig: &Signature) -> Vec<Arg> {
-    let mut wire_index = 0_usize;
-    sig.inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Typed(param) => Some(param),
-            FnArg::Receiver(_) => None,
-        })
-        .map(|param| {
-            if let Some(mutable) = session_ref(&param.ty) {
-                return Arg::Session(SessionArg {
-                    param: param.clone(),
-                    mutable,
-                });
-            }
-            if let Some((reference, item)) = incoming(&param.ty) {
-                let ident = match &*param.pat {
-                    Pat::Ident(pat) if pat.subpat.is_none() => pat.ident.clone(),
-                    _ => Ident::new("uploads", Span::call_site()),
-                };
-                return Arg::Uploads(UploadsArg {
-                    param: param.clone(),
-                    ident,
-                    item: item.cloned(),
-                    reference: reference.cloned(),
-                });
-            }
-            let ident = match &*param.pat {
-                Pat::Ident(pat) if pat.subpat.is_none() => pat.ident.clone(),
-                _ => format_ident!("arg{}", wire_index),
-            };
-            wire_index += 1;
-            Arg::Wire(WireArg {
-                ident,
-                ty: (*param.ty).clone(),
-            })
-        })
-        .collect()
-}
-
-/// `Some(mutable)` when `ty` is `&Session` or `&mut Session`, under any path
-/// (`&rpc::Session`, `&Session` after `use rpc::Session`).
-fn session_ref(ty: &Type) -> Option<bool> {
-    let Type::Reference(reference) = ty else {
-        return None;
-    };
-    let Type::Path(path) = &*reference.elem else {
-        return None;
-    };
-    let last = path.path.segments.last()?;
-    (path.qself.is_none() && last.ident == "Session" && last.arguments.is_none())
-        .then_some(reference.mutability.is_some())
-}
-
-/// `Some((reference, item))` when `ty` is `Incoming<U>` under any path, or
-/// a reference to one; `item` is `U` when there is exactly one type
-/// argument.
-fn incoming(ty: &Type) -> Option<(Option<&TypeReference>, Option<&Type>)> {
-    let (reference, ty) = match ty {
-        Type::Reference(reference) => (Some(reference), &*reference.elem),
-        other => (None, other),
-    };
-    let Type::Path(path) = ty else {
-        return None;
-    };
-    let last = path.path.segments.last()?;
-    (path.qself.is_none() && last.ident == "Incoming")
-        .then(|| (reference, single_type_arg(&last.arguments)))
-}
-
-/// The answers of a method returning `ret`, if it returns a stream.
-fn items(ret: &Return) -> Option<Items> {
-    let (stream, refusal) = match ret {
-        Return::Unit => return None,
-        Return::Value(ty) => (ty, None),
-        Return::Result { ok, err, .. } => (ok, Some(err.clone())),
-    };
-    let item = stream_item(stream)?;
-    let fallible =
-        result_args(&item).map(|(ok, err)| (Box::new(ok.clone()), Box::new(err.clone())));
-    Some(Items {
-        item: Box::new(item),
-        fallible,
-        refusal,
-    })
-}
-
-/// `T` when `ty` is written as a stream of `T`: `impl Stream<Item = T>`,
-/// `dyn Stream<Item = T>` inside `Pin<..>` or `Box<..>`, or
-/// `BoxStream<'a, T>`.
-pub(crate) fn stream_item(ty: &Type) -> Option<Type> {
-    match ty {
-        Type::ImplTrait(impl_trait) => bounds_item(&impl_trait.bounds),
-        Type::TraitObject(object) => bounds_item(&object.bounds),
-        Type::Group(group) => stream_item(&group.elem),
-        Type::Paren(paren) => stream_item(&paren.elem),
-        Type::Path(path) if path.qself.is_none() => {
-            let last = path.path.segments.last()?;
-            if last.ident == "Pin" || last.ident == "Box" {
-                return single_type_arg(&last.arguments).and_then(stream_item);
-            }
-            if last.ident != "BoxStream" {
-                return None;
-            }
-            let PathArguments::AngleBracketed(arguments) = &last.arguments else {
-                return None;
-            };
-            match arguments.args.iter().collect::<Vec<_>>()[..] {
-                [GenericArgument::Lifetime(_), GenericArgument::Type(item)] => Some(item.clone()),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-/// `T` of a `Stream<Item = T>` bound among `bounds`.
-fn bounds_item(bounds: &Punctuated<TypeParamBound, Plus>) -> Option<Type> {
-    bounds.iter().find_map(|bound| {
-        let TypeParamBound::Trait(bound) = bound else {
-            return None;
-        };
-        let last = bound.path.segments.last()?;
-        if last.ident != "Stream" {
-            return None;
-        }
-        let PathArguments::AngleBracketed(arguments) = &last.arguments else {
-            return None;
-        };
-        arguments.args.iter().find_map(|argument| match argument {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(assoc.ty.clone()),
-            _ => None,
-        })
-    })
-}
-
-/// `(T, E)` when `ty` is spelled `Result<T, E>`.
-fn result_args(ty: &Type) -> Option<(&Type, &Type)> {
-    if let Type::Path(path) = ty
-        && path.qself.is_none()
-        && let Some(last) = path.path.segments.last()
-        && last.ident == "Result"
-        && let PathArguments::AngleBracketed(arguments) = &last.arguments
-        && let [GenericArgument::Type(ok), GenericArgument::Type(err)] =
-            arguments.args.iter().collect::<Vec<_>>()[..]
-    {
-        return Some((ok, err));
-    }
-    None
-}
-
-fn ret(output: &ReturnType) -> Return {
-    let ReturnType::Type(_, ty) = output else {
-        return Return::Unit;
-    };
-    if matches!(&**ty, Type::Tuple(tuple) if tuple.elems.is_empty()) {
-        return Return::Unit;
-    }
-    if let Some((ok, err)) = result_args(ty) {
-        return Return::Result {
-            whole: ty.clone(),
-            ok: Box::new(ok.clone()),
-            err: Box::new(err.clone()),
-        };
-    }
-    Return::Value(ty.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use syn::parse_quote;
@@ -558,7 +489,7 @@ mod tests {
 
     fn parse(item: ItemImpl) -> (Router, bool) {
         let mut errors = Errors::default();
-        let router = Router::parse(item, &mut errors);
+        let router = Router::parse_impl(item, Options::default(), &mut errors);
         (router, errors.is_empty())
     }
 
@@ -610,7 +541,10 @@ mod tests {
                 async fn echo(&self, text: String) -> String { text }
             }
         });
-        let ImplItem::Fn(echo) = &router.item.items[0] else {
+        let Form::Impl(item) = &router.form else {
+            panic!("an impl block");
+        };
+        let ImplItem::Fn(echo) = &item.items[0] else {
             panic!("a method");
         };
         let kept: Vec<String> = echo
@@ -679,29 +613,6 @@ mod tests {
     }
 
     #[test]
-    fn stream_items_are_read_from_the_ways_a_stream_is_written() {
-        let cases: [(Type, Option<&str>); 7] = [
-            (parse_quote!(impl Stream<Item = u64>), Some("u64")),
-            (
-                parse_quote!(impl Send + futures::Stream<Item = (u8, String)> + 'static),
-                Some("(u8, String)"),
-            ),
-            (
-                parse_quote!(Pin<Box<dyn Stream<Item = Tick> + Send>>),
-                Some("Tick"),
-            ),
-            (parse_quote!(BoxStream<'static, Vec<u8>>), Some("Vec<u8>")),
-            (parse_quote!(impl Iterator<Item = u64>), None),
-            (parse_quote!(ReceiverStream<u64>), None),
-            (parse_quote!(Vec<u64>), None),
-        ];
-        for (ty, expected) in cases {
-            let found = stream_item(&ty).map(|item| names::type_name(&item));
-            assert_eq!(found.as_deref(), expected, "{}", names::type_name(&ty));
-        }
-    }
-
-    #[test]
     fn bad_options_are_reported_and_defaulted() {
         let (router, clean) = parse(parse_quote! {
             impl Echo {
@@ -711,5 +622,59 @@ mod tests {
         });
         assert!(!clean);
         assert_eq!(router.methods[0].timeout_ms, None);
+    }
+
+    #[test]
+    fn models_a_service_trait() {
+        let mut errors = Errors::default();
+        let krate: Path = parse_quote!(my_lib::rpc);
+        let options = Options {
+            krate: Some(krate),
+            ..Options::default()
+        };
+        let router = Router::parse_trait(
+            parse_quote! {
+                /// Lots and bids.
+                pub trait Auction {
+                    /// Bids on a lot.
+                    #[my_lib::rpc::call(name = "auction.bid")]
+                    async fn bid(&self, lot: u32, amount: u64) -> Result<u64, BidError>;
+
+                    #[rpc::stream]
+                    fn watch(&self, lot: u32) -> impl Stream<Item = u64> { todo!() }
+
+                    #[rpc::cast]
+                    const LIMIT: u32;
+
+                    fn helper(&self);
+                }
+            },
+            options,
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        assert_eq!(router.name, "Auction");
+        assert_eq!(router.docs, "Lots and bids.");
+        assert_eq!(router.client_ident(), "AuctionClient");
+        assert_eq!(router.server_ident(), "AuctionRouter");
+        assert!(matches!(router.client_vis(), Visibility::Public(_)));
+        let [bid, watch] = &router.methods[..] else {
+            panic!("two methods");
+        };
+        assert_eq!(
+            (bid.kind, bid.wire_name.as_str()),
+            (Kind::Call, "auction.bid")
+        );
+        assert_eq!(bid.docs, "Bids on a lot.");
+        assert!(bid.default_body.is_none());
+        assert_eq!(watch.shape(), Shape::ServerStream);
+        assert!(watch.default_body.is_some());
+        let Form::Trait(item) = &router.form else {
+            panic!("a trait");
+        };
+        let TraitItem::Const(limit) = &item.items[2] else {
+            panic!("a const");
+        };
+        assert!(limit.attrs.is_empty(), "the misplaced attribute is removed");
     }
 }

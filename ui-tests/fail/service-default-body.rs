@@ -1,0 +1,10 @@
+#[rpc::service]
+pub trait Auction {
+    #[rpc::call]
+    async fn bid(&self, lot: u32, amount: u64) -> u64 {
+        let _ = lot;
+        amount
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+#[rpc::service]
+pub trait Counter {
+    #[rpc::call]
+    async fn count(&self) -> usize;
+}
+
+struct Memory;
+
+impl Counter for Memory {
+    async fn count(&self) -> usize {
+        0
+    }
+}
+
+fn main() {
+    let _ = rpc::Server::builder().mount(Memory);
+}
