@@ -2,8 +2,8 @@
 //! rewritten so that any implementation can be served, and
 //! `<Trait>Router<S>`, the router that serves one.
 //!
-//! The dispatcher runs each handler on a task of its own, so it needs the
-//! implementation's futures to be `Send`, which a generic caller cannot see
+//! The session polls handlers on a spawned task (its handler pool), so it
+//! needs the implementation's futures to be `Send`, which a generic caller cannot see
 //! through `async fn` in a trait. The trait therefore declares them:
 //!
 //! ```text
