@@ -72,60 +72,38 @@ fn option(
     container: Container,
     meta: &ParseNestedMeta<'_>,
 ) -> syn::Result<()> {
-    let twice = |key: &str| meta.error(format!("`{key}` is given twice; keep one"));
     if meta.path.is_ident("crate") {
-        if options.krate.is_some() {
-            return Err(twice("crate"));
-        }
-        let lit = string(meta, "the path of the rpc crate", "crate = \"::rpc\"")?;
-        let path = lit.parse_with(Path::parse_mod_style).map_err(|_| {
-            syn::Error::new_spanned(
-                &lit,
-                format!(
-                    "`{}` is not a path: write the path the rpc crate is reached by, such as crate = \"::my_rpc\" or crate = \"my_lib::rpc\"",
-                    lit.value()
-                ),
-            )
-        })?;
-        options.krate = Some(path);
+        set(
+            &mut options.krate,
+            meta,
+            ("crate", "the path of the rpc crate", "crate = \"::rpc\""),
+            |lit| lit.parse_with(Path::parse_mod_style),
+            "a path: write the path the rpc crate is reached by, such as crate = \"::my_rpc\" or crate = \"my_lib::rpc\"",
+        )?;
     } else if meta.path.is_ident("client") {
-        if options.client.is_some() {
-            return Err(twice("client"));
-        }
-        let lit = string(
+        set(
+            &mut options.client,
             meta,
-            "the client's type name",
-            "client = \"CalculatorStub\"",
+            (
+                "client",
+                "the client's type name",
+                "client = \"CalculatorStub\"",
+            ),
+            LitStr::parse::<Ident>,
+            "a type name: write one identifier, such as client = \"CalculatorStub\"",
         )?;
-        let ident = lit.parse::<Ident>().map_err(|_| {
-            syn::Error::new_spanned(
-                &lit,
-                format!(
-                    "`{}` is not a type name: write one identifier, such as client = \"CalculatorStub\"",
-                    lit.value()
-                ),
-            )
-        })?;
-        options.client = Some(ident);
     } else if meta.path.is_ident("client_vis") {
-        if options.client_vis.is_some() {
-            return Err(twice("client_vis"));
-        }
-        let lit = string(
+        set(
+            &mut options.client_vis,
             meta,
-            "the client's visibility",
-            "client_vis = \"pub(crate)\"",
+            (
+                "client_vis",
+                "the client's visibility",
+                "client_vis = \"pub(crate)\"",
+            ),
+            LitStr::parse::<Visibility>,
+            "a visibility: write \"pub\", \"pub(crate)\", \"pub(super)\", \"pub(in path)\", or \"\" for private",
         )?;
-        let vis = lit.parse::<Visibility>().map_err(|_| {
-            syn::Error::new_spanned(
-                &lit,
-                format!(
-                    "`{}` is not a visibility: write \"pub\", \"pub(crate)\", \"pub(super)\", \"pub(in path)\", or \"\" for private",
-                    lit.value()
-                ),
-            )
-        })?;
-        options.client_vis = Some(vis);
     } else {
         let attribute = container.attribute();
         let key = meta
@@ -144,6 +122,26 @@ fn option(
             ),
         ));
     }
+    Ok(())
+}
+
+/// Sets `slot` from `key = "..."` (given once), parsed by `parse`; a value
+/// that does not parse is reported as "`value` is not {expected}".
+fn set<T>(
+    slot: &mut Option<T>,
+    meta: &ParseNestedMeta<'_>,
+    (key, what, example): (&str, &str, &str),
+    parse: impl FnOnce(&LitStr) -> syn::Result<T>,
+    expected: &str,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error(format!("`{key}` is given twice; keep one")));
+    }
+    let lit = string(meta, what, example)?;
+    let value = parse(&lit).map_err(|_| {
+        syn::Error::new_spanned(&lit, format!("`{}` is not {expected}", lit.value()))
+    })?;
+    *slot = Some(value);
     Ok(())
 }
 

@@ -4,7 +4,8 @@
 //!
 //! Handlers of one session run concurrently on that task, not in parallel:
 //! a handler that computes for long without awaiting delays the session's
-//! other handlers (never the reader, nor other sessions). Such work belongs
+//! other handlers, and, like any task that blocks, whatever else waits for
+//! its worker thread. Such work belongs
 //! in `tokio::task::spawn_blocking` or a task of its own.
 
 use std::{
