@@ -127,7 +127,10 @@ async fn an_async_hook_sees_the_request_and_attaches_claims_handlers_read() {
     let request = seen.recv().await.unwrap();
     assert_eq!(request.path(), "/rpc");
     assert_eq!(request.header("x-trace"), Some("abc"));
-    assert_eq!(request.headers()["sec-websocket-version"], "13");
+    // The header map's types are reachable through `rpc::http`.
+    let version: &rpc::http::HeaderValue =
+        &request.headers()[rpc::http::header::SEC_WEBSOCKET_VERSION];
+    assert_eq!(version, "13");
     let peer = request.remote_addr().unwrap();
     assert!(peer.ip().is_loopback(), "{peer}");
     assert_eq!(request.peer_addr(), Some(peer));

@@ -121,8 +121,20 @@ async fn a_call_over_a_bound_is_refused_before_it_is_sent() {
         .await
         .unwrap_err();
 
+    // The message names the request, not only its arguments; the cause says
+    // which bound.
+    let err_text = format!(
+        "{err}: {}",
+        std::error::Error::source(&err)
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    );
     match err {
         rpc::Error::Encode(CodecError::OverBound { what, size, max }) => {
+            assert_eq!(
+                err_text,
+                "could not encode the request: header count of 65 exceeds the bound of 64"
+            );
             assert_eq!(
                 (what, size, max),
                 ("header count", MAX_HEADERS + 1, MAX_HEADERS)

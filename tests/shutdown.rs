@@ -379,21 +379,34 @@ async fn colliding_method_names_are_refused_at_mount() {
         ("ping", "First", "Second")
     );
 
-    let reserved = FnRouter::new("Sneaky")
-        .call("rpc.discover", |req| async move { req.reply(&()) })
+    // Reserved for the protocol, or longer than a peer may send (256 bytes).
+    for name in ["rpc.discover".to_owned(), "n".repeat(257)] {
+        let refused = FnRouter::new("Sneaky")
+            .call(&name, |req| async move { req.reply(&()) })
+            .finished();
+        let err = rpc::Server::builder()
+            .mount(refused)
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                rpc::ServeError::Mount(rpc::MountError::InvalidName { .. })
+            ),
+            "{err:?}"
+        );
+    }
+    // The longest name a peer may send mounts.
+    let longest = FnRouter::new("Long")
+        .call(&"n".repeat(256), |req| async move { req.reply(&()) })
         .finished();
-    let err = rpc::Server::builder()
-        .mount(reserved)
+    let server = rpc::Server::builder()
+        .mount(longest)
         .bind("127.0.0.1:0")
         .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            rpc::ServeError::Mount(rpc::MountError::InvalidName { .. })
-        ),
-        "{err:?}"
-    );
+        .expect("a 256-byte name mounts");
+    server.shutdown().await;
 }
 
 #[tokio::test]

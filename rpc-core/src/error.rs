@@ -24,8 +24,10 @@ pub enum Error {
     /// The peer answered with an error frame.
     #[error(transparent)]
     Remote(RemoteError),
-    /// The arguments could not be encoded.
-    #[error("could not encode the arguments")]
+    /// The request could not be encoded: its arguments did not serialize,
+    /// or its headers or method name crossed a protocol bound
+    /// ([`CodecError::OverBound`]). Nothing was sent.
+    #[error("could not encode the request")]
     Encode(#[source] CodecError),
     /// The peer's answer did not decode as the expected type.
     #[error("could not decode the answer")]
@@ -345,7 +347,7 @@ pub enum MountError {
     },
     /// A method name is empty or uses the reserved `rpc.` prefix.
     #[error(
-        "router `{router}` has an invalid method name `{method}`: names must be non-empty and must not start with `rpc.`"
+        "router `{router}` has an invalid method name `{method}`: names must be non-empty, at most 256 bytes long, and must not start with `rpc.`"
     )]
     InvalidName {
         /// The offending name.

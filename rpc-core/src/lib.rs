@@ -61,6 +61,10 @@ pub use error::{
     CloseReason, ConnectError, Error, HandshakeError, MountError, RemoteError, ServeError,
     TransportError,
 };
+/// The `http` crate, whose types [`UpgradeRequest::headers`] and the
+/// authentication hook use: name them as `rpc::http::HeaderMap` without a
+/// dependency of your own that must match this one's version.
+pub use http;
 pub use identity::Identity;
 pub use metadata::{MethodInfo, MethodKind, ParamInfo, RegisteredRouter, RouterInfo, routers};
 pub use protocol::ErrorCode;

@@ -291,7 +291,12 @@ impl Routes {
         let index = self.routers.len();
         let mut added = Vec::with_capacity(info.methods.len());
         for (method, m) in info.methods.iter().enumerate() {
-            let refusal = if m.name.is_empty() || m.name.starts_with(RESERVED_PREFIX) {
+            // A name past the protocol's bound would mount, yet every call
+            // to it would close the caller's session.
+            let refusal = if m.name.is_empty()
+                || m.name.len() > crate::protocol::bounds::MAX_NAME
+                || m.name.starts_with(RESERVED_PREFIX)
+            {
                 Some(MountError::InvalidName {
                     method: m.name.to_string(),
                     router: info.name.to_string(),

@@ -28,6 +28,10 @@ use crate::{
 /// Prefix of the protocol's own method names.
 const RESERVED_PREFIX: &str = "rpc.";
 
+/// The longest wire name a peer may send, in bytes
+/// (`rpc_core::protocol::bounds::MAX_NAME`); mounting refuses longer ones.
+const MAX_NAME: usize = 256;
+
 /// Names the generated client stub uses for its own items.
 const STUB_ITEMS: [&str; 2] = ["new", "peer"];
 
@@ -344,6 +348,17 @@ fn name(method: &Method, errors: &mut Errors) {
             ident,
             "names starting with `rpc.` are reserved for the protocol",
         );
+    }
+    if method.wire_name.len() > MAX_NAME {
+        let message = format!(
+            "this wire name is {} bytes long, over the {MAX_NAME} a peer may send: choose a shorter name with #[rpc::{}(name = \"...\")]",
+            method.wire_name.len(),
+            method.kind
+        );
+        match &method.name_lit {
+            Some(lit) => errors.spanned(lit, message),
+            None => errors.spanned(ident, message),
+        }
     }
     if STUB_ITEMS.iter().any(|item| ident == item) {
         errors.spanned(
