@@ -79,17 +79,32 @@ impl Reassembly {
                 limits.max_message
             )));
         }
-        let added = piece.len() + if known.is_none() { PARTIAL_OVERHEAD } else { 0 };
-        if self.buffered + added > limits.max_total {
-            return Err(too_big(format!(
-                "more than {} bytes of fragmented messages in transit",
-                limits.max_total
-            )));
-        }
         if known.is_none() && self.partial.len() >= limits.max_partials {
             return Err(too_big(format!(
                 "more than {} fragmented messages in transit",
                 limits.max_partials
+            )));
+        }
+        // What is held is counted as allocated (capacity, not length), and a
+        // buffer grows by doubling only within the room the limits leave, so
+        // the memory held stays within `max_total` rather than twice it.
+        let overhead = if known.is_none() { PARTIAL_OVERHEAD } else { 0 };
+        let capacity = self.partial.get(&message).map_or(0, |p| p.bytes.capacity());
+        let room = limits
+            .max_total
+            .saturating_sub(self.buffered + overhead)
+            .saturating_add(capacity)
+            .min(limits.max_message);
+        let grown = if size > capacity {
+            capacity.saturating_mul(2).min(room).max(size)
+        } else {
+            capacity
+        };
+        let added = overhead + (grown - capacity);
+        if self.buffered + added > limits.max_total {
+            return Err(too_big(format!(
+                "more than {} bytes of fragmented messages in transit",
+                limits.max_total
             )));
         }
         let now = Instant::now();
@@ -100,6 +115,11 @@ impl Reassembly {
         if known.is_none() {
             self.deadlines.insert((now + limits.timeout, message));
         }
+        if grown > capacity {
+            let mut bigger = BytesMut::with_capacity(grown);
+            bigger.extend_from_slice(&partial.bytes);
+            partial.bytes = bigger;
+        }
         partial.bytes.extend_from_slice(piece);
         self.buffered += added;
         if !last {
@@ -108,7 +128,7 @@ impl Reassembly {
         let done = self.partial.remove(&message).expect("present above");
         self.deadlines
             .remove(&(done.started + limits.timeout, message));
-        self.buffered -= done.bytes.len() + PARTIAL_OVERHEAD;
+        self.buffered -= done.bytes.capacity() + PARTIAL_OVERHEAD;
         Ok(Some(done.bytes.freeze()))
     }
 
@@ -171,6 +191,19 @@ mod tests {
         }
         let err = reassembly.add(4, false, b"").unwrap_err();
         assert!(err.reason.contains("in transit"), "{}", err.reason);
+    }
+
+    #[test]
+    fn buffers_grow_within_the_limits_not_to_twice_them() {
+        let mut reassembly = Reassembly::new(limits(100, 100 + PARTIAL_OVERHEAD, 4));
+        reassembly.add(1, false, &[1; 60]).unwrap();
+        // Doubling would make 120 bytes of room; the limits leave 100.
+        reassembly.add(1, false, &[2; 30]).unwrap();
+        assert_eq!(reassembly.partial[&1].bytes.capacity(), 100);
+        assert_eq!(reassembly.buffered, 100 + PARTIAL_OVERHEAD);
+        let whole = reassembly.add(1, true, &[3; 10]).unwrap().unwrap();
+        assert_eq!(whole.len(), 100);
+        assert_eq!(reassembly.buffered, 0);
     }
 
     #[test]
