@@ -464,6 +464,30 @@ pub use rpc_macros::stream;
 #[doc = include_str!("../docs/deployment.md")]
 pub struct DeploymentDocs;
 
+/// The names most programs need, in one import: `use rpc::prelude::*;`
+/// brings the client and server, what a handler takes and returns, the
+/// stream types, and [`StreamExt`](prelude::StreamExt) to read a stream
+/// (`while let Some(item) = incoming.next().await`).
+///
+/// ```
+/// use rpc::prelude::*;
+///
+/// async fn total(mut numbers: Incoming<u64>) -> Result<u64, StreamError> {
+///     let mut sum = 0;
+///     while let Some(n) = numbers.next().await {
+///         sum += n?;
+///     }
+///     Ok(sum)
+/// }
+/// ```
+pub mod prelude {
+    pub use rpc_core::stub::{Stream, StreamExt};
+    pub use rpc_core::{
+        CallOptions, Client, Error, HandlerError, Incoming, Peer, Reply, Request, Router, Server,
+        Session, StreamError, StreamOptions,
+    };
+}
+
 /// What macro-generated code names. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {

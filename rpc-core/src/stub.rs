@@ -24,12 +24,16 @@
 
 use std::fmt::Display;
 
-use futures_util::StreamExt;
 use serde::{Serialize, de::DeserializeOwned};
 
 /// The stream trait the stubs take and return (`futures::Stream`; the same
 /// trait as `futures_core::Stream` and `tokio_stream::Stream`).
 pub use futures_util::stream::Stream;
+
+/// Adapters of [`Stream`] (`next`, `map`, `collect`, ...), to read an
+/// [`Incoming`](crate::Incoming) or a stub's stream without a dependency of
+/// your own (`futures::StreamExt`, the same trait).
+pub use futures_util::stream::StreamExt;
 
 use crate::{
     error::Error,
