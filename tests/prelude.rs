@@ -4,21 +4,23 @@
 
 use rpc::prelude::*;
 
-struct Counter;
+struct Counter {
+    from: u64,
+}
 
 #[rpc::router]
 impl Counter {
-    /// Counts from 0 to `to - 1`.
+    /// Counts from `from` to `to - 1`.
     #[rpc::stream]
     fn count(&self, to: u64) -> impl Stream<Item = u64> {
-        futures_util::stream::iter(0..to)
+        futures_util::stream::iter(self.from..to)
     }
 }
 
 #[tokio::test]
 async fn a_stream_is_served_and_read_with_the_prelude_alone() {
     let server = Server::builder()
-        .mount(Counter)
+        .mount(Counter { from: 1 })
         .bind("127.0.0.1:0")
         .await
         .expect("binds");
@@ -31,14 +33,14 @@ async fn a_stream_is_served_and_read_with_the_prelude_alone() {
     let counter = CounterClient::new(&client);
 
     let read = async {
-        let counted: Vec<u64> = counter
+        let items: Vec<u64> = counter
             .count(4)
             .await
             .expect("opens")
             .map(|n| n.expect("an item"))
             .collect()
             .await;
-        assert_eq!(counted, [0, 1, 2, 3]);
+        assert_eq!(items, [1, 2, 3]);
     };
     tokio::time::timeout(std::time::Duration::from_secs(5), read)
         .await
