@@ -9,37 +9,40 @@
 //! in `tokio::task::spawn_blocking` or a task of its own.
 
 use std::{
+    fmt,
     future::Future,
-    pin::Pin,
     task::{Context, Poll},
 };
 
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use tokio::sync::mpsc;
 
-/// A handler, wrapped with its admission, deadline and answer.
-pub(super) type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// Where the reader hands admitted handlers to the pool.
-#[derive(Debug)]
-pub(super) struct Jobs {
+/// Where the reader hands admitted handlers (jobs `J`, a handler wrapped
+/// with its deadline and answer) to the pool.
+pub(super) struct Jobs<J> {
     /// `None` stops the pool and drops every handler it holds. Unbounded in
-    /// type only: admission holds a permit of the in-flight limit per job.
-    sender: mpsc::UnboundedSender<Option<Job>>,
+    /// type only: admission holds a place of the in-flight limit per job.
+    sender: mpsc::UnboundedSender<Option<J>>,
+}
+
+impl<J> fmt::Debug for Jobs<J> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jobs").finish_non_exhaustive()
+    }
 }
 
 /// The receiving end, given to [`run`] when the session starts.
-pub(super) type Queue = mpsc::UnboundedReceiver<Option<Job>>;
+pub(super) type Queue<J> = mpsc::UnboundedReceiver<Option<J>>;
 
-impl Jobs {
-    pub(super) fn new() -> (Self, Queue) {
+impl<J> Jobs<J> {
+    pub(super) fn new() -> (Self, Queue<J>) {
         let (sender, queue) = mpsc::unbounded_channel();
         (Self { sender }, queue)
     }
 
     /// Hands a handler to the pool. Once the pool has stopped the job is
     /// dropped at once, which releases what it holds.
-    pub(super) fn start(&self, job: Job) {
+    pub(super) fn start(&self, job: J) {
         let _ = self.sender.send(Some(job));
     }
 
@@ -50,13 +53,17 @@ impl Jobs {
 }
 
 /// Polls the session's handlers until [`Jobs::stop`].
-pub(super) async fn run(mut queue: Queue) {
+pub(super) async fn run<J: Future<Output = ()>>(mut queue: Queue<J>) {
     let mut running = FuturesUnordered::new();
     std::future::poll_fn(|cx| poll(&mut queue, &mut running, cx)).await;
     // Dropping `running` here drops every unfinished handler.
 }
 
-fn poll(queue: &mut Queue, running: &mut FuturesUnordered<Job>, cx: &mut Context<'_>) -> Poll<()> {
+fn poll<J: Future<Output = ()>>(
+    queue: &mut Queue<J>,
+    running: &mut FuturesUnordered<J>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
     loop {
         // Everything the reader handed over since the last poll, so that a
         // burst of calls is answered in one pass (and one write).
@@ -77,9 +84,12 @@ fn poll(queue: &mut Queue, running: &mut FuturesUnordered<Job>, cx: &mut Context
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
+    use std::{
+        pin::Pin,
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
     };
 
     use super::*;
@@ -93,9 +103,11 @@ mod tests {
         }
     }
 
+    type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
     #[tokio::test]
     async fn runs_handed_jobs_and_drops_unfinished_ones_when_stopped() {
-        let (jobs, queue) = Jobs::new();
+        let (jobs, queue) = Jobs::<Job>::new();
         let pool = tokio::spawn(run(queue));
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         jobs.start(Box::pin(async move {

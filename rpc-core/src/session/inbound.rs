@@ -4,7 +4,6 @@
 
 use std::{
     collections::HashMap,
-    panic::AssertUnwindSafe,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
@@ -13,16 +12,13 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures_util::{
-    FutureExt,
-    future::{AbortHandle, abortable},
-};
+use futures_util::future::{AbortHandle, Abortable};
 use tokio::sync::Notify;
-use tracing::Instrument;
 
 use super::{
     Session, Shared,
-    handlers::{Job, Jobs, Queue},
+    handlers::{Jobs, Queue},
+    job::{self, Held, Job, PoolJob},
 };
 use crate::{
     config::SessionConfig,
@@ -30,7 +26,7 @@ use crate::{
     outbound::Budget,
     protocol::{CONNECTION_ERROR_ID, ErrorCode, close_code},
     rate::{RateLimit, TokenBucket},
-    router::{HandlerError, Reply, Request, Route},
+    router::{Request, Route},
     text::Clipped,
 };
 
@@ -60,7 +56,7 @@ pub(super) struct Inbound {
     /// Calls and streams by id; casts cannot be cancelled and are not here.
     running: Mutex<HashMap<u64, Running>>,
     next_serial: AtomicU64,
-    jobs: Jobs,
+    jobs: Jobs<PoolJob>,
     rate: Option<Mutex<Rate>>,
 }
 
@@ -92,7 +88,7 @@ pub(super) struct Incoming<'a> {
 impl Inbound {
     /// The admission state and the queue of the handler pool that runs what
     /// it admits.
-    pub(super) fn new(config: &SessionConfig) -> (Self, Queue) {
+    pub(super) fn new(config: &SessionConfig) -> (Self, Queue<PoolJob>) {
         let (jobs, queue) = Jobs::new();
         let inbound = Self {
             count: AtomicUsize::new(0),
@@ -162,6 +158,12 @@ impl Inbound {
                 (n < self.limit).then_some(n + 1)
             })
             .is_ok()
+    }
+
+    /// Gives back a finished handler's place and its request's bytes.
+    pub(super) fn release(&self, bytes: usize) {
+        self.bytes.release(bytes);
+        self.leave();
     }
 
     /// Gives a handler's place back.
@@ -296,31 +298,27 @@ fn start(
     );
     let handler = Arc::clone(shared.routes.router(route.router)).dispatch(route.method, request);
     let deadline = route.timeout.or(shared.config.handler_timeout);
-    // Made outside the job, so a job dropped before its first poll releases
+    // Made before the job, so a job dropped before its first poll releases
     // too.
     let held = Held {
         shared: Arc::clone(shared),
         bytes: held,
     };
-    let job = async move {
-        let outcome = run_handler(handler, deadline).await;
-        let shared = &held.shared;
-        if let Some(id) = incoming.id
-            && shared.inbound.finish(id, serial)
-            && stream.is_some()
-        {
-            shared.streams.forget_served(id);
-        }
-        answer(shared, incoming.id, outcome);
-    };
     let span =
         tracing::debug_span!("handler", method = %Clipped(incoming.method), id = incoming.id);
+    let job = Job::new(
+        handler,
+        deadline,
+        held,
+        (incoming.id, serial, stream.is_some()),
+        span,
+    );
 
     let Some(id) = incoming.id else {
-        shared.inbound.jobs.start(into_job(job, span));
+        shared.inbound.jobs.start(job::cast(job));
         return Ok(());
     };
-    let (job, abort) = abortable(job);
+    let (abort, registration) = AbortHandle::new_pair();
     // One lock for the duplicate check and the insertion; the job's own
     // removal takes it too, so a job that finishes at once cannot leave a
     // stale entry behind.
@@ -336,85 +334,7 @@ fn start(
     }
     running.insert(id, Running { serial, abort });
     drop(running);
-    shared.inbound.jobs.start(into_job(job.map(drop), span));
+    let job = job::cancellable(Abortable::new(job, registration));
+    shared.inbound.jobs.start(job);
     Ok(())
-}
-
-/// Boxes a handler's job for the pool, in its span only when that span is
-/// enabled: entering a disabled span on every poll still costs.
-fn into_job(job: impl Future<Output = ()> + Send + 'static, span: tracing::Span) -> Job {
-    if span.is_disabled() {
-        Box::pin(job)
-    } else {
-        Box::pin(job.instrument(span))
-    }
-}
-
-/// Gives back a handler's place and its request's bytes when it ends or
-/// is dropped.
-struct Held {
-    shared: Arc<Shared>,
-    bytes: usize,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.shared.inbound.bytes.release(self.bytes);
-        self.shared.inbound.leave();
-    }
-}
-
-async fn run_handler(
-    handler: crate::router::HandlerFuture,
-    deadline: Option<Duration>,
-) -> Result<Reply, HandlerError> {
-    let guarded = AssertUnwindSafe(handler).catch_unwind();
-    let result = match deadline {
-        Some(limit) => match tokio::time::timeout(limit, guarded).await {
-            Ok(result) => result,
-            Err(_) => {
-                return Err(HandlerError::new(
-                    ErrorCode::TIMEOUT,
-                    format!("handler exceeded its deadline of {limit:?}"),
-                ));
-            }
-        },
-        None => guarded.await,
-    };
-    result.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(ToString::to_string)
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        tracing::error!(panic = %what, "handler panicked");
-        Err(HandlerError::new(ErrorCode::INTERNAL, "handler panicked"))
-    })
-}
-
-fn answer(shared: &Shared, id: Option<u64>, outcome: Result<Reply, HandlerError>) {
-    match (id, outcome) {
-        (Some(id), Ok(Reply(Some(frame)))) => match shared.fits(&frame) {
-            Ok(()) => shared.answer(id, frame),
-            Err(too_large) => {
-                tracing::warn!(
-                    size = too_large.size,
-                    max = too_large.max,
-                    "answer too large for the caller"
-                );
-                shared.refuse(id, ErrorCode::TOO_LARGE, &too_large.message());
-            }
-        },
-        (_, Ok(Reply(_))) => {}
-        (Some(id), Err(err)) => {
-            tracing::debug!(code = %err.code(), message = err.message(), "call failed");
-            shared.answer_error(id, err.code(), err.message(), err.data());
-        }
-        (None, Err(err)) => {
-            shared.log_limit.warn(|suppressed| {
-                tracing::warn!(code = %err.code(), message = %Clipped(err.message()), suppressed, "cast failed");
-            });
-            shared.answer_error(CONNECTION_ERROR_ID, err.code(), err.message(), err.data());
-        }
-    }
 }

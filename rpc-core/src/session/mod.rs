@@ -9,6 +9,7 @@
 mod handlers;
 pub(crate) mod handshake;
 mod inbound;
+mod job;
 mod liveness;
 mod log_limit;
 mod peer;
@@ -551,7 +552,7 @@ async fn drive(
     ws: BoxTransport,
     shared: Arc<Shared>,
     drain: outbound::Drain,
-    handler_queue: handlers::Queue,
+    handler_queue: handlers::Queue<job::PoolJob>,
 ) {
     use futures_util::StreamExt;
 

@@ -1,0 +1,165 @@
+//! One admitted handler as the pool runs it: its future under the
+//! deadline, a panic turned into an `internal` error, and the answer. A
+//! named future rather than an `async` block, so the pool holds it without
+//! a box of its own: one allocation less per call.
+
+use std::{
+    any::Any,
+    future::Future,
+    panic::{AssertUnwindSafe, catch_unwind},
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures_util::future::{Abortable, Aborted, Either, Map};
+use tokio::time::Sleep;
+
+use super::Shared;
+use crate::{
+    protocol::{CONNECTION_ERROR_ID, ErrorCode},
+    router::{HandlerError, HandlerFuture, Reply},
+    text::Clipped,
+};
+
+/// What the pool runs: a call (cancellable through its abort handle) or a
+/// cast.
+pub(super) type PoolJob = Either<Map<Abortable<Job>, fn(Result<(), Aborted>)>, Job>;
+
+/// A call's job, cancellable: see [`Inbound::cancel`](super::inbound::Inbound::cancel).
+pub(super) fn cancellable(job: Abortable<Job>) -> PoolJob {
+    Either::Left(futures_util::FutureExt::map(job, drop as fn(_)))
+}
+
+/// A cast's job.
+pub(super) fn cast(job: Job) -> PoolJob {
+    Either::Right(job)
+}
+
+/// Gives back a handler's place and its request's bytes when its job ends
+/// or is dropped (cancelled, or the session closed).
+pub(super) struct Held {
+    pub(super) shared: Arc<Shared>,
+    pub(super) bytes: usize,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.shared.inbound.release(self.bytes);
+    }
+}
+
+/// A running handler and what its end must do.
+pub(super) struct Job {
+    handler: HandlerFuture,
+    /// Boxed, and only when the method or the session sets a deadline.
+    deadline: Option<(Pin<Box<Sleep>>, Duration)>,
+    held: Held,
+    /// The call's id; `None` for a cast.
+    id: Option<u64>,
+    /// The admission, to tell this call from a later one reusing its id.
+    serial: u64,
+    /// Opened as a stream: its entry in the served-stream table goes too.
+    stream: bool,
+    /// Entered on every poll, so only made when enabled.
+    span: Option<tracing::Span>,
+}
+
+impl Job {
+    pub(super) fn new(
+        handler: HandlerFuture,
+        deadline: Option<Duration>,
+        held: Held,
+        (id, serial, stream): (Option<u64>, u64, bool),
+        span: tracing::Span,
+    ) -> Self {
+        Self {
+            handler,
+            deadline: deadline.map(|limit| (Box::pin(tokio::time::sleep(limit)), limit)),
+            held,
+            id,
+            serial,
+            stream,
+            span: (!span.is_disabled()).then_some(span),
+        }
+    }
+
+    /// The handler's outcome, if it has one by now.
+    fn outcome(&mut self, cx: &mut Context<'_>) -> Poll<Result<Reply, HandlerError>> {
+        match catch_unwind(AssertUnwindSafe(|| self.handler.as_mut().poll(cx))) {
+            Ok(Poll::Ready(outcome)) => Poll::Ready(outcome),
+            Err(panic) => Poll::Ready(Err(panicked(&*panic))),
+            Ok(Poll::Pending) => match &mut self.deadline {
+                Some((sleep, limit)) => sleep.as_mut().poll(cx).map(|()| {
+                    Err(HandlerError::new(
+                        ErrorCode::TIMEOUT,
+                        format!("handler exceeded its deadline of {limit:?}"),
+                    ))
+                }),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl Future for Job {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        // A clone only when enabled: the answer is logged in the span too.
+        let span = this.span.clone();
+        let _entered = span.as_ref().map(tracing::Span::enter);
+        let Poll::Ready(outcome) = this.outcome(cx) else {
+            return Poll::Pending;
+        };
+        let shared = &this.held.shared;
+        if let Some(id) = this.id
+            && shared.inbound.finish(id, this.serial)
+            && this.stream
+        {
+            shared.streams.forget_served(id);
+        }
+        answer(shared, this.id, outcome);
+        Poll::Ready(())
+    }
+}
+
+/// The error a panicking handler answers with; the panic is logged.
+fn panicked(panic: &(dyn Any + Send)) -> HandlerError {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "handler panicked");
+    HandlerError::new(ErrorCode::INTERNAL, "handler panicked")
+}
+
+fn answer(shared: &Shared, id: Option<u64>, outcome: Result<Reply, HandlerError>) {
+    match (id, outcome) {
+        (Some(id), Ok(Reply(Some(frame)))) => match shared.fits(&frame) {
+            Ok(()) => shared.answer(id, frame),
+            Err(too_large) => {
+                tracing::warn!(
+                    size = too_large.size,
+                    max = too_large.max,
+                    "answer too large for the caller"
+                );
+                shared.refuse(id, ErrorCode::TOO_LARGE, &too_large.message());
+            }
+        },
+        (_, Ok(Reply(_))) => {}
+        (Some(id), Err(err)) => {
+            tracing::debug!(code = %err.code(), message = err.message(), "call failed");
+            shared.answer_error(id, err.code(), err.message(), err.data());
+        }
+        (None, Err(err)) => {
+            shared.log_limit.warn(|suppressed| {
+                tracing::warn!(code = %err.code(), message = %Clipped(err.message()), suppressed, "cast failed");
+            });
+            shared.answer_error(CONNECTION_ERROR_ID, err.code(), err.message(), err.data());
+        }
+    }
+}
