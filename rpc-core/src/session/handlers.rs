@@ -5,8 +5,8 @@
 //! Handlers of one session run concurrently on that task, not in parallel:
 //! a handler that computes for long without awaiting delays the session's
 //! other handlers, and, like any task that blocks, whatever else waits for
-//! its worker thread. Such work belongs
-//! in `tokio::task::spawn_blocking` or a task of its own.
+//! its worker thread. Such work belongs in `tokio::task::spawn_blocking` or
+//! a task of its own.
 
 use std::{
     fmt,
@@ -17,12 +17,28 @@ use std::{
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use tokio::sync::mpsc;
 
-/// Where the reader hands admitted handlers (jobs `J`, a handler wrapped
-/// with its deadline and answer) to the pool.
+/// What the pool runs: a handler wrapped with its deadline and answer.
+pub(super) trait PoolJob: Future<Output = ()> + Unpin {
+    /// The admission it came from, for [`Jobs::cancel`].
+    fn serial(&self) -> u64;
+
+    /// Makes the job end at its next poll without answering, and wakes it.
+    fn cancel(&mut self);
+}
+
+/// What the reader tells the pool.
+enum Message<J> {
+    Start(J),
+    Cancel(u64),
+    /// Ends the pool, dropping every handler it holds.
+    Stop,
+}
+
+/// Where the reader hands admitted handlers to the pool.
 pub(super) struct Jobs<J> {
-    /// `None` stops the pool and drops every handler it holds. Unbounded in
-    /// type only: admission holds a place of the in-flight limit per job.
-    sender: mpsc::UnboundedSender<Option<J>>,
+    /// Unbounded in type only: admission holds a place of the in-flight
+    /// limit per job, and a cancel is sent only for a running call.
+    sender: mpsc::UnboundedSender<Message<J>>,
 }
 
 impl<J> fmt::Debug for Jobs<J> {
@@ -32,34 +48,41 @@ impl<J> fmt::Debug for Jobs<J> {
 }
 
 /// The receiving end, given to [`run`] when the session starts.
-pub(super) type Queue<J> = mpsc::UnboundedReceiver<Option<J>>;
+pub(super) struct Queue<J>(mpsc::UnboundedReceiver<Message<J>>);
 
 impl<J> Jobs<J> {
     pub(super) fn new() -> (Self, Queue<J>) {
         let (sender, queue) = mpsc::unbounded_channel();
-        (Self { sender }, queue)
+        (Self { sender }, Queue(queue))
     }
 
     /// Hands a handler to the pool. Once the pool has stopped the job is
     /// dropped at once, which releases what it holds.
     pub(super) fn start(&self, job: J) {
-        let _ = self.sender.send(Some(job));
+        let _ = self.sender.send(Message::Start(job));
+    }
+
+    /// Ends the handler of admission `serial` without an answer, if it
+    /// still runs. Costs the pool a pass over its handlers, at most the
+    /// in-flight limit, and only a running call can be cancelled, once.
+    pub(super) fn cancel(&self, serial: u64) {
+        let _ = self.sender.send(Message::Cancel(serial));
     }
 
     /// Stops the pool: every handler is dropped, as an aborted task would be.
     pub(super) fn stop(&self) {
-        let _ = self.sender.send(None);
+        let _ = self.sender.send(Message::Stop);
     }
 }
 
 /// Polls the session's handlers until [`Jobs::stop`].
-pub(super) async fn run<J: Future<Output = ()>>(mut queue: Queue<J>) {
+pub(super) async fn run<J: PoolJob>(mut queue: Queue<J>) {
     let mut running = FuturesUnordered::new();
     std::future::poll_fn(|cx| poll(&mut queue, &mut running, cx)).await;
     // Dropping `running` here drops every unfinished handler.
 }
 
-fn poll<J: Future<Output = ()>>(
+fn poll<J: PoolJob>(
     queue: &mut Queue<J>,
     running: &mut FuturesUnordered<J>,
     cx: &mut Context<'_>,
@@ -68,9 +91,14 @@ fn poll<J: Future<Output = ()>>(
         // Everything the reader handed over since the last poll, so that a
         // burst of calls is answered in one pass (and one write).
         loop {
-            match queue.poll_recv(cx) {
-                Poll::Ready(Some(Some(job))) => running.push(job),
-                Poll::Ready(Some(None) | None) => return Poll::Ready(()),
+            match queue.0.poll_recv(cx) {
+                Poll::Ready(Some(Message::Start(job))) => running.push(job),
+                Poll::Ready(Some(Message::Cancel(serial))) => {
+                    if let Some(job) = running.iter_mut().find(|job| job.serial() == serial) {
+                        job.cancel();
+                    }
+                }
+                Poll::Ready(Some(Message::Stop) | None) => return Poll::Ready(()),
                 Poll::Pending => break,
             }
         }
@@ -90,11 +118,12 @@ mod tests {
             Arc,
             atomic::{AtomicUsize, Ordering},
         },
+        task::Waker,
     };
 
     use super::*;
 
-    /// Counts drops, to see that stopping the pool drops its handlers.
+    /// Counts drops, to see which jobs the pool dropped.
     struct DropCount(Arc<AtomicUsize>);
 
     impl Drop for DropCount {
@@ -103,33 +132,88 @@ mod tests {
         }
     }
 
-    type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+    /// A job that runs `body` unless cancelled first.
+    struct Probe {
+        serial: u64,
+        body: Pin<Box<dyn Future<Output = ()> + Send>>,
+        cancelled: bool,
+        waker: Option<Waker>,
+    }
+
+    impl Probe {
+        fn new(serial: u64, body: impl Future<Output = ()> + Send + 'static) -> Self {
+            Self {
+                serial,
+                body: Box::pin(body),
+                cancelled: false,
+                waker: None,
+            }
+        }
+    }
+
+    impl Future for Probe {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let this = self.get_mut();
+            if this.cancelled {
+                return Poll::Ready(());
+            }
+            this.waker = Some(cx.waker().clone());
+            this.body.as_mut().poll(cx)
+        }
+    }
+
+    impl PoolJob for Probe {
+        fn serial(&self) -> u64 {
+            self.serial
+        }
+
+        fn cancel(&mut self) {
+            self.cancelled = true;
+            if let Some(waker) = self.waker.take() {
+                waker.wake();
+            }
+        }
+    }
 
     #[tokio::test]
-    async fn runs_handed_jobs_and_drops_unfinished_ones_when_stopped() {
-        let (jobs, queue) = Jobs::<Job>::new();
+    async fn runs_jobs_cancels_one_by_serial_and_drops_the_rest_when_stopped() {
+        let (jobs, queue) = Jobs::new();
         let pool = tokio::spawn(run(queue));
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        jobs.start(Box::pin(async move {
+        jobs.start(Probe::new(1, async move {
             let _ = done_tx.send(());
         }));
         done_rx.await.expect("a started job runs");
 
         let dropped = Arc::new(AtomicUsize::new(0));
-        let guard = DropCount(Arc::clone(&dropped));
-        jobs.start(Box::pin(async move {
-            let _guard = guard;
+        let (cancelled_tx, cancelled_rx) = tokio::sync::oneshot::channel::<()>();
+        let cancelled = DropCount(Arc::clone(&dropped));
+        jobs.start(Probe::new(2, async move {
+            let _tell = cancelled_tx;
+            let _guard = cancelled;
             std::future::pending::<()>().await;
         }));
+        let stopped = DropCount(Arc::clone(&dropped));
+        jobs.start(Probe::new(3, async move {
+            let _guard = stopped;
+            std::future::pending::<()>().await;
+        }));
+        jobs.cancel(2);
+        // The cancelled job is dropped (its sender with it) while the pool runs.
+        assert!(cancelled_rx.await.is_err());
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
+
         jobs.stop();
         pool.await.expect("the pool ends");
-        assert_eq!(dropped.load(Ordering::SeqCst), 1);
+        assert_eq!(dropped.load(Ordering::SeqCst), 2);
 
         // After the stop, a job is dropped unrun.
         let late = DropCount(Arc::clone(&dropped));
-        jobs.start(Box::pin(async move {
+        jobs.start(Probe::new(4, async move {
             let _late = late;
         }));
-        assert_eq!(dropped.load(Ordering::SeqCst), 2);
+        assert_eq!(dropped.load(Ordering::SeqCst), 3);
     }
 }

@@ -12,13 +12,12 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures_util::future::{AbortHandle, Abortable};
 use tokio::sync::Notify;
 
 use super::{
     Session, Shared,
     handlers::{Jobs, Queue},
-    job::{self, Held, Job, PoolJob},
+    job::{Held, Job},
 };
 use crate::{
     config::SessionConfig,
@@ -29,15 +28,6 @@ use crate::{
     router::{Request, Route},
     text::Clipped,
 };
-
-/// A running call's handler, under the call id, so that a cancel frame can
-/// stop it and a reused id is caught.
-#[derive(Debug)]
-struct Running {
-    /// Which admission this is: an id the peer may reuse once answered.
-    serial: u64,
-    abort: AbortHandle,
-}
 
 /// Handlers of one session and the bound on how many run at once.
 #[derive(Debug)]
@@ -53,10 +43,12 @@ pub(super) struct Inbound {
     /// Bytes of requests held by running handlers (their payloads share the
     /// message they arrived in).
     bytes: Budget,
-    /// Calls and streams by id; casts cannot be cancelled and are not here.
-    running: Mutex<HashMap<u64, Running>>,
+    /// The admission (serial) of each running call or stream by id, so that
+    /// a cancel frame can stop it and a reused id is caught; casts cannot be
+    /// cancelled and are not here.
+    running: Mutex<HashMap<u64, u64>>,
     next_serial: AtomicU64,
-    jobs: Jobs<PoolJob>,
+    jobs: Jobs<Job>,
     rate: Option<Mutex<Rate>>,
 }
 
@@ -88,7 +80,7 @@ pub(super) struct Incoming<'a> {
 impl Inbound {
     /// The admission state and the queue of the handler pool that runs what
     /// it admits.
-    pub(super) fn new(config: &SessionConfig) -> (Self, Queue<PoolJob>) {
+    pub(super) fn new(config: &SessionConfig) -> (Self, Queue<Job>) {
         let (jobs, queue) = Jobs::new();
         let inbound = Self {
             count: AtomicUsize::new(0),
@@ -136,14 +128,14 @@ impl Inbound {
         }
     }
 
-    fn running(&self) -> MutexGuard<'_, HashMap<u64, Running>> {
+    fn running(&self) -> MutexGuard<'_, HashMap<u64, u64>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Stops the handler of call or stream `id`, if it still runs.
     pub(super) fn cancel(&self, id: u64) -> bool {
-        let running = self.running().remove(&id);
-        running.map(|r| r.abort.abort()).is_some()
+        let serial = self.running().remove(&id);
+        serial.map(|serial| self.jobs.cancel(serial)).is_some()
     }
 
     /// Handlers running now.
@@ -180,7 +172,7 @@ impl Inbound {
     /// and a new call may already stand under it.
     pub(super) fn finish(&self, id: u64, serial: u64) -> bool {
         let mut running = self.running();
-        let own = running.get(&id).is_some_and(|r| r.serial == serial);
+        let own = running.get(&id) == Some(&serial);
         if own {
             running.remove(&id);
         }
@@ -315,10 +307,9 @@ fn start(
     );
 
     let Some(id) = incoming.id else {
-        shared.inbound.jobs.start(job::cast(job));
+        shared.inbound.jobs.start(job);
         return Ok(());
     };
-    let (abort, registration) = AbortHandle::new_pair();
     // One lock for the duplicate check and the insertion; the job's own
     // removal takes it too, so a job that finishes at once cannot leave a
     // stale entry behind.
@@ -332,9 +323,8 @@ fn start(
     if let Some((credit, id)) = stream {
         shared.streams.serve(id, credit);
     }
-    running.insert(id, Running { serial, abort });
+    running.insert(id, serial);
     drop(running);
-    let job = job::cancellable(Abortable::new(job, registration));
     shared.inbound.jobs.start(job);
     Ok(())
 }

@@ -552,7 +552,7 @@ async fn drive(
     ws: BoxTransport,
     shared: Arc<Shared>,
     drain: outbound::Drain,
-    handler_queue: handlers::Queue<job::PoolJob>,
+    handler_queue: handlers::Queue<job::Job>,
 ) {
     use futures_util::StreamExt;
 
