@@ -19,6 +19,7 @@ pub(crate) mod streams;
 mod tags;
 mod writer;
 
+pub(crate) use peer::Hold;
 pub use peer::{CallOptions, Peer};
 
 use std::{
