@@ -103,11 +103,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (bob, mut bob_lines) = member(&server, "bob").await?;
     let (carol, mut carol_lines) = member(&server, "carol").await?;
     for (client, room) in [(&alice, "rust"), (&bob, "rust"), (&carol, "go")] {
-        let already: Vec<String> = ChatClient::new(client).join(room.to_owned()).await?;
+        let already: Vec<String> = ChatClient::new(client.peer()).join(room.to_owned()).await?;
         println!("{room}: joined; already there: {already:?}");
     }
 
-    ChatClient::new(&alice)
+    ChatClient::new(alice.peer())
         .say("hello, rustaceans".to_owned())
         .await?;
     // Alice and Bob are in `rust`; Carol, in `go`, hears nothing.

@@ -62,13 +62,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("client: connected as session {}", client.session().id());
 
-    let table = TableClient::new(&client);
+    let table = TableClient::new(client.peer());
     for round in 1..=3 {
         let answer = table.ping(round).await?;
         println!("client: the server answered: {answer}");
     }
 
-    let calculator = CalculatorClient::new(&client);
+    let calculator = CalculatorClient::new(client.peer());
     println!("client: 40 + 2 = {}", calculator.add(40, 2).await?);
     match calculator.div(1, 0).await? {
         Ok(quotient) => println!("client: 1 / 0 = {quotient}?"),
@@ -77,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let echo = EchoClient::new(&client);
+    let echo = EchoClient::new(client.peer());
     println!("client: the server sees me as {}", echo.whoami().await?);
     println!(
         "client: echo says {:?}",
@@ -88,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     echo.shout("a cast: no answer expected".to_owned()).await?;
 
     println!("client: the server serves:");
-    for router in client.discover().await? {
+    for router in client.peer().discover().await? {
         for method in router.methods.iter() {
             let params: Vec<String> = method
                 .params

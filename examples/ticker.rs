@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .bind("127.0.0.1:0")
         .await?;
     let client = Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
-    let ticker = TickerClient::new(&client);
+    let ticker = TickerClient::new(client.peer());
 
     // A window of 4 items: the server never runs more than 4 ticks ahead of
     // this reader; an idle timeout guards against a stalled feed.

@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
     };
 
-    let receipt = StoreClient::new(&client)
+    let receipt = StoreClient::new(client.peer())
         .upload("data.bin".to_owned(), progress)
         .await?;
     println!(

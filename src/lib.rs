@@ -26,10 +26,10 @@
 //! let server = Server::builder().mount(Calculator).bind("127.0.0.1:0").await?;
 //! let client = Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
 //!
-//! let sum = CalculatorClient::new(&client).add(2, 3).await?;
+//! let sum = CalculatorClient::new(client.peer()).add(2, 3).await?;
 //! assert_eq!(sum, 5);
 //!
-//! let routers = client.discover().await?;
+//! let routers = client.peer().discover().await?;
 //! assert_eq!(routers[0].methods[0].name, "add");
 //! assert_eq!(routers[0].methods[0].docs, "Adds two numbers.");
 //!
@@ -55,7 +55,7 @@
 //!     rpc::Client::builder(),
 //! )
 //! .await?;
-//! assert_eq!(CalculatorClient::new(&pair.client).add(2, 3).await?, 5);
+//! assert_eq!(CalculatorClient::new(pair.client.peer()).add(2, 3).await?, 5);
 //! # Ok(())
 //! # }
 //! ```
@@ -161,14 +161,14 @@ pub use rpc_core::*;
 /// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
 ///
 /// // The generated stub: one method per router method, same names and docs.
-/// let calculator = CalculatorClient::new(&client);
+/// let calculator = CalculatorClient::new(client.peer());
 /// assert_eq!(calculator.add(2, 3).await?, 5);
 /// assert_eq!(calculator.div(7, 2).await?, Ok(3));
 /// assert_eq!(calculator.div(1, 0).await?, Err(DivError::ByZero));
 /// calculator.log("hello".to_owned()).await?;
 ///
 /// // Reflection: what the server serves, with parameter types and docs.
-/// let routers = client.discover().await?;
+/// let routers = client.peer().discover().await?;
 /// let div = &routers[0].methods[1];
 /// assert_eq!((div.name.as_ref(), div.timeout_ms), ("math.div", Some(2000)));
 /// assert_eq!(div.docs, "Divides `a` by `b`.");
@@ -186,10 +186,12 @@ pub use rpc_core::*;
 ///   encodes its return value as the answer.
 /// - Metadata ([`RouterInfo`]) for [`Peer::discover`], registered so that
 ///   [`routers()`] lists every router compiled into the program.
-/// - `pub struct CalculatorClient`: `CalculatorClient::new(&peer)` takes any
-///   [`Peer`] (a [`Client`] dereferences to one, a server handler has
-///   [`Session::peer`]); each method returns `Result<R, rpc::Error>` where
-///   `R` is the router method's return type as written.
+/// - `pub struct CalculatorClient`: `CalculatorClient::new(peer)` takes any
+///   [`Peer`] ([`Client::peer`], or a server handler's [`Session::peer`]);
+///   each method returns `Result<R, rpc::Error>` where `R` is the router
+///   method's return type as written. A stub made from a client's peer
+///   keeps the connection open as the client does, so
+///   `CalculatorClient::new(Client::connect(url).await?.peer())` works.
 ///
 /// # Methods
 ///
@@ -307,7 +309,7 @@ pub use rpc_macros::router;
 ///
 /// // The client crate: the stub, knowing nothing of `House`.
 /// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
-/// let auction = AuctionClient::new(&client);
+/// let auction = AuctionClient::new(client.peer());
 /// assert_eq!(auction.bid(1, 10).await?, Ok(10));
 /// assert_eq!(auction.bid(1, 5).await?, Err(TooLow { highest: 10 }));
 ///
@@ -441,7 +443,7 @@ pub use rpc_macros::cast;
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let server = rpc::Server::builder().mount(Numbers).bind("127.0.0.1:0").await?;
 /// let client = rpc::Client::connect(&format!("ws://{}", server.local_addr().unwrap())).await?;
-/// let numbers = NumbersClient::new(&client);
+/// let numbers = NumbersClient::new(client.peer());
 ///
 /// let counted: Vec<u64> = numbers.count(3).await?.map(Result::unwrap).collect().await;
 /// assert_eq!(counted, [0, 1, 2]);

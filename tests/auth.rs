@@ -64,7 +64,7 @@ async fn an_accepted_identity_reaches_the_handler() {
     )
     .await
     .unwrap();
-    let who: Option<String> = client.call("whoami", &()).await.unwrap();
+    let who: Option<String> = client.peer().call("whoami", &()).await.unwrap();
     assert_eq!(who.as_deref(), Some("alice"));
 
     let anonymous = Client::builder()
@@ -72,7 +72,7 @@ async fn an_accepted_identity_reaches_the_handler() {
         .connect(&url(&server))
         .await
         .unwrap();
-    let who: Option<String> = anonymous.call("whoami", &()).await.unwrap();
+    let who: Option<String> = anonymous.peer().call("whoami", &()).await.unwrap();
     assert_eq!(who, None);
 }
 
@@ -122,7 +122,7 @@ async fn an_async_hook_sees_the_request_and_attaches_claims_handlers_read() {
     )
     .await
     .unwrap();
-    let claims: Option<(Vec<String>, u32)> = client.call("claims", &()).await.unwrap();
+    let claims: Option<(Vec<String>, u32)> = client.peer().call("claims", &()).await.unwrap();
     assert_eq!(claims, Some((vec!["admin".to_owned()], 7)));
     let request = seen.recv().await.unwrap();
     assert_eq!(request.path(), "/rpc");

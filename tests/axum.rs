@@ -63,7 +63,7 @@ async fn the_endpoint_shares_the_port_with_ordinary_routes() {
     let client = within("connect", Client::connect(&format!("ws://{addr}/rpc")))
         .await
         .unwrap();
-    let sum: i64 = client.call("add", &(2, 3)).await.unwrap();
+    let sum: i64 = client.peer().call("add", &(2, 3)).await.unwrap();
     assert_eq!(sum, 5);
     assert_eq!(
         rpc.registry().len(),
@@ -108,7 +108,7 @@ async fn limits_and_authentication_apply_as_on_the_servers_own_listener() {
     .await
     .unwrap_err();
     assert_eq!(err.status(), Some(503), "{err:?}");
-    let sum: i64 = first.call("add", &(1, 1)).await.unwrap();
+    let sum: i64 = first.peer().call("add", &(1, 1)).await.unwrap();
     assert_eq!(sum, 2);
 }
 
@@ -119,7 +119,7 @@ async fn shutdown_drains_the_sessions_and_refuses_new_upgrades_while_the_app_goe
     let client = within("connect", Client::connect(&url)).await.unwrap();
     let upgrader = rpc.upgrader();
     within("shutdown", rpc.shutdown()).await;
-    let reason = within("close", client.closed()).await;
+    let reason = within("close", client.peer().closed()).await;
     assert_eq!(reason.code, close_code::GOING_AWAY);
     // The endpoint stays routed but refuses; the app's own routes go on.
     let err = within("after shutdown", Client::connect(&url))

@@ -30,7 +30,9 @@ fn calculator() -> FnRouter {
 async fn call_returns_the_typed_answer() {
     let server = serve(calculator()).await;
     let client = connect(&server).await;
-    let sum: i64 = within("call", client.call("add", &(40, 2))).await.unwrap();
+    let sum: i64 = within("call", client.peer().call("add", &(40, 2)))
+        .await
+        .unwrap();
     assert_eq!(sum, 42);
 }
 
@@ -61,7 +63,7 @@ async fn cast_runs_the_handler_without_a_reply() {
     });
     let server = serve(router).await;
     let client = connect(&server).await;
-    client.cast("log", &("hello",)).await.unwrap();
+    client.peer().cast("log", &("hello",)).await.unwrap();
     assert_eq!(within("cast", rx.recv()).await.unwrap(), "hello");
 }
 
@@ -86,12 +88,14 @@ async fn the_server_calls_a_router_the_client_mounted() {
     let server = serve(server_router).await;
     let client = connect_with(&server, client_router).await;
 
-    let relayed: String = within("relay", client.call("relay", &("hi",)))
+    let relayed: String = within("relay", client.peer().call("relay", &("hi",)))
         .await
         .unwrap();
     assert_eq!(relayed, "HI");
 
-    let () = within("join", client.call("join", &())).await.unwrap();
+    let () = within("join", client.peer().call("join", &()))
+        .await
+        .unwrap();
     let session = sessions.recv().await.unwrap();
     assert_eq!(session.id(), client.session().id());
     let shouted: String = within(
@@ -107,7 +111,7 @@ async fn the_server_calls_a_router_the_client_mounted() {
 async fn an_unknown_method_is_answered_with_its_code() {
     let server = serve(calculator()).await;
     let client = connect(&server).await;
-    let err = within("call", client.call::<_, i64>("subtract", &(1, 2)))
+    let err = within("call", client.peer().call::<_, i64>("subtract", &(1, 2)))
         .await
         .unwrap_err();
     assert_eq!(err.remote_code(), Some(ErrorCode::UNKNOWN_METHOD));
@@ -118,17 +122,20 @@ async fn an_unknown_method_is_answered_with_its_code() {
 async fn bad_arguments_are_answered_with_their_code() {
     let server = serve(calculator()).await;
     let client = connect(&server).await;
-    let err = within("call", client.call::<_, i64>("add", &("one", "two")))
+    let err = within("call", client.peer().call::<_, i64>("add", &("one", "two")))
         .await
         .unwrap_err();
     assert_eq!(err.remote_code(), Some(ErrorCode::BAD_ARGUMENTS));
     // Extra arguments are trailing bytes, refused too.
-    let err = within("call", client.call::<_, i64>("add", &(1i64, 2i64, 3i64)))
-        .await
-        .unwrap_err();
+    let err = within(
+        "call",
+        client.peer().call::<_, i64>("add", &(1i64, 2i64, 3i64)),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.remote_code(), Some(ErrorCode::BAD_ARGUMENTS));
     // The connection is still usable.
-    let sum: i64 = client.call("add", &(1, 2)).await.unwrap();
+    let sum: i64 = client.peer().call("add", &(1, 2)).await.unwrap();
     assert_eq!(sum, 3);
 }
 
@@ -136,7 +143,7 @@ async fn bad_arguments_are_answered_with_their_code() {
 async fn a_handler_error_arrives_with_code_message_and_data() {
     let server = serve(calculator()).await;
     let client = connect(&server).await;
-    let err = within("call", client.call::<_, ()>("fail", &()))
+    let err = within("call", client.peer().call::<_, ()>("fail", &()))
         .await
         .unwrap_err();
     let remote = err.remote().expect("a remote error");
@@ -153,7 +160,7 @@ async fn headers_reach_the_handler() {
     let options = CallOptions::default()
         .header("trace-id", "abc123")
         .timeout(Duration::from_secs(5));
-    let seen: Option<String> = within("call", client.call_with("header", &(), options))
+    let seen: Option<String> = within("call", client.peer().call_with("header", &(), options))
         .await
         .unwrap();
     assert_eq!(seen.as_deref(), Some("abc123"));
@@ -163,7 +170,7 @@ async fn headers_reach_the_handler() {
 async fn discover_describes_the_mounted_routers() {
     let server = serve(calculator()).await;
     let client = connect(&server).await;
-    let routers = within("discover", client.discover()).await.unwrap();
+    let routers = within("discover", client.peer().discover()).await.unwrap();
     assert_eq!(routers.len(), 1);
     assert_eq!(routers[0].name, "Calculator");
     let names: Vec<_> = routers[0].methods.iter().map(|m| m.name.as_ref()).collect();
@@ -182,7 +189,7 @@ async fn the_server_discovers_the_client() {
     let client_router = FnRouter::new("Phone").cast("ring", |req| async move { req.reply(&()) });
     let server = serve(server_router).await;
     let client = connect_with(&server, client_router).await;
-    let () = client.call("join", &()).await.unwrap();
+    let () = client.peer().call("join", &()).await.unwrap();
     let session = sessions.recv().await.unwrap();
     let routers = within("discover", session.peer().discover()).await.unwrap();
     assert_eq!(routers[0].name, "Phone");
@@ -198,11 +205,11 @@ async fn a_panicking_handler_answers_internal_and_the_session_survives() {
     });
     let server = serve(router).await;
     let client = connect(&server).await;
-    let err = within("call", client.call::<_, ()>("panic", &(true,)))
+    let err = within("call", client.peer().call::<_, ()>("panic", &(true,)))
         .await
         .unwrap_err();
     assert_eq!(err.remote_code(), Some(ErrorCode::INTERNAL), "{err:?}");
-    let sum: i64 = client.call("add", &(1, 1)).await.unwrap();
+    let sum: i64 = client.peer().call("add", &(1, 1)).await.unwrap();
     assert_eq!(sum, 2);
 }
 
@@ -247,9 +254,13 @@ async fn casts_and_calls_after_the_session_closed_fail_at_once() {
     let server = serve(calculator()).await;
     let client = connect(&server).await;
     client.session().close();
-    let err = client.cast("add", &(1, 2)).await.unwrap_err();
+    let err = client.peer().cast("add", &(1, 2)).await.unwrap_err();
     assert!(err.is_closed(), "{err:?}");
-    let err = client.call::<_, i64>("add", &(1, 2)).await.unwrap_err();
+    let err = client
+        .peer()
+        .call::<_, i64>("add", &(1, 2))
+        .await
+        .unwrap_err();
     assert!(err.is_closed(), "{err:?}");
 }
 
@@ -260,7 +271,7 @@ async fn an_error_message_is_cut_to_1_kib() {
     });
     let server = serve(router).await;
     let client = connect(&server).await;
-    let err = within("call", client.call::<_, ()>("shout", &()))
+    let err = within("call", client.peer().call::<_, ()>("shout", &()))
         .await
         .unwrap_err();
     let remote = err.remote().expect("an error answer");

@@ -117,7 +117,7 @@ async fn a_call_over_a_bound_is_refused_before_it_is_sent() {
         options.header(format!("h{i}"), "")
     });
 
-    let err = common::within("call", client.call_with::<_, ()>("x", &(), options))
+    let err = common::within("call", client.peer().call_with::<_, ()>("x", &(), options))
         .await
         .unwrap_err();
 
@@ -142,7 +142,7 @@ async fn a_call_over_a_bound_is_refused_before_it_is_sent() {
         }
         other => panic!("expected an over-bound encode error, got {other:?}"),
     }
-    let within_bounds = common::within("call", client.call::<_, ()>("x", &())).await;
+    let within_bounds = common::within("call", client.peer().call::<_, ()>("x", &())).await;
     assert!(
         within_bounds.is_ok(),
         "the session still serves: {within_bounds:?}"

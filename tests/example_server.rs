@@ -77,7 +77,7 @@ async fn connect(server: &Server) -> (Client, mpsc::UnboundedReceiver<String>) {
 async fn calls_casts_and_errors_answer() {
     let server = start(&[]).await;
     let (client, _notes) = connect(&server).await;
-    let calculator = CalculatorClient::new(&client);
+    let calculator = CalculatorClient::new(client.peer());
     assert_eq!(calculator.add(40, 2).await.expect("add"), 42);
     assert_eq!(calculator.div(7, 2).await.expect("div"), Ok(3));
     assert_eq!(
@@ -85,7 +85,7 @@ async fn calls_casts_and_errors_answer() {
         Err(DivError::ByZero)
     );
 
-    let echo = EchoClient::new(&client);
+    let echo = EchoClient::new(client.peer());
     assert_eq!(echo.echo("hi".to_owned()).await.expect("echo"), "hi");
     // Above the fragment size (64 KiB): fragmented both ways.
     let large: Vec<u8> = (0..200_000_u32).map(|i| (i % 251) as u8).collect();
@@ -99,6 +99,7 @@ async fn calls_casts_and_errors_answer() {
     assert_eq!(late.remote_code(), Some(ErrorCode::TIMEOUT), "{late}");
 
     let unknown = client
+        .peer()
         .call::<_, ()>("no.such.method", &())
         .await
         .expect_err("not served");
@@ -111,7 +112,7 @@ async fn calls_casts_and_errors_answer() {
 async fn streams_flow_every_way() {
     let server = start(&[]).await;
     let (client, _notes) = connect(&server).await;
-    let streams = StreamsClient::new(&client);
+    let streams = StreamsClient::new(client.peer());
 
     let counted = streams.count(100).await.expect("opens");
     let counted: Vec<u64> = within("count", counted.map(|n| n.expect("an item")).collect()).await;
@@ -142,7 +143,7 @@ async fn streams_flow_every_way() {
 async fn the_server_calls_back_and_pushes_to_the_caller() {
     let server = start(&[]).await;
     let (client, mut notes) = connect(&server).await;
-    let duplex = DuplexClient::new(&client);
+    let duplex = DuplexClient::new(client.peer());
     assert_eq!(duplex.callback(21).await.expect("callback"), Ok(42));
 
     duplex
@@ -155,7 +156,7 @@ async fn the_server_calls_back_and_pushes_to_the_caller() {
 
     // A caller that serves no `double` learns why the callback failed.
     let bare = Client::connect(&url(&server)).await.expect("connects");
-    let failed = DuplexClient::new(&bare)
+    let failed = DuplexClient::new(bare.peer())
         .callback(1)
         .await
         .expect("answered");
@@ -170,7 +171,7 @@ async fn the_server_calls_back_and_pushes_to_the_caller() {
 async fn discover_lists_every_method_with_its_kind() {
     let server = start(&[]).await;
     let (client, _notes) = connect(&server).await;
-    let routers = client.discover().await.expect("discover");
+    let routers = client.peer().discover().await.expect("discover");
     let mut methods: Vec<(String, MethodKind)> = routers
         .iter()
         .flat_map(|router| router.methods.iter())
@@ -218,7 +219,10 @@ async fn a_token_is_required_once_set() {
         .await
         .expect("the right token");
     assert_eq!(
-        CalculatorClient::new(&client).add(1, 1).await.expect("add"),
+        CalculatorClient::new(client.peer())
+            .add(1, 1)
+            .await
+            .expect("add"),
         2
     );
     client.close().await;
@@ -248,7 +252,10 @@ async fn tls_flags_serve_wss_with_the_certificate_in_the_files() {
         .await
         .expect("the client connects over tls");
     assert_eq!(
-        CalculatorClient::new(&client).add(2, 3).await.expect("add"),
+        CalculatorClient::new(client.peer())
+            .add(2, 3)
+            .await
+            .expect("add"),
         5
     );
     client.close().await;

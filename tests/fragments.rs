@@ -69,7 +69,7 @@ async fn a_small_call_overtakes_a_50_mib_reply_in_transit() {
         async move { peer.call::<_, String>("big", &()).await }
     });
     started.recv().await.unwrap();
-    let sum: i64 = within("small call", client.call("add", &(1, 2)))
+    let sum: i64 = within("small call", client.peer().call("add", &(1, 2)))
         .await
         .unwrap();
     assert_eq!(sum, 3);
@@ -152,6 +152,7 @@ async fn stream_items_keep_their_order_when_some_are_fragmented() {
     let server = serve(big_router(started_tx)).await;
     let client = connect(&server).await;
     let items: Vec<String> = client
+        .peer()
         .open::<_, String>("mixed", &(), StreamOptions::default().window(4))
         .await
         .unwrap()
@@ -263,6 +264,7 @@ async fn a_call_dropped_half_way_through_its_fragments_is_finished_and_the_sessi
     let text = "z".repeat(32 << 20);
     let options = rpc::CallOptions::default().timeout(Duration::from_millis(1));
     let err = client
+        .peer()
         .call_with::<_, ()>("swallow", &(text,), options)
         .await
         .unwrap_err();
@@ -272,9 +274,11 @@ async fn a_call_dropped_half_way_through_its_fragments_is_finished_and_the_sessi
         within("whole message", received.recv()).await,
         Some(32 << 20)
     );
-    let sum: i64 = within("call", client.call("add", &(2, 2))).await.unwrap();
+    let sum: i64 = within("call", client.peer().call("add", &(2, 2)))
+        .await
+        .unwrap();
     assert_eq!(sum, 4);
-    assert!(!client.is_closed());
+    assert!(!client.peer().is_closed());
 }
 
 #[tokio::test]
@@ -305,7 +309,7 @@ async fn a_sender_keeps_its_large_messages_within_the_receivers_announced_limits
         assert_eq!(reply.len(), 1 << 20);
         assert!(reply.starts_with(&n.to_string()));
     }
-    assert!(!client.is_closed());
+    assert!(!client.peer().is_closed());
 }
 
 #[tokio::test]

@@ -60,6 +60,7 @@ async fn a_call_times_out_and_its_handler_is_cancelled() {
     let options = CallOptions::default().timeout(Duration::from_secs(5));
     let err = pair
         .client
+        .peer()
         .call_with::<_, String>("block", &(), options)
         .await
         .unwrap_err();
@@ -69,7 +70,7 @@ async fn a_call_times_out_and_its_handler_is_cancelled() {
     // The cancel frame reached the server, which dropped the handler.
     dropped.await.unwrap();
     // The session carries on.
-    let sum: i64 = pair.client.call("add", &(1, 1)).await.unwrap();
+    let sum: i64 = pair.client.peer().call("add", &(1, 1)).await.unwrap();
     assert_eq!(sum, 2);
 }
 
@@ -81,6 +82,7 @@ async fn the_default_call_timeout_applies() {
     let pair = common::pair(router, server_config(), client).await;
     let err = pair
         .client
+        .peer()
         .call::<_, String>("block", &())
         .await
         .unwrap_err();
@@ -101,6 +103,7 @@ async fn a_handler_past_its_deadline_answers_timeout() {
     let begun = tokio::time::Instant::now();
     let err = pair
         .client
+        .peer()
         .call::<_, String>("block", &())
         .await
         .unwrap_err();
@@ -129,7 +132,7 @@ async fn calls_over_the_in_flight_limit_are_refused_busy() {
     started.recv().await.unwrap();
     started.recv().await.unwrap();
 
-    let err = within("third call", client.call::<_, i64>("add", &(1, 2)))
+    let err = within("third call", client.peer().call::<_, i64>("add", &(1, 2)))
         .await
         .unwrap_err();
     assert!(err.is_busy(), "{err:?}");
@@ -142,7 +145,7 @@ async fn calls_over_the_in_flight_limit_are_refused_busy() {
     assert_eq!(within("first", first).await.unwrap().unwrap(), "released");
     assert_eq!(within("second", second).await.unwrap().unwrap(), "released");
     // Room again.
-    let sum: i64 = client.call("add", &(1, 2)).await.unwrap();
+    let sum: i64 = client.peer().call("add", &(1, 2)).await.unwrap();
     assert_eq!(sum, 3);
 }
 
@@ -161,16 +164,19 @@ async fn requests_over_the_inbound_budget_are_refused_busy_until_handlers_finish
     });
     started.recv().await.unwrap();
     // 600 bytes are held by the running handler; 600 more would pass 1000.
-    let err = within("second call", client.call::<_, String>("block", &bulky))
-        .await
-        .unwrap_err();
+    let err = within(
+        "second call",
+        client.peer().call::<_, String>("block", &bulky),
+    )
+    .await
+    .unwrap_err();
     assert!(err.is_busy(), "{err:?}");
     assert!(
         err.to_string().contains("inbound budget of 1000 bytes"),
         "{err}"
     );
     // A small request still fits beside it.
-    let sum: i64 = within("small call", client.call("add", &(1, 2)))
+    let sum: i64 = within("small call", client.peer().call("add", &(1, 2)))
         .await
         .unwrap();
     assert_eq!(sum, 3);
@@ -178,7 +184,11 @@ async fn requests_over_the_inbound_budget_are_refused_busy_until_handlers_finish
     release.add_permits(1);
     assert_eq!(within("first", first).await.unwrap().unwrap(), "released");
     release.add_permits(1);
-    let again = within("after release", client.call::<_, String>("block", &bulky)).await;
+    let again = within(
+        "after release",
+        client.peer().call::<_, String>("block", &bulky),
+    )
+    .await;
     assert_eq!(again.unwrap(), "released");
 }
 
@@ -233,12 +243,14 @@ async fn an_answer_over_the_callers_limit_is_refused_without_closing() {
         .connect(&url(&server))
         .await
         .unwrap();
-    let err = within("call", client.call::<_, String>("big", &()))
+    let err = within("call", client.peer().call::<_, String>("big", &()))
         .await
         .unwrap_err();
     assert_eq!(err.remote_code(), Some(ErrorCode::TOO_LARGE), "{err:?}");
     assert!(err.to_string().contains("1024"), "{err}");
-    let small: u8 = within("call", client.call("small", &())).await.unwrap();
+    let small: u8 = within("call", client.peer().call("small", &()))
+        .await
+        .unwrap();
     assert_eq!(small, 1);
 }
 
@@ -254,7 +266,9 @@ async fn a_request_over_the_peers_limit_fails_locally() {
     assert_eq!(client.server_limits().max_message_size, 1024);
     let err = within(
         "call",
-        client.call::<_, String>("echo", &("x".repeat(4096),)),
+        client
+            .peer()
+            .call::<_, String>("echo", &("x".repeat(4096),)),
     )
     .await
     .unwrap_err();
@@ -262,10 +276,16 @@ async fn a_request_over_the_peers_limit_fails_locally() {
         matches!(err, rpc::Error::TooLarge { max: 1024, .. }),
         "{err:?}"
     );
-    let err = client.cast("echo", &("x".repeat(4096),)).await.unwrap_err();
+    let err = client
+        .peer()
+        .cast("echo", &("x".repeat(4096),))
+        .await
+        .unwrap_err();
     assert!(matches!(err, rpc::Error::TooLarge { .. }), "{err:?}");
     // Nothing was sent: the session is intact.
-    let echoed: String = within("call", client.call("echo", &("hi",))).await.unwrap();
+    let echoed: String = within("call", client.peer().call("echo", &("hi",)))
+        .await
+        .unwrap();
     assert_eq!(echoed, "hi");
 }
 
@@ -330,7 +350,7 @@ async fn connections_over_the_limit_are_refused_with_503() {
     assert_eq!(err.status(), Some(503), "{err:?}");
 
     // The first is unaffected, and its slot frees when it leaves.
-    let sum: i64 = first.call("add", &(2, 2)).await.unwrap();
+    let sum: i64 = first.peer().call("add", &(2, 2)).await.unwrap();
     assert_eq!(sum, 4);
     first.close().await;
     within("slot released", async {
@@ -343,7 +363,7 @@ async fn connections_over_the_limit_are_refused_with_503() {
     let third = within("third connect", Client::connect(&url(&server)))
         .await
         .unwrap();
-    let sum: i64 = third.call("add", &(3, 3)).await.unwrap();
+    let sum: i64 = third.peer().call("add", &(3, 3)).await.unwrap();
     assert_eq!(sum, 6);
 }
 
@@ -380,7 +400,7 @@ async fn a_flood_over_the_connection_limit_costs_a_bounded_number_of_tasks() {
     let read = within("closed at once", flood.read(&mut byte)).await;
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     // The session inside the limit is unaffected.
-    let sum: i64 = first.call("add", &(2, 2)).await.unwrap();
+    let sum: i64 = first.peer().call("add", &(2, 2)).await.unwrap();
     assert_eq!(sum, 4);
     drop(waiting);
 }

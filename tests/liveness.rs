@@ -76,8 +76,8 @@ async fn a_quiet_client_that_answers_pings_stays_connected() {
     tokio::time::pause();
     // Ten minutes of silence: thirty pings each way, each answered.
     tokio::time::sleep(Duration::from_secs(600)).await;
-    assert!(!client.is_closed());
-    let sum: i64 = patiently("call", client.call("add", &(2, 3)))
+    assert!(!client.peer().is_closed());
+    let sum: i64 = patiently("call", client.peer().call("add", &(2, 3)))
         .await
         .unwrap();
     assert_eq!(sum, 5);
@@ -109,7 +109,7 @@ async fn a_client_notices_a_server_that_stopped_answering_before_its_call_times_
 
     tokio::time::pause();
     let started = Instant::now();
-    let err = patiently("call", client.call::<_, ()>("anything", &()))
+    let err = patiently("call", client.peer().call::<_, ()>("anything", &()))
         .await
         .unwrap_err();
     let Some(reason) = err.close_reason() else {
@@ -138,17 +138,21 @@ async fn a_session_where_nothing_flows_closes_after_the_idle_timeout() {
     // Activity keeps it open: a call every 50 s for 5 minutes.
     for _ in 0..6 {
         tokio::time::sleep(Duration::from_secs(50)).await;
-        let sum: i64 = patiently("call", client.call("add", &(1, 1)))
+        let sum: i64 = patiently("call", client.peer().call("add", &(1, 1)))
             .await
             .unwrap();
         assert_eq!(sum, 2);
     }
     let quiet = Instant::now();
-    let reason = patiently("idle close", client.closed()).await;
+    let reason = patiently("idle close", client.peer().closed()).await;
     assert_eq!(reason.code, close_code::GOING_AWAY, "{reason:?}");
     assert!(reason.reason.starts_with("idle for 60s"), "{reason:?}");
     assert!(reason.by_peer, "the server's idle timeout closed it");
     assert!(quiet.elapsed() <= Duration::from_secs(61));
-    let err = client.call::<_, i64>("add", &(1, 1)).await.unwrap_err();
+    let err = client
+        .peer()
+        .call::<_, i64>("add", &(1, 1))
+        .await
+        .unwrap_err();
     assert!(err.close_reason().is_some(), "{err:?}");
 }

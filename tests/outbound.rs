@@ -138,7 +138,7 @@ async fn two_duplex_peers_flooding_each_other_both_keep_getting_answers() {
         .connect(&common::url(&server))
         .await
         .unwrap();
-    client.call::<_, ()>("join", &()).await.unwrap();
+    client.peer().call::<_, ()>("join", &()).await.unwrap();
     let session = within("join", sessions.recv()).await.unwrap();
 
     let (from_client, from_server) = within(

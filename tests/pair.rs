@@ -45,11 +45,11 @@ async fn calls_go_both_ways_and_discover_answers() {
     let pair = testing::pair(server(session_config()), client(session_config()))
         .await
         .unwrap();
-    let sum: i64 = pair.client.call("add", &(2, 3)).await.unwrap();
+    let sum: i64 = pair.client.peer().call("add", &(2, 3)).await.unwrap();
     assert_eq!(sum, 5);
     let doubled: i64 = pair.server.peer().call("double", &(21,)).await.unwrap();
     assert_eq!(doubled, 42);
-    let routers = pair.client.discover().await.unwrap();
+    let routers = pair.client.peer().discover().await.unwrap();
     assert_eq!(routers[0].name, "Calc");
     assert_eq!(pair.server.registry().unwrap().len(), 1);
 }
@@ -63,6 +63,7 @@ async fn a_call_times_out_on_the_paused_clock_to_the_millisecond() {
     let options = rpc::CallOptions::default().timeout(Duration::from_secs(30));
     let err = pair
         .client
+        .peer()
         .call_with::<_, ()>("never", &(), options)
         .await
         .unwrap_err();
@@ -79,14 +80,14 @@ async fn heartbeats_keep_a_quiet_pair_open_and_idle_timeout_closes_it() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3600)).await;
-    assert!(!pair.client.is_closed(), "an hour of answered pings");
+    assert!(!pair.client.peer().is_closed(), "an hour of answered pings");
 
     let idle = session_config().idle_timeout(Some(Duration::from_secs(60)));
     let pair = testing::pair(server(idle.clone()), client(session_config()))
         .await
         .unwrap();
     let quiet = Instant::now();
-    let reason = pair.client.closed().await;
+    let reason = pair.client.peer().closed().await;
     assert_eq!(quiet.elapsed(), Duration::from_secs(60));
     assert_eq!(reason.code, close_code::GOING_AWAY);
     assert!(reason.by_peer);
@@ -100,6 +101,7 @@ async fn a_message_over_the_receivers_limit_fails_locally_and_refused_routers_fa
         .unwrap();
     let err = pair
         .client
+        .peer()
         .call::<_, i64>("add", &"x".repeat(2048))
         .await
         .unwrap_err();

@@ -30,7 +30,7 @@ async fn a_stream_is_served_and_read_with_the_prelude_alone() {
     ))
     .await
     .expect("connects");
-    let counter = CounterClient::new(&client);
+    let counter = CounterClient::new(client.peer());
 
     let read = async {
         let items: Vec<u64> = counter

@@ -58,7 +58,7 @@ async fn a_push_handle_from_the_registry_reaches_the_clients_handler() {
     let server = serve(lobby()).await;
     let (tx, mut prices) = mpsc::unbounded_channel();
     let client = connect_with(&server, listener(tx)).await;
-    let id: u64 = client.call("join", &("rust", "42")).await.unwrap();
+    let id: u64 = client.peer().call("join", &("rust", "42")).await.unwrap();
 
     let handle = server.registry().get(id).expect("registered");
     handle.push("price", &101u64).await.unwrap();
@@ -91,8 +91,8 @@ async fn the_registry_finds_sessions_by_tag_and_identity_and_forgets_them_when_t
         .connect(&url)
         .await
         .unwrap();
-    let _: u64 = alice.call("join", &("rust", "1")).await.unwrap();
-    let _: u64 = bob.call("join", &("go", "2")).await.unwrap();
+    let _: u64 = alice.peer().call("join", &("rust", "1")).await.unwrap();
+    let _: u64 = bob.peer().call("join", &("go", "2")).await.unwrap();
 
     assert_eq!(server.registry().len(), 2);
     let rust = server.registry().find(Audience::Tag("room", "rust"));
@@ -127,7 +127,11 @@ async fn broadcast_reaches_every_tagged_session_and_reports_counts() {
     for (i, room) in ["rust", "rust", "rust", "go"].into_iter().enumerate() {
         let (tx, rx) = mpsc::unbounded_channel();
         let client = connect_with(&server, listener(tx)).await;
-        let _: u64 = client.call("join", &(room, i.to_string())).await.unwrap();
+        let _: u64 = client
+            .peer()
+            .call("join", &(room, i.to_string()))
+            .await
+            .unwrap();
         receivers.push(rx);
         clients.push(client);
     }
@@ -264,7 +268,7 @@ async fn pushes_to_a_closed_session_become_dead_letters() {
     let (server, mut dead) = dead_letter_server(lobby(), server_config()).await;
     let (tx, _prices) = mpsc::unbounded_channel();
     let client = connect_with(&server, listener(tx)).await;
-    let id: u64 = client.call("join", &("rust", "1")).await.unwrap();
+    let id: u64 = client.peer().call("join", &("rust", "1")).await.unwrap();
     let handle = server.registry().get(id).unwrap();
     client.close().await;
     for n in 0..3u64 {
@@ -286,7 +290,7 @@ async fn a_push_handle_rate_limit_refuses_the_excess() {
     let server = serve(lobby()).await;
     let (tx, mut prices) = mpsc::unbounded_channel();
     let client = connect_with(&server, listener(tx)).await;
-    let id: u64 = client.call("join", &("rust", "1")).await.unwrap();
+    let id: u64 = client.peer().call("join", &("rust", "1")).await.unwrap();
     let handle = server
         .registry()
         .get(id)
@@ -316,6 +320,7 @@ async fn inbound_calls_over_the_rate_limit_are_refused_then_the_abuser_is_closed
     let mut passed = 0;
     let err = loop {
         match client
+            .peer()
             .call::<_, u64>("join", &("r", passed.to_string()))
             .await
         {
@@ -333,6 +338,7 @@ async fn inbound_calls_over_the_rate_limit_are_refused_then_the_abuser_is_closed
     // Keep hammering: after 10 refusals in a row the session is closed.
     for _ in 0..20 {
         if client
+            .peer()
             .call::<_, u64>("join", &("r", "x"))
             .await
             .is_err_and(|e| e.is_closed())
@@ -340,7 +346,7 @@ async fn inbound_calls_over_the_rate_limit_are_refused_then_the_abuser_is_closed
             break;
         }
     }
-    let reason = within("closed", client.closed()).await;
+    let reason = within("closed", client.peer().closed()).await;
     assert_eq!(reason.code, close_code::POLICY);
     assert!(reason.reason.contains("rate limit"), "{}", reason.reason);
 }
@@ -353,7 +359,7 @@ async fn a_slow_consumer_is_bounded_and_closed_without_affecting_others() {
     let server = serve_with(lobby(), server_config().session(session)).await;
     let (tx, mut prices) = mpsc::unbounded_channel();
     let healthy = connect_with(&server, listener(tx)).await;
-    let healthy_id: u64 = healthy.call("join", &("r", "ok")).await.unwrap();
+    let healthy_id: u64 = healthy.peer().call("join", &("r", "ok")).await.unwrap();
     let (slow_ws, slow_id) = silent_member(&server).await;
 
     let slow = server.registry().get(slow_id).unwrap();
@@ -405,7 +411,7 @@ async fn a_push_over_the_clients_limit_is_refused_and_dead_lettered() {
         .connect(&common::url(&server))
         .await
         .unwrap();
-    let id: u64 = client.call("join", &("rust", "1")).await.unwrap();
+    let id: u64 = client.peer().call("join", &("rust", "1")).await.unwrap();
     let handle = server.registry().get(id).unwrap();
     let err = handle.try_push("price", &"x".repeat(4096)).unwrap_err();
     assert!(

@@ -21,7 +21,7 @@ async fn churn(url: &str, cycles: usize) {
     let lanes = (0..4).map(|_| async move {
         for _ in 0..cycles / 4 {
             let client = rpc::Client::connect(url).await.expect("connect");
-            let id: u64 = client.call("join", &()).await.expect("join");
+            let id: u64 = client.peer().call("join", &()).await.expect("join");
             assert!(id > 0);
             client.close().await;
         }

@@ -165,7 +165,7 @@ impl Setup {
 #[tokio::test]
 async fn typed_stub_calls_and_casts() {
     let mut t = setup(Some("alice")).await;
-    let calculator = CalculatorClient::new(&t.client);
+    let calculator = CalculatorClient::new(t.client.peer());
 
     assert_eq!(calculator.add(2, 3).await.expect("add"), 5);
     calculator
@@ -183,10 +183,16 @@ async fn typed_stub_calls_and_casts() {
 #[tokio::test]
 async fn arguments_travel_as_one_tuple() {
     let t = setup(None).await;
-    let sum: i64 = t.client.call("add", &(40_i64, 2_i64)).await.expect("add");
+    let sum: i64 = t
+        .client
+        .peer()
+        .call("add", &(40_i64, 2_i64))
+        .await
+        .expect("add");
     assert_eq!(sum, 42);
     let err = t
         .client
+        .peer()
         .call::<_, i64>("add", &("not", "numbers"))
         .await
         .expect_err("arguments of the wrong types");
@@ -197,7 +203,7 @@ async fn arguments_travel_as_one_tuple() {
 #[tokio::test]
 async fn result_errors_come_back_typed() {
     let t = setup(None).await;
-    let calculator = CalculatorClient::new(&t.client);
+    let calculator = CalculatorClient::new(t.client.peer());
 
     assert_eq!(calculator.div(7, 2).await.expect("call"), Ok(3));
     assert_eq!(
@@ -212,6 +218,7 @@ async fn result_errors_come_back_typed() {
     // Without the stub: an application error with the `Display` text.
     let err = t
         .client
+        .peer()
         .call::<_, i64>("math.div", &(1_i64, 0_i64))
         .await
         .expect_err("division by zero");
@@ -230,12 +237,14 @@ async fn name_overrides_the_wire_name() {
     let t = setup(None).await;
     let err = t
         .client
+        .peer()
         .call::<_, i64>("div", &(4_i64, 2_i64))
         .await
         .expect_err("only math.div exists");
     assert_eq!(err.remote_code(), Some(ErrorCode::UNKNOWN_METHOD));
     let quotient: i64 = t
         .client
+        .peer()
         .call("math.div", &(4_i64, 2_i64))
         .await
         .expect("renamed");
@@ -246,7 +255,7 @@ async fn name_overrides_the_wire_name() {
 #[tokio::test]
 async fn timeout_option_stops_the_handler() {
     let mut t = setup(None).await;
-    let calculator = CalculatorClient::new(&t.client);
+    let calculator = CalculatorClient::new(t.client.peer());
 
     let call = tokio::spawn(async move { calculator.stall().await });
     let Event::Stuck(mut stopped) = t.next_event().await else {
@@ -270,12 +279,14 @@ async fn timeout_option_stops_the_handler() {
 #[tokio::test]
 async fn session_carries_the_authenticated_identity() {
     let alice = setup(Some("alice")).await;
-    let whoami = CalculatorClient::new(&alice.client).whoami().await;
+    let whoami = CalculatorClient::new(alice.client.peer()).whoami().await;
     assert_eq!(whoami.expect("call").as_deref(), Some("alice"));
     alice.finish().await;
 
     let anonymous = setup(None).await;
-    let whoami = CalculatorClient::new(&anonymous.client).whoami().await;
+    let whoami = CalculatorClient::new(anonymous.client.peer())
+        .whoami()
+        .await;
     assert_eq!(whoami.expect("call"), None);
     anonymous.finish().await;
 }
@@ -283,7 +294,7 @@ async fn session_carries_the_authenticated_identity() {
 #[tokio::test]
 async fn server_calls_the_client_router_through_the_session() {
     let t = setup(None).await;
-    let answers = CalculatorClient::new(&t.client)
+    let answers = CalculatorClient::new(t.client.peer())
         .ring_back(2)
         .await
         .expect("call")
@@ -298,7 +309,7 @@ async fn server_calls_the_client_router_through_the_session() {
 #[tokio::test]
 async fn discover_describes_the_generated_router() {
     let t = setup(None).await;
-    let routers = t.client.discover().await.expect("discover");
+    let routers = t.client.peer().discover().await.expect("discover");
     assert_eq!(routers.len(), 1);
     let calculator = &routers[0];
     assert_eq!(calculator.name, "Calculator");

@@ -206,7 +206,7 @@ async fn setup() -> Setup {
 #[tokio::test]
 async fn calls_answer_with_typed_errors() {
     let setup = setup().await;
-    let auction = AuctionClient::new(&setup.client);
+    let auction = AuctionClient::new(setup.client.peer());
     within("the calls", async {
         assert_eq!(auction.bid(1, 10).await.unwrap(), Ok(10));
         assert_eq!(
@@ -232,7 +232,7 @@ async fn calls_answer_with_typed_errors() {
 #[tokio::test]
 async fn a_cast_reaches_the_implementation_with_its_session() {
     let mut setup = setup().await;
-    AuctionClient::new(&setup.client)
+    AuctionClient::new(setup.client.peer())
         .note("going once".to_owned())
         .await
         .expect("queued");
@@ -248,7 +248,7 @@ async fn a_cast_reaches_the_implementation_with_its_session() {
 #[tokio::test]
 async fn streams_flow_both_ways() {
     let setup = setup().await;
-    let auction = AuctionClient::new(&setup.client);
+    let auction = AuctionClient::new(setup.client.peer());
     within("the streams", async {
         let accepted = auction
             .bulk(stream::iter([(2, 5), (2, 7), (2, 6), (4, 1)]))
@@ -277,7 +277,7 @@ async fn discovered(router: impl rpc::Router) -> RouterInfo {
         .await
         .expect("server binds");
     let client = common::connect(&server).await;
-    let mut routers = within("discover", client.discover()).await.unwrap();
+    let mut routers = within("discover", client.peer().discover()).await.unwrap();
     client.close().await;
     server.shutdown().await;
     assert_eq!(routers.len(), 1);
@@ -340,12 +340,12 @@ async fn one_implementation_serves_two_servers() {
         .expect("binds");
     let other = common::connect(&second).await;
     within("the calls", async {
-        AuctionClient::new(&setup.client)
+        AuctionClient::new(setup.client.peer())
             .bid(3, 1)
             .await
             .unwrap()
             .unwrap();
-        let highest = AuctionClient::new(&other).highest(3).await.unwrap();
+        let highest = AuctionClient::new(other.peer()).highest(3).await.unwrap();
         assert_eq!(highest, Some(1), "both servers share the house");
     })
     .await;

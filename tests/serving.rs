@@ -30,7 +30,7 @@ async fn a_listener_the_caller_bound_is_served() {
     let client = within("connect", Client::connect(&format!("ws://{addr}")))
         .await
         .unwrap();
-    let sum: i64 = client.call("add", &(2, 3)).await.unwrap();
+    let sum: i64 = client.peer().call("add", &(2, 3)).await.unwrap();
     assert_eq!(sum, 5);
     assert!(client.session().remote_addr().is_some());
 }
@@ -76,7 +76,7 @@ async fn unix_sockets_are_served_through_serve_with_and_the_server_stops_when_th
         )
         .await
         .unwrap();
-        let sum: i64 = client.call("add", &(n, 1)).await.unwrap();
+        let sum: i64 = client.peer().call("add", &(n, 1)).await.unwrap();
         assert_eq!(sum, n + 1);
         assert_eq!(client.session().remote_addr(), None);
         clients.push(client);
@@ -89,7 +89,7 @@ async fn unix_sockets_are_served_through_serve_with_and_the_server_stops_when_th
         futures_util::poll!(stopped.as_mut()).is_pending(),
         "two sessions still run"
     );
-    let sum: i64 = clients[1].call("add", &(20, 22)).await.unwrap();
+    let sum: i64 = clients[1].peer().call("add", &(20, 22)).await.unwrap();
     assert_eq!(sum, 42);
     for client in clients {
         client.close().await;

@@ -87,7 +87,7 @@ async fn start_shutdown(
     let shutdown = tokio::spawn(server.shutdown());
     let refused = within("refusal", async {
         loop {
-            match client.call::<_, i64>("add", &(1, 1)).await {
+            match client.peer().call::<_, i64>("add", &(1, 1)).await {
                 Ok(_) => tokio::task::yield_now().await,
                 Err(err) => break err,
             }
@@ -125,7 +125,7 @@ async fn graceful_shutdown_lets_the_call_in_flight_finish_then_closes_with_1001(
         within("in-flight call", in_flight).await.unwrap().unwrap(),
         "finished"
     );
-    let reason = within("close", client.closed()).await;
+    let reason = within("close", client.peer().closed()).await;
     assert_eq!(reason.code, close_code::GOING_AWAY);
     assert!(reason.by_peer);
     within("shutdown", shutdown).await.unwrap();
@@ -179,6 +179,7 @@ async fn a_server_with_an_endless_stream_stops_at_once_and_the_stream_ends_shutt
     let server = common::serve_with(router, config).await;
     let client = connect(&server).await;
     let mut stream = client
+        .peer()
         .open::<_, u64>("endless", &(), rpc::StreamOptions::default())
         .await
         .unwrap();
@@ -215,7 +216,7 @@ async fn a_client_session_is_shutting_down_once_it_closes() {
     let (router, mut sessions) = FnRouter::new("Lobby").join_hands_out_sessions();
     let server = serve(router).await;
     let client = connect(&server).await;
-    let () = client.call("join", &()).await.unwrap();
+    let () = client.peer().call("join", &()).await.unwrap();
     let server_side = sessions.recv().await.unwrap();
     assert!(!client.session().is_shutting_down());
     server_side.close();
@@ -271,10 +272,14 @@ async fn calls_pending_on_a_vanished_server_all_resolve_closed() {
         let err = within("pending call", call).await.unwrap().unwrap_err();
         assert!(err.is_closed(), "{err:?}");
     }
-    let reason = client.closed().await;
+    let reason = client.peer().closed().await;
     assert_eq!(reason.code, close_code::ABNORMAL);
     // Calls after the end fail at once.
-    let err = client.call::<_, i64>("add", &(1, 1)).await.unwrap_err();
+    let err = client
+        .peer()
+        .call::<_, i64>("add", &(1, 1))
+        .await
+        .unwrap_err();
     assert!(err.is_closed());
     fake.await.unwrap();
 }
@@ -284,8 +289,10 @@ async fn handlers_of_a_dropped_client_are_aborted() {
     let (router, mut started, dropped) = stuck_router();
     let server = serve(router).await;
     let client = connect(&server).await;
+    // The session's own peer: a clone of `client.peer()` would hold the
+    // connection open as the client does (tests/client_lifetime.rs).
     let call = tokio::spawn({
-        let peer = client.peer().clone();
+        let peer = client.session().peer();
         async move { peer.call::<_, ()>("stuck", &()).await }
     });
     started.recv().await.unwrap();
@@ -309,7 +316,7 @@ async fn a_server_call_to_a_vanished_client_resolves_closed() {
     });
     let server = serve(server_router).await;
     let client = common::connect_with(&server, client_router).await;
-    let () = client.call("join", &()).await.unwrap();
+    let () = client.peer().call("join", &()).await.unwrap();
     let session = sessions.recv().await.unwrap();
     let pending = tokio::spawn(async move { session.peer().call::<_, ()>("wait", &()).await });
     started.recv().await.unwrap();
@@ -326,7 +333,7 @@ async fn one_connections_bad_input_does_not_disturb_another() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let server = serve(slow_router(started_tx, Arc::new(Semaphore::new(0)))).await;
     let good = connect(&server).await;
-    let sum: i64 = good.call("add", &(1, 2)).await.unwrap();
+    let sum: i64 = good.peer().call("add", &(1, 2)).await.unwrap();
     assert_eq!(sum, 3);
 
     let garbage = Message::Binary(vec![0xde, 0xad, 0xbe, 0xef].into());
@@ -343,12 +350,12 @@ async fn one_connections_bad_input_does_not_disturb_another() {
     );
 
     for i in 0..50i64 {
-        let sum: i64 = within("good call", good.call("add", &(i, 1)))
+        let sum: i64 = within("good call", good.peer().call("add", &(i, 1)))
             .await
             .unwrap();
         assert_eq!(sum, i + 1);
     }
-    assert!(!good.is_closed());
+    assert!(!good.peer().is_closed());
 }
 
 #[tokio::test]

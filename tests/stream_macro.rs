@@ -169,7 +169,7 @@ async fn setup() -> Setup {
 
 impl Setup {
     fn feeds(&self) -> FeedsClient {
-        FeedsClient::new(&self.client)
+        FeedsClient::new(self.client.peer())
     }
 
     /// Waits until the producer `what` is dropped, skipping reports of
@@ -363,7 +363,7 @@ async fn stream_options_set_an_idle_timeout() {
 #[tokio::test]
 async fn discover_shows_stream_kinds_and_item_types() {
     let t = setup().await;
-    let routers = t.client.discover().await.expect("discover");
+    let routers = t.client.peer().discover().await.expect("discover");
     let feeds = &routers[0];
     assert_eq!(feeds.name, "Feeds");
     let methods: HashMap<&str, _> = feeds.methods.iter().map(|m| (m.name.as_ref(), m)).collect();

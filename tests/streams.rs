@@ -76,6 +76,7 @@ async fn a_server_stream_delivers_every_item_then_ends() {
     let server = serve(streams_router(Arc::default(), None)).await;
     let client = connect(&server).await;
     let items: Vec<u64> = client
+        .peer()
         .open::<_, u64>("count", &(100u64,), StreamOptions::default().window(8))
         .await
         .unwrap()
@@ -91,6 +92,7 @@ async fn a_stalled_stream_is_bounded_by_credit_and_does_not_stall_calls() {
     let server = serve(streams_router(Arc::clone(&produced), None)).await;
     let client = connect(&server).await;
     let mut stalled = client
+        .peer()
         .open::<_, u64>("firehose", &(), StreamOptions::default().window(16))
         .await
         .unwrap();
@@ -100,7 +102,7 @@ async fn a_stalled_stream_is_bounded_by_credit_and_does_not_stall_calls() {
         0
     );
     for i in 0..200i64 {
-        let sum: i64 = within("call beside the stall", client.call("add", &(i, 1)))
+        let sum: i64 = within("call beside the stall", client.peer().call("add", &(i, 1)))
             .await
             .unwrap();
         assert_eq!(sum, i + 1);
@@ -120,6 +122,7 @@ async fn dropping_the_callers_stream_stops_the_producer() {
     let server = serve(streams_router(Arc::default(), Some(dropped_tx))).await;
     let client = connect(&server).await;
     let mut feed = client
+        .peer()
         .open::<_, u64>("firehose", &(), StreamOptions::default())
         .await
         .unwrap();
@@ -127,7 +130,7 @@ async fn dropping_the_callers_stream_stops_the_producer() {
     drop(feed);
     within("producer stopped", dropped).await.unwrap();
     // The session carries on.
-    let sum: i64 = client.call("add", &(2, 2)).await.unwrap();
+    let sum: i64 = client.peer().call("add", &(2, 2)).await.unwrap();
     assert_eq!(sum, 4);
 }
 
@@ -136,6 +139,7 @@ async fn a_failing_producer_ends_the_stream_with_its_typed_error() {
     let server = serve(streams_router(Arc::default(), None)).await;
     let client = connect(&server).await;
     let mut feed = client
+        .peer()
         .open::<_, u64>("fails_at", &(3u64,), StreamOptions::default())
         .await
         .unwrap();
@@ -156,6 +160,7 @@ async fn an_unknown_stream_method_fails_the_stream() {
     let server = serve(streams_router(Arc::default(), None)).await;
     let client = connect(&server).await;
     let mut feed = client
+        .peer()
         .open::<_, u64>("nope", &(), StreamOptions::default())
         .await
         .unwrap();
@@ -170,7 +175,7 @@ async fn an_unknown_stream_method_fails_the_stream() {
 async fn calling_a_stream_method_as_a_call_is_refused() {
     let server = serve(streams_router(Arc::default(), None)).await;
     let client = connect(&server).await;
-    let err = within("call", client.call::<_, ()>("count", &(3u64,)))
+    let err = within("call", client.peer().call::<_, ()>("count", &(3u64,)))
         .await
         .unwrap_err();
     assert_eq!(err.remote_code(), Some(ErrorCode::BAD_ARGUMENTS), "{err:?}");
@@ -192,6 +197,7 @@ async fn an_idle_stream_times_out_and_is_cancelled() {
     let client = connect(&server).await;
     let options = StreamOptions::default().idle_timeout(Duration::from_millis(200));
     let mut feed = client
+        .peer()
         .open::<_, u64>("one_then_nothing", &(), options)
         .await
         .unwrap();
@@ -209,7 +215,9 @@ async fn a_client_stream_is_answered_with_one_value() {
     let uploads = stream::iter(1..=1000u64);
     let total: u64 = within(
         "upload",
-        client.call_with_upload("sum", &(), uploads, StreamOptions::default()),
+        client
+            .peer()
+            .call_with_upload("sum", &(), uploads, StreamOptions::default()),
     )
     .await
     .unwrap();
@@ -224,6 +232,7 @@ async fn a_bidirectional_stream_answers_as_uploads_arrive() {
     let answers: Vec<String> = within(
         "bidi",
         client
+            .peer()
             .open_bidi::<_, _, String, _>("shout", &(), words, StreamOptions::default())
             .await
             .unwrap()
@@ -248,6 +257,7 @@ async fn dropping_a_bidirectional_stream_aborts_its_feeding_task() {
             s
         });
     let mut bidi = client
+        .peer()
         .open_bidi::<_, _, String, _>("shout", &(), uploads, StreamOptions::default())
         .await
         .unwrap();
@@ -262,6 +272,7 @@ async fn a_stream_ends_with_a_transport_error_when_the_session_closes() {
     let server = serve(streams_router(Arc::default(), None)).await;
     let client = connect(&server).await;
     let mut feed = client
+        .peer()
         .open::<_, u64>("firehose", &(), StreamOptions::default())
         .await
         .unwrap();

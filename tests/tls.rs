@@ -49,7 +49,7 @@ async fn assert_served(client: rpc::ClientBuilder, server: &Server) {
     let client = within("connect over tls", client.connect(&wss(server)))
         .await
         .expect("the client connects over tls");
-    let sum: i64 = within("a call over tls", client.call("add", &(2, 3)))
+    let sum: i64 = within("a call over tls", client.peer().call("add", &(2, 3)))
         .await
         .unwrap();
     assert_eq!(sum, 5);

@@ -167,7 +167,7 @@ async fn a_required_subprotocol_must_be_offered() {
     )
     .await
     .unwrap();
-    let _: Option<String> = client.call("whereami", &()).await.unwrap();
+    let _: Option<String> = client.peer().call("whereami", &()).await.unwrap();
 }
 
 async fn whereami(server: &Server) -> String {
@@ -179,7 +179,7 @@ async fn whereami(server: &Server) -> String {
     )
     .await
     .unwrap();
-    let addr: Option<String> = client.call("whereami", &()).await.unwrap();
+    let addr: Option<String> = client.peer().call("whereami", &()).await.unwrap();
     addr.unwrap()
 }
 

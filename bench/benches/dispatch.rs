@@ -199,7 +199,7 @@ fn round_trip(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let sum: i64 = runtime
-                    .block_on(client.call(name, &(2i64, -3i64)))
+                    .block_on(client.peer().call(name, &(2i64, -3i64)))
                     .expect("call answers");
                 assert_eq!(sum, -1 + index);
             });

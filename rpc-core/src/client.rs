@@ -2,7 +2,7 @@
 //! session on which it calls the server and, with routers mounted, serves
 //! the server's calls.
 
-use std::{fmt, ops::Deref};
+use std::fmt;
 
 use tokio::{
     io::{AsyncRead, AsyncWrite},
@@ -16,7 +16,7 @@ use crate::{
     error::{CloseReason, ConnectError, MountError, TransportError},
     protocol::{Limits, Welcome, close_code},
     router::{Router, Routes},
-    session::{self, Peer, Role, Session, Setup, handshake},
+    session::{self, Hold, Peer, Role, Session, Setup, handshake},
     transport::{
         BoxTransport,
         websocket::{self, Io, WsTransport},
@@ -238,8 +238,9 @@ pub(crate) fn start(
     let (session, drive) = session::start(transport, setup);
     tracker.spawn(drive);
     tracker.close();
+    let hold = Hold::new(session.shared(), "client dropped");
     Client {
-        peer: session.peer(),
+        peer: Peer::held(std::sync::Arc::clone(session.shared()), hold),
         session,
         limits: welcome.limits,
         tracker,
@@ -260,8 +261,16 @@ fn upgrade_error(err: tungstenite::Error) -> ConnectError {
     }
 }
 
-/// A connection to a server. Dereferences to [`Peer`] for calls; dropping it
-/// closes the session (1000).
+/// A connection to a server. Call it through [`peer`](Self::peer), or
+/// through a typed stub made from that peer:
+/// `CalculatorClient::new(client.peer())`.
+///
+/// The connection stays open while the client, or any clone of its peer
+/// (every stub made from it holds one), is alive; when the last of them is
+/// dropped the session closes normally (1000, "client dropped"), and the
+/// calls and handlers still in flight end. [`close`](Self::close) closes it
+/// at once, whatever else holds it. So a stub made from a temporary client
+/// works: `CalculatorClient::new(Client::connect(url).await?.peer())`.
 pub struct Client {
     peer: Peer,
     session: Session,
@@ -300,7 +309,15 @@ impl Client {
         }
     }
 
-    /// The handle to call the server.
+    /// The handle to call the server. It, and every clone of it, keeps the
+    /// connection open as the client does (see [`Client`]): a typed stub
+    /// made from it works after the client is dropped, and the session
+    /// closes when the client and every such peer and stub are gone.
+    ///
+    /// A clone kept in the state of a router mounted on this same client
+    /// would keep the connection open for as long as the connection lasts:
+    /// a handler calls back through its request's session
+    /// ([`Session::peer`]) instead, which holds nothing open.
     pub fn peer(&self) -> &Peer {
         &self.peer
     }
@@ -315,26 +332,13 @@ impl Client {
         self.limits
     }
 
-    /// Closes normally (1000) and waits until the connection has ended.
+    /// Closes normally (1000) and waits until the connection has ended,
+    /// whether or not peers or stubs made from this client are still alive
+    /// (their calls then fail with [`Error::Closed`](crate::Error::Closed)).
     pub async fn close(self) -> CloseReason {
         self.session
             .shared_close(CloseReason::local(close_code::NORMAL, "client closed"));
         self.tracker.wait().await;
         self.session.closed().await
-    }
-}
-
-impl Deref for Client {
-    type Target = Peer;
-
-    fn deref(&self) -> &Peer {
-        &self.peer
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.session
-            .shared_close(CloseReason::local(close_code::NORMAL, "client dropped"));
     }
 }

@@ -8,7 +8,7 @@
 //! # use rpc_core::{ClientBuilder, Client, Server, testing};
 //! # async fn example(server: rpc_core::ServerBuilder) -> Result<(), testing::PairError> {
 //! let pair = testing::pair(server, Client::builder()).await?;
-//! let methods = pair.client.discover().await.expect("discover");
+//! let methods = pair.client.peer().discover().await.expect("discover");
 //! # let _ = methods;
 //! # Ok(())
 //! # }

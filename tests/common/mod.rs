@@ -200,7 +200,7 @@ impl Bystander {
     /// Asserts that this client is still answered and that a newcomer is
     /// admitted and answered too.
     pub async fn assert_served(&self, server: &Server) {
-        within("the bystander is answered", self.client.discover())
+        within("the bystander is answered", self.client.peer().discover())
             .await
             .expect("the bystander's discover is answered");
         assert_still_serving(server).await;
@@ -210,7 +210,7 @@ impl Bystander {
 /// Asserts that `server` admits a new client and answers it.
 pub async fn assert_still_serving(server: &Server) {
     let client = within("a newcomer connects", connect(server)).await;
-    within("the newcomer is answered", client.discover())
+    within("the newcomer is answered", client.peer().discover())
         .await
         .expect("the newcomer's discover is answered");
     client.close().await;

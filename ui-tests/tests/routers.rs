@@ -24,7 +24,7 @@ async fn routers_without_prelude_serve_calls() {
         .await
         .expect("connects");
 
-    let notes = NotesClient::new(&client);
+    let notes = NotesClient::new(client.peer());
     assert_eq!(notes.add("first".to_owned()).await.expect("call"), 1);
     assert_eq!(notes.get(0).await.expect("call"), Ok("first".to_owned()));
     assert_eq!(
@@ -33,7 +33,7 @@ async fn routers_without_prelude_serve_calls() {
     );
     notes.clear().await.expect("cast");
 
-    let fifty = FiftyClient::new(&client);
+    let fifty = FiftyClient::new(client.peer());
     assert_eq!(fifty.m0(40, 2).await.expect("call"), 42);
     assert_eq!(
         fifty.m1(String::new()).await.expect("call"),

@@ -175,18 +175,18 @@ impl BenchClient for RpcClient {
     }
 
     async fn add(&self, a: i64, b: i64) -> Result<i64, BenchError> {
-        Ok(self.client.call("add", &(a, b)).await?)
+        Ok(self.client.peer().call("add", &(a, b)).await?)
     }
 
     async fn echo(&self, text: &str) -> Result<String, BenchError> {
-        Ok(self.client.call("echo", &(text,)).await?)
+        Ok(self.client.peer().call("echo", &(text,)).await?)
     }
 
     async fn subscribe(&self) -> Result<(), BenchError> {
-        Ok(self.client.call("subscribe", &()).await?)
+        Ok(self.client.peer().call("subscribe", &()).await?)
     }
 
     async fn broadcast(&self, round: u64) -> Result<u64, BenchError> {
-        Ok(self.client.call("broadcast", &(round,)).await?)
+        Ok(self.client.peer().call("broadcast", &(round,)).await?)
     }
 }

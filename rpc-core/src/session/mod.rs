@@ -20,6 +20,7 @@ pub(crate) mod streams;
 mod tags;
 mod writer;
 
+pub(crate) use peer::Hold;
 pub use peer::{CallOptions, Peer};
 
 use std::{

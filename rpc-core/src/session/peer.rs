@@ -1,6 +1,10 @@
 //! [`Peer`]: calling the other side of a session.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
@@ -49,13 +53,22 @@ impl CallOptions {
 
 /// A handle to call the other side of a session: the server's view of a
 /// client ([`Session::peer`](crate::Session::peer)) or a client's view of the
-/// server (a [`Client`](crate::Client) dereferences to one). Cheap to clone.
+/// server ([`Client::peer`](crate::Client::peer)). Cheap to clone.
+///
+/// A client's peer, and every clone of it (a typed stub holds one), keeps
+/// the connection open as the [`Client`](crate::Client) does: the session
+/// closes once the client and all of them are dropped, or at once on
+/// [`Client::close`](crate::Client::close) or [`close`](Self::close). A peer
+/// from a [`Session`](crate::Session), on either side, keeps nothing open:
+/// the session ends when its connection does.
 ///
 /// Arguments travel as one postcard value, by convention the tuple of the
 /// method's parameters: `peer.call("add", &(1, 2))`, `peer.call("neg", &(5,))`.
 #[derive(Clone)]
 pub struct Peer {
     pub(crate) shared: Arc<Shared>,
+    /// The hold on a client's session; `None` for a session's own peers.
+    hold: Option<Arc<Hold>>,
 }
 
 impl fmt::Debug for Peer {
@@ -63,13 +76,52 @@ impl fmt::Debug for Peer {
         f.debug_struct("Peer")
             .field("session", &self.shared.id)
             .field("pending", &self.shared.pending.len())
+            .field("holds_open", &self.hold.is_some())
             .finish()
     }
 }
 
+/// Keeps a client's session open: the client and every peer cloned from
+/// its own share one, and the last of them to drop closes the session with
+/// `reason` (1000). It names the session weakly, and the session never
+/// stores a held peer (handlers get [`Session::peer`](crate::Session::peer),
+/// which holds nothing), so the library makes no cycle that keeps a session
+/// open; a user who stores a client's peer in state of a router mounted on
+/// that same client makes one, as the docs of `Client::peer` warn.
+pub(crate) struct Hold {
+    shared: Weak<Shared>,
+    reason: &'static str,
+}
+
+impl Hold {
+    pub(crate) fn new(shared: &Arc<Shared>, reason: &'static str) -> Arc<Self> {
+        Arc::new(Self {
+            shared: Arc::downgrade(shared),
+            reason,
+        })
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.close(CloseReason::local(close_code::NORMAL, self.reason));
+        }
+    }
+}
+
 impl Peer {
+    /// A peer that keeps nothing open.
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
+        Self { shared, hold: None }
+    }
+
+    /// A peer that keeps the session open while it, or a clone, lives.
+    pub(crate) fn held(shared: Arc<Shared>, hold: Arc<Hold>) -> Self {
+        Self {
+            shared,
+            hold: Some(hold),
+        }
     }
 
     /// Id of the session this peer is reached through.

@@ -59,13 +59,28 @@ fn signature(method: &Method, errors: &mut Errors) {
         );
     }
     // A method returning a stream may make it without awaiting anything.
-    let may_be_sync = matches!(method.shape(), Shape::ServerStream | Shape::Bidirectional);
+    let shape = method.shape();
+    let may_be_sync = matches!(shape, Shape::ServerStream | Shape::Bidirectional);
     if sig.asyncness.is_none() && !may_be_sync {
-        let fn_token = &sig.fn_token;
-        errors.spanned(
-            quote!(#fn_token #ident),
-            format!("rpc methods must be async: write `async fn {ident}`"),
-        );
+        match (named_stream(method), shape) {
+            // A plain `fn` returning a stream by name meant to stream: the
+            // fix is the return type, not `async` (`not_a_stream` says so
+            // for a #[rpc::stream] method).
+            (Some(_), Shape::NotAStream) => {}
+            (Some((ty, written)), _) => errors.spanned(
+                ty,
+                format!(
+                    "`{ident}` returns a stream by name, `{written}`: write `-> impl Stream<Item = T>` and mark it #[rpc::stream], which sends the items as they come and may be a plain `fn` (the client and the metadata need the item type)"
+                ),
+            ),
+            (None, _) => {
+                let fn_token = &sig.fn_token;
+                errors.spanned(
+                    quote!(#fn_token #ident),
+                    format!("rpc methods must be async: write `async fn {ident}`"),
+                );
+            }
+        }
     }
     if let Some(unsafety) = &sig.unsafety {
         errors.spanned(
@@ -224,27 +239,32 @@ fn not_a_stream(method: &Method, errors: &mut Errors) {
     let message = format!(
         "`{ident}` is #[rpc::stream] but streams nothing: return `impl Stream<Item = T>` to send items as they come, take an `rpc::Incoming<U>` parameter to receive the caller's uploads, or both; a method that answers once is #[rpc::call]"
     );
-    match &method.sig.output {
-        ReturnType::Type(_, ty) => {
-            // A stream type by name (`ReceiverStream<T>`, an alias) hides
-            // its item type.
-            let written = crate::names::type_name(ty);
-            let named_stream = written
-                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .any(|word| word.ends_with("Stream"));
-            if named_stream {
-                errors.spanned(
-                    ty,
-                    format!(
-                        "{message} (a stream must be written `impl Stream<Item = T>`, not `{written}`: the client and the metadata need its item type)"
-                    ),
-                );
-            } else {
-                errors.spanned(ty, message);
-            }
-        }
-        ReturnType::Default => errors.spanned(ident, message),
+    match (&method.sig.output, named_stream(method)) {
+        (_, Some((ty, written))) => errors.spanned(
+            ty,
+            format!(
+                "{message} (a stream must be written `impl Stream<Item = T>`, not `{written}`: the client and the metadata need its item type)"
+            ),
+        ),
+        (ReturnType::Type(_, ty), None) => errors.spanned(ty, message),
+        (ReturnType::Default, None) => errors.spanned(ident, message),
     }
+}
+
+/// The return type and its text, when it names a stream type rather than
+/// writing `impl Stream<Item = T>`: a type whose name ends in `Stream`
+/// (`ReceiverStream<T>`, `BoxStream<'_, T>`) or one from a `stream` module
+/// (`futures::stream::Iter<I>`, `tokio_stream::Once<T>`). A guess from the
+/// tokens, used only to say what to write in an error already reported.
+fn named_stream(method: &Method) -> Option<(&Type, String)> {
+    let ReturnType::Type(_, ty) = &method.sig.output else {
+        return None;
+    };
+    let written = crate::names::type_name(ty);
+    let named = written
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| word.ends_with("Stream") || word == "stream" || word.ends_with("_stream"));
+    named.then_some((&**ty, written))
 }
 
 /// What a wire type must not contain: `impl Trait`, borrows, `Self`.
@@ -538,6 +558,10 @@ mod tests {
                 fn borrowing_items(&self) -> impl Stream<Item = &str> { todo!() }
                 #[rpc::call]
                 async fn sync_upload_with(&self) {}
+                #[rpc::call]
+                fn numbers(&self) -> futures::stream::Iter<Range<u64>> { todo!() }
+                #[rpc::stream]
+                fn receiver(&self) -> ReceiverStream<u64> { todo!() }
             }
         });
         let expected = [
@@ -551,6 +575,8 @@ mod tests {
             "only #[rpc::stream] methods receive an upload stream",
             "`call_stream` returns a stream: mark it #[rpc::stream]",
             "stream items travel over the wire and cannot borrow",
+            "`numbers` returns a stream by name, `futures::stream::Iter<Range<u64>>`: write `-> impl Stream<Item = T>` and mark it #[rpc::stream]",
+            "not `ReceiverStream<u64>`",
             "`sync_upload_with` is taken by the generated client's `sync_upload_with`",
         ];
         assert_each_contains(&found, &expected);

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (lot, amount): (u32, u64) = (lot.parse()?, amount.parse()?);
 
     let client = Client::connect(&url).await?;
-    let auction = AuctionClient::new(&client);
+    let auction = AuctionClient::new(client.peer());
     // The outer `?` is the call's failure (connection, timeout); the inner
     // result is the auction's answer.
     match auction.bid(lot, amount).await? {

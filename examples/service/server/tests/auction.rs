@@ -16,7 +16,7 @@ async fn bids_through_the_stub() {
         .expect("binds");
     let url = format!("ws://{}", server.local_addr().expect("an address"));
     let client = Client::connect(&url).await.expect("connects");
-    let auction = AuctionClient::new(&client);
+    let auction = AuctionClient::new(client.peer());
 
     let calls = async {
         assert_eq!(auction.highest(1).await?, Ok(None));
