@@ -11,7 +11,7 @@
 use std::{
     fmt,
     future::Future,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
 };
 
 use futures_util::{StreamExt, stream::FuturesUnordered};
@@ -24,6 +24,35 @@ pub(super) trait PoolJob: Future<Output = ()> + Unpin {
 
     /// Makes the job end at its next poll without answering, and wakes it.
     fn cancel(&mut self);
+}
+
+/// A job's side of cancellation: whether it was cancelled, and the pool's
+/// waker for it while it waits, so that a cancel wakes it.
+#[derive(Debug, Default)]
+pub(super) struct Cancel {
+    cancelled: bool,
+    waker: Option<Waker>,
+}
+
+impl Cancel {
+    /// Marks the job cancelled and wakes it.
+    pub(super) fn cancel(&mut self) {
+        self.cancelled = true;
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    pub(super) fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// Keeps `cx`'s waker (cloned only when it changed): the job waits.
+    pub(super) fn waiting(&mut self, cx: &Context<'_>) {
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.waker = Some(cx.waker().clone());
+        }
+    }
 }
 
 /// What the reader tells the pool.
@@ -118,7 +147,6 @@ mod tests {
             Arc,
             atomic::{AtomicUsize, Ordering},
         },
-        task::Waker,
     };
 
     use super::*;
@@ -136,8 +164,7 @@ mod tests {
     struct Probe {
         serial: u64,
         body: Pin<Box<dyn Future<Output = ()> + Send>>,
-        cancelled: bool,
-        waker: Option<Waker>,
+        cancel: Cancel,
     }
 
     impl Probe {
@@ -145,8 +172,7 @@ mod tests {
             Self {
                 serial,
                 body: Box::pin(body),
-                cancelled: false,
-                waker: None,
+                cancel: Cancel::default(),
             }
         }
     }
@@ -156,10 +182,10 @@ mod tests {
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
             let this = self.get_mut();
-            if this.cancelled {
+            if this.cancel.is_cancelled() {
                 return Poll::Ready(());
             }
-            this.waker = Some(cx.waker().clone());
+            this.cancel.waiting(cx);
             this.body.as_mut().poll(cx)
         }
     }
@@ -170,10 +196,7 @@ mod tests {
         }
 
         fn cancel(&mut self) {
-            self.cancelled = true;
-            if let Some(waker) = self.waker.take() {
-                waker.wake();
-            }
+            self.cancel.cancel();
         }
     }
 

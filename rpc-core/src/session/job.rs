@@ -10,13 +10,16 @@ use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
     sync::Arc,
-    task::{Context, Poll, Waker},
+    task::{Context, Poll},
     time::Duration,
 };
 
 use tokio::time::Sleep;
 
-use super::{Shared, handlers::PoolJob};
+use super::{
+    Shared,
+    handlers::{Cancel, PoolJob},
+};
 use crate::{
     protocol::{CONNECTION_ERROR_ID, ErrorCode},
     router::{HandlerError, HandlerFuture, Reply},
@@ -51,10 +54,7 @@ pub(super) struct Job {
     /// Entered on every poll, so only made when enabled.
     span: Option<tracing::Span>,
     /// Set by [`PoolJob::cancel`]: the next poll ends the job unanswered.
-    cancelled: bool,
-    /// The pool's waker for this job, kept while the handler waits, so that
-    /// a cancel can wake it.
-    waker: Option<Waker>,
+    cancel: Cancel,
 }
 
 impl Job {
@@ -73,8 +73,7 @@ impl Job {
             serial,
             stream,
             span: (!span.is_disabled()).then_some(span),
-            cancelled: false,
-            waker: None,
+            cancel: Cancel::default(),
         }
     }
 
@@ -101,7 +100,7 @@ impl Future for Job {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.cancelled {
+        if this.cancel.is_cancelled() {
             // Dropped by the pool next, which releases what it holds.
             return Poll::Ready(());
         }
@@ -109,9 +108,7 @@ impl Future for Job {
         let span = this.span.clone();
         let _entered = span.as_ref().map(tracing::Span::enter);
         let Poll::Ready(outcome) = this.outcome(cx) else {
-            if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                this.waker = Some(cx.waker().clone());
-            }
+            this.cancel.waiting(cx);
             return Poll::Pending;
         };
         let shared = &this.held.shared;
@@ -132,10 +129,7 @@ impl PoolJob for Job {
     }
 
     fn cancel(&mut self) {
-        self.cancelled = true;
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
+        self.cancel.cancel();
     }
 }
 
