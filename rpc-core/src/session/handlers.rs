@@ -11,11 +11,11 @@
 use std::{
     fmt,
     future::Future,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     task::{Context, Poll, Waker},
 };
 
-use futures_util::{StreamExt, stream::FuturesUnordered};
-use tokio::sync::mpsc;
+use futures_util::{StreamExt, stream::FuturesUnordered, task::AtomicWaker};
 
 /// What the pool runs: a handler wrapped with its deadline and answer.
 pub(super) trait PoolJob: Future<Output = ()> + Unpin {
@@ -63,12 +63,32 @@ enum Message<J> {
     Stop,
 }
 
-/// Where the reader hands admitted handlers to the pool.
+/// Where the reader hands admitted handlers to the pool: a vector behind a
+/// lock rather than a channel, because a channel allocates its first block
+/// of 32 slots up front, and a job is about 150 bytes: 5 KiB per idle
+/// session. The vector holds only what waits for the pool, and keeps at most
+/// [`KEPT_CAPACITY`] slots once drained.
 pub(super) struct Jobs<J> {
+    inbox: Arc<Inbox<J>>,
+}
+
+struct Inbox<J> {
+    state: Mutex<State<J>>,
+    /// The pool's waker, registered before each look at `messages`.
+    waker: AtomicWaker,
+}
+
+struct State<J> {
     /// Unbounded in type only: admission holds a place of the in-flight
     /// limit per job, and a cancel is sent only for a running call.
-    sender: mpsc::UnboundedSender<Message<J>>,
+    messages: Vec<Message<J>>,
+    /// The pool has ended: messages are dropped on arrival.
+    closed: bool,
 }
+
+/// Slots a drained vector keeps: enough for the usual burst, little for an
+/// idle session.
+const KEPT_CAPACITY: usize = 16;
 
 impl<J> fmt::Debug for Jobs<J> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -76,31 +96,84 @@ impl<J> fmt::Debug for Jobs<J> {
     }
 }
 
-/// The receiving end, given to [`run`] when the session starts.
-pub(super) struct Queue<J>(mpsc::UnboundedReceiver<Message<J>>);
+/// The receiving end, given to [`run`] when the session starts. Dropping it
+/// (the pool ended) drops what waits and everything sent later.
+pub(super) struct Queue<J> {
+    inbox: Arc<Inbox<J>>,
+    /// Swapped with the inbox's vector, so both keep their capacity.
+    taken: Vec<Message<J>>,
+}
+
+impl<J> Drop for Queue<J> {
+    fn drop(&mut self) {
+        let left = {
+            let mut state = self.inbox.lock();
+            state.closed = true;
+            std::mem::take(&mut state.messages)
+        };
+        drop(left);
+    }
+}
+
+impl<J> Inbox<J> {
+    fn lock(&self) -> MutexGuard<'_, State<J>> {
+        // Each operation is one push or one swap: a panic cannot leave the
+        // vector inconsistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 impl<J> Jobs<J> {
     pub(super) fn new() -> (Self, Queue<J>) {
-        let (sender, queue) = mpsc::unbounded_channel();
-        (Self { sender }, Queue(queue))
+        let inbox = Arc::new(Inbox {
+            state: Mutex::new(State {
+                messages: Vec::new(),
+                closed: false,
+            }),
+            waker: AtomicWaker::new(),
+        });
+        let queue = Queue {
+            inbox: Arc::clone(&inbox),
+            taken: Vec::new(),
+        };
+        (Self { inbox }, queue)
+    }
+
+    fn send(&self, message: Message<J>) {
+        let was_empty = {
+            let mut state = self.inbox.lock();
+            if state.closed {
+                drop(state);
+                // Dropped outside the lock: a job's drop releases what it holds.
+                drop(message);
+                return;
+            }
+            state.messages.push(message);
+            state.messages.len() == 1
+        };
+        // The pool registers its waker before it takes the vector, so only
+        // the first message after a take needs to wake it.
+        if was_empty {
+            self.inbox.waker.wake();
+        }
     }
 
     /// Hands a handler to the pool. Once the pool has stopped the job is
     /// dropped at once, which releases what it holds.
     pub(super) fn start(&self, job: J) {
-        let _ = self.sender.send(Message::Start(job));
+        self.send(Message::Start(job));
     }
 
     /// Ends the handler of admission `serial` without an answer, if it
     /// still runs. Costs the pool a pass over its handlers, at most the
     /// in-flight limit, and only a running call can be cancelled, once.
     pub(super) fn cancel(&self, serial: u64) {
-        let _ = self.sender.send(Message::Cancel(serial));
+        self.send(Message::Cancel(serial));
     }
 
     /// Stops the pool: every handler is dropped, as an aborted task would be.
     pub(super) fn stop(&self) {
-        let _ = self.sender.send(Message::Stop);
+        self.send(Message::Stop);
     }
 }
 
@@ -116,27 +189,26 @@ fn poll<J: PoolJob>(
     running: &mut FuturesUnordered<J>,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
-    loop {
-        // Everything the reader handed over since the last poll, so that a
-        // burst of calls is answered in one pass (and one write).
-        loop {
-            match queue.0.poll_recv(cx) {
-                Poll::Ready(Some(Message::Start(job))) => running.push(job),
-                Poll::Ready(Some(Message::Cancel(serial))) => {
-                    if let Some(job) = running.iter_mut().find(|job| job.serial() == serial) {
-                        job.cancel();
-                    }
+    // Everything the reader handed over since the last poll, so that a
+    // burst of calls is answered in one pass (and one write).
+    queue.inbox.waker.register(cx.waker());
+    std::mem::swap(&mut queue.inbox.lock().messages, &mut queue.taken);
+    for message in queue.taken.drain(..) {
+        match message {
+            Message::Start(job) => running.push(job),
+            Message::Cancel(serial) => {
+                if let Some(job) = running.iter_mut().find(|job| job.serial() == serial) {
+                    job.cancel();
                 }
-                Poll::Ready(Some(Message::Stop) | None) => return Poll::Ready(()),
-                Poll::Pending => break,
             }
-        }
-        match running.poll_next_unpin(cx) {
-            Poll::Ready(Some(())) => {}
-            // Empty: the queue's waker brings the next job.
-            Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+            Message::Stop => return Poll::Ready(()),
         }
     }
+    queue.taken.shrink_to(KEPT_CAPACITY);
+    // Until every handler waits (or the set yields, having polled each
+    // once); a message arriving meanwhile wakes this task again.
+    while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+    Poll::Pending
 }
 
 #[cfg(test)]
