@@ -18,6 +18,10 @@ use crate::{error::CloseReason, protocol::close_code};
 /// are not free.
 pub(crate) const PARTIAL_OVERHEAD: usize = 64;
 
+/// Below this capacity `Vec` rounds a reservation up (to 8 bytes), which
+/// the accounting would not see; such buffers are grown by hand.
+const MIN_DOUBLING: usize = 8;
+
 #[derive(Debug)]
 struct Partial {
     bytes: BytesMut,
@@ -115,7 +119,12 @@ impl Reassembly {
         if known.is_none() {
             self.deadlines.insert((now + limits.timeout, message));
         }
-        if grown > capacity {
+        if grown == capacity * 2 && capacity >= MIN_DOUBLING {
+            // Exactly what `reserve` makes of it (`Vec` doubles), grown in
+            // place (`realloc`) where the allocator can.
+            partial.bytes.reserve(grown - partial.bytes.len());
+        } else if grown > capacity {
+            // The first piece, or clamped below doubling: exactly `grown`.
             let mut bigger = BytesMut::with_capacity(grown);
             bigger.extend_from_slice(&partial.bytes);
             partial.bytes = bigger;
@@ -204,6 +213,16 @@ mod tests {
         let whole = reassembly.add(1, true, &[3; 10]).unwrap().unwrap();
         assert_eq!(whole.len(), 100);
         assert_eq!(reassembly.buffered, 0);
+    }
+
+    #[test]
+    fn what_is_counted_is_what_is_allocated() {
+        let mut reassembly = Reassembly::new(limits(1 << 20, 1 << 20, 4));
+        for piece in [&[7u8; 3][..], &[7; 5], &[7; 1000], &[7; 1], &[7; 70_000]] {
+            reassembly.add(1, false, piece).unwrap();
+            let capacity = reassembly.partial[&1].bytes.capacity();
+            assert_eq!(reassembly.buffered, capacity + PARTIAL_OVERHEAD);
+        }
     }
 
     #[test]
