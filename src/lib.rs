@@ -200,6 +200,14 @@ pub use rpc_core::*;
 ///   `Deserialize`; they travel as the tuple of all of them. One parameter
 ///   may be `&Session` (or `&rpc::Session`): it receives the calling
 ///   [`Session`] (its identity, its peer) and is not sent over the wire.
+/// - Context parameters are taken from the request, not sent: a parameter
+///   typed [`Headers`] (the caller's [`CallOptions::header`]s),
+///   [`Identity`] (refuses an anonymous caller), [`Claims<T>`](Claims)
+///   (what the authentication hook attached with [`Identity::with`]),
+///   [`Extension<T>`](Extension) (per-session state, see
+///   [`Session::insert_extension`]) or `Session`, or an `Option` of one
+///   (absent instead of refused). Any type implementing [`FromRequest`] is
+///   one when the parameter is marked `#[context]`. See the example below.
 /// - Returning `Result<T, E>` (spelled `Result` with two arguments) sends `T`
 ///   as the answer and an `Err(e)` as an application error
 ///   ([`ErrorCode::APPLICATION`]) whose message is `e.to_string()`: `E` must
@@ -233,6 +241,64 @@ pub use rpc_core::*;
 /// # async fn call(peer: &rpc::Peer) -> Result<(), rpc::Error> {
 /// let sum = Calc::new(peer).add(2, 3).await?;
 /// # let _ = sum;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Context parameters
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+/// use rpc::{Claims, Extension, FromRequest, HandlerError, Headers, Identity, Request};
+///
+/// /// What the authentication hook attached to the identity.
+/// #[derive(Clone)]
+/// struct Tenant(String);
+///
+/// /// Per-session state, stored at connect time.
+/// #[derive(Clone, Default)]
+/// struct Quota(Arc<AtomicU64>);
+///
+/// /// An extractor of the application's own.
+/// struct Lang(String);
+///
+/// impl FromRequest for Lang {
+///     fn from_request(request: &Request) -> Result<Self, HandlerError> {
+///         Ok(Lang(request.header("lang").unwrap_or("en").to_owned()))
+///     }
+/// }
+///
+/// struct Greeter;
+///
+/// #[rpc::router]
+/// impl Greeter {
+///     /// Greets the caller; only `name` travels as an argument.
+///     #[rpc::call]
+///     async fn greet(
+///         &self,
+///         name: String,
+///         headers: Headers,
+///         who: Identity,
+///         Claims(tenant): Claims<Tenant>,
+///         Extension(quota): Extension<Quota>,
+///         #[context] Lang(lang): Lang,
+///     ) -> String {
+///         let used = quota.0.fetch_add(1, Ordering::Relaxed) + 1;
+///         let trace = headers.get("trace-id").unwrap_or("-");
+///         format!("[{lang}] hello {name} from {who}@{}, call {used} ({trace})", tenant.0)
+///     }
+/// }
+///
+/// # async fn serve() -> Result<(), rpc::ServeError> {
+/// let server = rpc::Server::builder()
+///     .authenticate(|_request| Ok(Some(Identity::new("alice").with(Tenant("acme".into())))))
+///     .on_connect(|session| {
+///         session.insert_extension(Quota::default());
+///     })
+///     .mount(Greeter)
+///     .bind("127.0.0.1:0")
+///     .await?;
+/// # let _ = server;
 /// # Ok(())
 /// # }
 /// ```
@@ -485,8 +551,9 @@ pub struct DeploymentDocs;
 pub mod prelude {
     pub use rpc_core::stub::{Stream, StreamExt};
     pub use rpc_core::{
-        CallOptions, Client, Error, HandlerError, Incoming, Peer, Reply, Request, Router, Server,
-        Session, StreamError, StreamOptions,
+        CallOptions, Claims, Client, Error, Extension, FromRequest, HandlerError, Headers,
+        Identity, Incoming, Peer, Reply, Request, Router, Server, Session, StreamError,
+        StreamOptions,
     };
 }
 

@@ -16,7 +16,7 @@ use crate::{
     error::{CloseReason, ConnectError, MountError, TransportError},
     protocol::{Limits, Welcome, close_code},
     router::{Router, Routes},
-    session::{self, Hold, Peer, Role, Session, Setup, handshake},
+    session::{self, Hold, OnConnect, Peer, Role, Session, Setup, handshake},
     transport::{
         BoxTransport,
         websocket::{self, Io, WsTransport},
@@ -26,14 +26,25 @@ use crate::{
 /// Builds a [`Client`]: configuration, routers the server may call, upgrade
 /// headers (credentials for the server's authentication hook).
 #[must_use = "a builder does nothing until `connect` is awaited"]
-#[derive(Debug)]
 pub struct ClientBuilder {
     config: ClientConfig,
     routes: Routes,
     mount_error: Option<MountError>,
     headers: Vec<(String, String)>,
+    on_connect: Option<OnConnect>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ClientTls>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .field("routes", &self.routes)
+            .field("headers", &self.headers)
+            .field("on_connect", &self.on_connect.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
@@ -50,6 +61,18 @@ impl ClientBuilder {
         {
             self.mount_error = Some(err);
         }
+        self
+    }
+
+    /// Runs `hook` on the client's session once it exists, before it reads
+    /// its first frame: the place to store per-session state
+    /// ([`Session::insert_extension`]) that the routers this client mounts
+    /// read while serving the server's calls.
+    pub fn on_connect<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Session) + Send + Sync + 'static,
+    {
+        self.on_connect = Some(std::sync::Arc::new(hook));
         self
     }
 
@@ -196,17 +219,20 @@ impl ClientBuilder {
             ws,
             &welcome,
             remote_addr,
+            self.on_connect,
         ))
     }
 
     /// The routes and configuration, checked, for a connection made
     /// elsewhere (the in-memory pair).
-    pub(crate) fn into_parts(self) -> Result<(Routes, ClientConfig), ConnectError> {
+    pub(crate) fn into_parts(
+        self,
+    ) -> Result<(Routes, ClientConfig, Option<OnConnect>), ConnectError> {
         if let Some(err) = self.mount_error {
             return Err(ConnectError::Mount(err));
         }
         self.config.validate().map_err(ConnectError::Config)?;
-        Ok((self.routes, self.config))
+        Ok((self.routes, self.config, self.on_connect))
     }
 }
 
@@ -217,6 +243,7 @@ pub(crate) fn start(
     transport: BoxTransport,
     welcome: &Welcome,
     remote_addr: Option<std::net::SocketAddr>,
+    on_connect: Option<OnConnect>,
 ) -> Client {
     let routes = std::sync::Arc::new(routes);
     let tracker = TaskTracker::new();
@@ -234,6 +261,7 @@ pub(crate) fn start(
         peer_limits: welcome.limits,
         // A client has no server to shut down: only closing ends it.
         shutdown: CancellationToken::new(),
+        on_connect,
     };
     let (session, drive) = session::start(transport, setup);
     tracker.spawn(drive);
@@ -304,6 +332,7 @@ impl Client {
             routes: Routes::default(),
             mount_error: None,
             headers: Vec::new(),
+            on_connect: None,
             #[cfg(feature = "tls")]
             tls: None,
         }

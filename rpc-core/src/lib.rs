@@ -35,6 +35,7 @@ mod auth;
 mod client;
 pub mod codec;
 mod config;
+mod context;
 mod error;
 mod identity;
 pub mod metadata;
@@ -57,6 +58,7 @@ pub use auth::{Refusal, UpgradeRequest};
 pub use client::{Client, ClientBuilder};
 pub use codec::CodecError;
 pub use config::{ClientConfig, ConfigError, ServerConfig, SessionConfig};
+pub use context::{Claims, Extension, FromRequest, Headers};
 pub use error::{
     CloseReason, ConnectError, Error, HandshakeError, MountError, RemoteError, ServeError,
     TransportError,

@@ -66,7 +66,8 @@ pub enum PairError {
 /// configurations, or a failed handshake.
 pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, PairError> {
     let server = server.into_parts().map_err(PairError::Server)?;
-    let (client_routes, client_config) = client.into_parts().map_err(PairError::Client)?;
+    let (client_routes, client_config, client_on_connect) =
+        client.into_parts().map_err(PairError::Client)?;
     let session_config = server.config.session.clone();
     let (server_end, client_end) = memory::pair(
         CAPACITY,
@@ -101,6 +102,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         dead_letters: server.dead_letters,
         peer_limits: client_limits,
         shutdown: never,
+        on_connect: server.on_connect,
     };
     let (server_session, drive) = session::start(server_end, setup);
     tracker.spawn(drive);
@@ -111,6 +113,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         client_end,
         &welcome,
         None,
+        client_on_connect,
     );
     Ok(Pair {
         server: server_session,

@@ -6,6 +6,11 @@ impl Accounts {
     async fn new(&self, name: String) -> u64 {
         name.len() as u64
     }
+
+    #[rpc::cast]
+    async fn with_options(&self, verbose: bool) {
+        let _ = verbose;
+    }
 }
 
 fn main() {}

@@ -31,6 +31,9 @@ impl ErrorCode {
     /// The answer is larger than the caller's `max_message_size` (from its
     /// `Hello`), so it was not sent.
     pub const TOO_LARGE: Self = Self(8);
+    /// The method needs an authenticated caller, and the session has no
+    /// identity (or not the claims the method asks for).
+    pub const UNAUTHENTICATED: Self = Self(9);
 
     /// Short name of a known code, `None` for codes this build does not know.
     pub fn name(self) -> Option<&'static str> {
@@ -43,6 +46,7 @@ impl ErrorCode {
             Self::SHUTTING_DOWN => "shutting down",
             Self::INTERNAL => "internal error",
             Self::TOO_LARGE => "answer too large",
+            Self::UNAUTHENTICATED => "unauthenticated",
             _ => return None,
         })
     }

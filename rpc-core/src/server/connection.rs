@@ -189,6 +189,7 @@ async fn run_session(
         dead_letters: ctx.dead_letters.clone(),
         peer_limits,
         shutdown: ctx.shutdown.child_token(),
+        on_connect: ctx.on_connect.clone(),
     };
     let (session, drive) = session::start(ws, setup);
     let drain = async {

@@ -44,6 +44,7 @@ use crate::{
     identity::Identity,
     push::{DeadLetter, DeadLetters, Registry},
     router::{Router, Routes},
+    session::{OnConnect, Session},
     transport::websocket,
 };
 
@@ -58,6 +59,7 @@ pub struct ServerBuilder {
     routes: Routes,
     mount_error: Option<MountError>,
     auth: Option<Arc<AuthHook>>,
+    on_connect: Option<OnConnect>,
     dead_letters: Option<DeadLetters>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
@@ -69,6 +71,7 @@ impl fmt::Debug for ServerBuilder {
             .field("config", &self.config)
             .field("routes", &self.routes)
             .field("auth", &self.auth.is_some())
+            .field("on_connect", &self.on_connect.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +144,37 @@ impl ServerBuilder {
         F: Fn(&UpgradeRequest) -> Result<Option<Identity>, Refusal> + Send + Sync + 'static,
     {
         self.authenticate_async(move |request| std::future::ready(hook(&request)))
+    }
+
+    /// Runs `hook` on every new session once it exists (after the
+    /// authentication hook and the protocol handshake), before the session
+    /// reads its first frame: the place to store per-session state with
+    /// [`Session::insert_extension`], which handlers then take as an
+    /// [`Extension<T>`](crate::Extension) parameter, or to tag the session.
+    ///
+    /// ```no_run
+    /// # extern crate rpc_core as rpc;
+    /// # async fn example() -> Result<(), rpc::ServeError> {
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Cart(Arc<Mutex<Vec<String>>>);
+    ///
+    /// let server = rpc::Server::builder()
+    ///     .on_connect(|session| {
+    ///         session.insert_extension(Cart::default());
+    ///     })
+    ///     .bind("127.0.0.1:0")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_connect<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Session) + Send + Sync + 'static,
+    {
+        self.on_connect = Some(Arc::new(hook));
+        self
     }
 
     /// Sends every push that could not be delivered (full queue, closed
@@ -272,6 +306,7 @@ impl ServerBuilder {
             routes: Arc::new(self.routes),
             described,
             auth: self.auth,
+            on_connect: self.on_connect,
             registry: Registry::default(),
             dead_letters: self.dead_letters,
             #[cfg(feature = "tls")]
@@ -294,6 +329,7 @@ pub(crate) struct Parts {
     pub(crate) config: ServerConfig,
     pub(crate) routes: Routes,
     pub(crate) dead_letters: Option<DeadLetters>,
+    pub(crate) on_connect: Option<OnConnect>,
 }
 
 impl ServerBuilder {
@@ -307,6 +343,7 @@ impl ServerBuilder {
             config: self.config,
             routes: self.routes,
             dead_letters: self.dead_letters,
+            on_connect: self.on_connect,
         })
     }
 }
@@ -317,6 +354,7 @@ struct Context {
     routes: Arc<Routes>,
     described: Bytes,
     auth: Option<Arc<AuthHook>>,
+    on_connect: Option<OnConnect>,
     registry: Registry,
     dead_letters: Option<DeadLetters>,
     #[cfg(feature = "tls")]
@@ -359,6 +397,7 @@ impl Server {
             routes: Routes::default(),
             mount_error: None,
             auth: None,
+            on_connect: None,
             dead_letters: None,
             #[cfg(feature = "tls")]
             tls: None,

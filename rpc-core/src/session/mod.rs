@@ -27,7 +27,7 @@ use std::{
     fmt,
     net::SocketAddr,
     sync::{
-        Arc, OnceLock,
+        Arc, Mutex, MutexGuard, OnceLock, PoisonError,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
@@ -113,6 +113,40 @@ impl Session {
     /// The value of tag `key`.
     pub fn tag_value(&self, key: &str) -> Option<String> {
         self.shared.tags.get(key)
+    }
+
+    /// Stores `value` as this session's state of type `T`, replacing (and
+    /// returning) an earlier one. Handlers read it back by declaring an
+    /// [`Extension<T>`](crate::Extension) parameter, or with
+    /// [`extension`](Self::extension). It lives as long as the session.
+    ///
+    /// ```
+    /// # extern crate rpc_core as rpc;
+    /// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Calls(Arc<AtomicU64>);
+    ///
+    /// fn count(session: &rpc::Session) -> u64 {
+    ///     if session.extension::<Calls>().is_none() {
+    ///         session.insert_extension(Calls::default());
+    ///     }
+    ///     let calls = session.extension::<Calls>().unwrap_or_default();
+    ///     calls.0.fetch_add(1, Ordering::Relaxed) + 1
+    /// }
+    /// ```
+    pub fn insert_extension<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        self.shared.extensions().insert(value)
+    }
+
+    /// A clone of this session's state of type `T`, if any was stored.
+    pub fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.shared.extensions().get::<T>().cloned()
+    }
+
+    /// Removes and returns this session's state of type `T`.
+    pub fn remove_extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.shared.extensions().remove::<T>()
     }
 
     /// The registry of the server this session belongs to (`None` on a
@@ -234,7 +268,13 @@ pub(crate) struct Setup {
     /// Cancelled when the server begins a graceful shutdown; never on a
     /// client.
     pub(crate) shutdown: CancellationToken,
+    /// Runs once the session exists, before it reads its first frame.
+    pub(crate) on_connect: Option<OnConnect>,
 }
+
+/// The application's hook run on every new session
+/// ([`ServerBuilder::on_connect`](crate::ServerBuilder::on_connect)).
+pub(crate) type OnConnect = Arc<dyn Fn(&Session) + Send + Sync>;
 
 /// State shared by the reader, the writer, handlers and handles.
 pub(crate) struct Shared {
@@ -253,6 +293,8 @@ pub(crate) struct Shared {
     registry: Option<Registry>,
     dead_letters: Option<DeadLetters>,
     tags: tags::Tags,
+    /// Typed per-session state ([`Session::insert_extension`]).
+    extensions: Mutex<http::Extensions>,
     streams: streams::StreamTable,
     pending: Pending,
     inbound: Inbound,
@@ -269,6 +311,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn extensions(&self) -> MutexGuard<'_, http::Extensions> {
+        self.extensions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Starts closing the session, once: records why, resolves pending calls,
     /// stops the handlers and tells the reader and writer.
     pub(crate) fn close(&self, reason: CloseReason) {
@@ -520,6 +568,7 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
         registry: setup.registry,
         dead_letters: setup.dead_letters,
         tags: tags::Tags::default(),
+        extensions: Mutex::default(),
         streams: streams::StreamTable::default(),
         pending: Pending::default(),
         next_id: AtomicU64::new(1),
@@ -536,6 +585,9 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
     let session = Session {
         shared: Arc::clone(&shared),
     };
+    if let Some(on_connect) = &setup.on_connect {
+        on_connect(&session);
+    }
     (
         session,
         drive(ws, shared, drain, handler_queue).instrument(span),

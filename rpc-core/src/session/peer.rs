@@ -181,9 +181,24 @@ impl Peer {
     ///
     /// [`Error::Closed`] or [`Error::Encode`].
     pub async fn cast<A: Serialize + ?Sized>(&self, method: &str, args: &A) -> Result<(), Error> {
+        self.cast_with(method, args, CallOptions::default()).await
+    }
+
+    /// [`cast`](Self::cast) with the headers of `options` (a cast waits for
+    /// no answer, so the timeout does not apply).
+    ///
+    /// # Errors
+    ///
+    /// As [`cast`](Self::cast).
+    pub async fn cast_with<A: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        args: &A,
+        options: CallOptions,
+    ) -> Result<(), Error> {
         let frame = Frame::Cast(Cast {
             method,
-            headers: Vec::new(),
+            headers: options.header_refs(),
         });
         let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
         self.shared.fits(&bytes)?;

@@ -153,6 +153,19 @@ pub(crate) enum Arg {
     /// `Incoming<U>` (or `rpc::Incoming<U>`): the caller's uploads,
     /// injected; only `#[rpc::stream]` methods may take one.
     Uploads(UploadsArg),
+    /// A value taken from the request by `rpc::FromRequest`: a parameter
+    /// typed `Headers`, `Identity`, `Claims<T>`, `Extension<T>`, `Session`
+    /// (or an `Option` of one), or marked `#[context]`.
+    Context(ContextArg),
+}
+
+/// A parameter filled in from the request.
+pub(crate) struct ContextArg {
+    /// The type as written.
+    pub(crate) ty: Type,
+    /// The reference, when written `&Headers` and the like (an error: the
+    /// value is extracted per call and owned by the handler).
+    pub(crate) reference: Option<TypeReference>,
 }
 
 /// A `&Session` parameter.
@@ -253,7 +266,8 @@ impl Router {
         let mut methods = Vec::new();
         for impl_item in &mut item.items {
             if let ImplItem::Fn(function) = impl_item {
-                let Some(method) = Method::parse(&mut function.attrs, &function.sig, krate, errors)
+                let Some(method) =
+                    Method::parse(&mut function.attrs, &mut function.sig, krate, errors)
                 else {
                     continue;
                 };
@@ -295,7 +309,7 @@ impl Router {
         for trait_item in &mut item.items {
             if let TraitItem::Fn(function) = trait_item {
                 if let Some(mut method) =
-                    Method::parse(&mut function.attrs, &function.sig, krate, errors)
+                    Method::parse(&mut function.attrs, &mut function.sig, krate, errors)
                 {
                     method.default_body.clone_from(&function.default);
                     methods.push(method);
@@ -317,10 +331,11 @@ impl Router {
 
 impl Method {
     /// Models a method with these attributes and signature if it carries a
-    /// method attribute, removing it.
+    /// method attribute, removing it (and the `#[context]` marks of its
+    /// parameters).
     fn parse(
         attrs: &mut Vec<Attribute>,
-        sig: &Signature,
+        sig: &mut Signature,
         krate: Option<&Path>,
         errors: &mut Errors,
     ) -> Option<Method> {
@@ -335,6 +350,7 @@ impl Method {
                 timeout: None,
             }
         });
+        let marked = signature::take_context_marks(sig, errors);
         let sig = sig.clone();
         let ident = sig.ident.clone();
         let wire_name = options
@@ -351,7 +367,7 @@ impl Method {
             docs: names::doc_text(&doc_attrs),
             doc_attrs,
             receiver: signature::receiver(&sig),
-            args: signature::args(&sig),
+            args: signature::args(&sig, &marked),
             items: signature::items(&ret),
             ret,
             ident,
@@ -365,7 +381,7 @@ impl Method {
     pub(crate) fn wire_args(&self) -> impl Iterator<Item = &WireArg> {
         self.args.iter().filter_map(|arg| match arg {
             Arg::Wire(wire) => Some(wire),
-            Arg::Session(_) | Arg::Uploads(_) => None,
+            Arg::Session(_) | Arg::Uploads(_) | Arg::Context(_) => None,
         })
     }
 
@@ -373,7 +389,7 @@ impl Method {
     pub(crate) fn uploads(&self) -> Option<&UploadsArg> {
         self.args.iter().find_map(|arg| match arg {
             Arg::Uploads(uploads) => Some(uploads),
-            Arg::Session(_) | Arg::Wire(_) => None,
+            Arg::Session(_) | Arg::Wire(_) | Arg::Context(_) => None,
         })
     }
 

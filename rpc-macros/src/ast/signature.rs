@@ -1,6 +1,7 @@
 //! Reading a method's signature: its receiver, the injected parameters
-//! (`&Session`, `Incoming<U>`) among the wire ones, its return type, and
-//! the stream it answers with, recognised by how it is written.
+//! (`&Session`, `Incoming<U>`, the context a handler takes from the
+//! request) among the wire ones, its return type, and the stream it answers
+//! with, recognised by how it is written.
 
 use proc_macro2::Span;
 use quote::format_ident;
@@ -9,7 +10,44 @@ use syn::{
     TypeReference, punctuated::Punctuated, token::Plus,
 };
 
-use super::{Arg, Items, Receiver, Return, SessionArg, UploadsArg, WireArg};
+use super::{Arg, ContextArg, Items, Receiver, Return, SessionArg, UploadsArg, WireArg};
+use crate::errors::Errors;
+
+/// The types a parameter is taken from the request for, without a
+/// `#[context]` mark (by the last segment of their path).
+const CONTEXT_TYPES: [&str; 5] = ["Headers", "Identity", "Claims", "Extension", "Session"];
+
+/// Removes the `#[context]` marks from the parameters of `sig`; the result
+/// says, for each typed parameter in order, whether it was marked.
+pub(super) fn take_context_marks(sig: &mut Signature, errors: &mut Errors) -> Vec<bool> {
+    sig.inputs
+        .iter_mut()
+        .filter_map(|input| match input {
+            FnArg::Typed(param) => Some(param),
+            FnArg::Receiver(_) => None,
+        })
+        .map(|param| {
+            let before = param.attrs.len();
+            param.attrs.retain(|attr| {
+                if !is_context_mark(attr) {
+                    return true;
+                }
+                if !matches!(attr.meta, syn::Meta::Path(_)) {
+                    errors.spanned(attr, "`#[context]` takes no arguments: write `#[context]`");
+                }
+                false
+            });
+            param.attrs.len() != before
+        })
+        .collect()
+}
+
+/// `#[context]` or `#[rpc::context]`.
+fn is_context_mark(attr: &syn::Attribute) -> bool {
+    let segments = &attr.path().segments;
+    segments.last().is_some_and(|last| last.ident == "context")
+        && (segments.len() == 1 || (segments.len() == 2 && segments[0].ident == "rpc"))
+}
 
 pub(super) fn receiver(sig: &Signature) -> Receiver {
     let Some(FnArg::Receiver(receiver)) = sig.inputs.first() else {
@@ -52,7 +90,7 @@ fn single_type_arg(arguments: &PathArguments) -> Option<&Type> {
     }
 }
 
-pub(super) fn args(sig: &Signature) -> Vec<Arg> {
+pub(super) fn args(sig: &Signature, marked: &[bool]) -> Vec<Arg> {
     let mut wire_index = 0_usize;
     sig.inputs
         .iter()
@@ -60,7 +98,11 @@ pub(super) fn args(sig: &Signature) -> Vec<Arg> {
             FnArg::Typed(param) => Some(param),
             FnArg::Receiver(_) => None,
         })
-        .map(|param| {
+        .enumerate()
+        .map(|(index, param)| {
+            if marked.get(index).copied().unwrap_or(false) {
+                return Arg::Context(context_arg(&param.ty));
+            }
             if let Some(mutable) = session_ref(&param.ty) {
                 return Arg::Session(SessionArg {
                     param: param.clone(),
@@ -79,6 +121,9 @@ pub(super) fn args(sig: &Signature) -> Vec<Arg> {
                     reference: reference.cloned(),
                 });
             }
+            if is_context_type(&param.ty) {
+                return Arg::Context(context_arg(&param.ty));
+            }
             let ident = match &*param.pat {
                 Pat::Ident(pat) if pat.subpat.is_none() => pat.ident.clone(),
                 _ => format_ident!("arg{}", wire_index),
@@ -90,6 +135,41 @@ pub(super) fn args(sig: &Signature) -> Vec<Arg> {
             })
         })
         .collect()
+}
+
+fn context_arg(ty: &Type) -> ContextArg {
+    match ty {
+        Type::Reference(reference) => ContextArg {
+            ty: (*reference.elem).clone(),
+            reference: Some(reference.clone()),
+        },
+        other => ContextArg {
+            ty: other.clone(),
+            reference: None,
+        },
+    }
+}
+
+/// Whether `ty` is one of [`CONTEXT_TYPES`], an `Option` of one, or a
+/// reference to either (`&Session` is recognised before this).
+fn is_context_type(ty: &Type) -> bool {
+    let ty = match ty {
+        Type::Reference(reference) => &*reference.elem,
+        other => other,
+    };
+    let Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if path.qself.is_some() {
+        return false;
+    }
+    if last.ident == "Option" {
+        return single_type_arg(&last.arguments).is_some_and(is_context_type);
+    }
+    CONTEXT_TYPES.iter().any(|name| last.ident == name)
 }
 
 /// `Some(mutable)` when `ty` is `&Session` or `&mut Session`, under any path

@@ -33,7 +33,7 @@ const RESERVED_PREFIX: &str = "rpc.";
 const MAX_NAME: usize = 256;
 
 /// Names the generated client stub uses for its own items.
-const STUB_ITEMS: [&str; 2] = ["new", "peer"];
+const STUB_ITEMS: [&str; 3] = ["new", "peer", "with_options"];
 
 /// Records every problem of `router` in `errors`.
 pub(crate) fn router(router: &Router, errors: &mut Errors) {
@@ -144,6 +144,18 @@ fn params(method: &Method, errors: &mut Errors) {
                     errors.spanned(
                         &session.param.ty,
                         "the session is shared with other calls: take it as `&Session`",
+                    );
+                }
+            }
+            Arg::Context(context) => {
+                if let Some(reference) = &context.reference {
+                    let ty = &context.ty;
+                    errors.spanned(
+                        reference,
+                        format!(
+                            "context parameters are taken from each request and owned by the handler: take `{}` by value",
+                            quote::quote!(#ty).to_string().replace(' ', "")
+                        ),
                     );
                 }
             }

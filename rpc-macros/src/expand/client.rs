@@ -68,6 +68,7 @@ fn stub_with(router: &Router, vis: &Visibility, methods: &TokenStream) -> TokenS
         #[derive(#p::Clone, #p::Debug)]
         #vis struct #name {
             peer: #p::rpc_core::Peer,
+            options: #p::rpc_core::CallOptions,
         }
 
         impl #name {
@@ -75,7 +76,16 @@ fn stub_with(router: &Router, vis: &Visibility, methods: &TokenStream) -> TokenS
             #vis fn new(peer: &#p::rpc_core::Peer) -> Self {
                 Self {
                     peer: #p::Clone::clone(peer),
+                    options: #p::Default::default(),
                 }
+            }
+
+            /// This client with `options` applied to every call and cast it
+            /// makes: headers the handlers read (a `Headers` parameter), and
+            /// for calls a timeout other than the session's.
+            #vis fn with_options(mut self, options: #p::rpc_core::CallOptions) -> Self {
+                self.options = options;
+                self
             }
 
             /// The peer this client calls.
@@ -114,17 +124,18 @@ fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
     let names = method.wire_args().map(|arg| &arg.ident);
     let args = quote!(&(#(#names,)*));
     let error = quote!(#p::rpc_core::Error);
+    let options = quote!(#p::Clone::clone(&self.options));
+    let call = quote!(self.peer.call_with(#wire_name, #args, #options).await);
     let (returns, body) = match (&method.ret, shape) {
-        (_, Shape::Cast) => (quote!(()), quote!(self.peer.cast(#wire_name, #args).await)),
-        (Return::Unit, _) => (quote!(()), quote!(self.peer.call(#wire_name, #args).await)),
-        (Return::Value(ty), _) => (quote!(#ty), quote!(self.peer.call(#wire_name, #args).await)),
+        (_, Shape::Cast) => (
+            quote!(()),
+            quote!(self.peer.cast_with(#wire_name, #args, #options).await),
+        ),
+        (Return::Unit, _) => (quote!(()), call),
+        (Return::Value(ty), _) => (quote!(#ty), call),
         (Return::Result { ok, err, .. }, _) => (
             quote!(#p::Result<#ok, #err>),
-            quote! {
-                #p::rpc_core::stub::application_result(
-                    self.peer.call(#wire_name, #args).await,
-                )
-            },
+            quote!(#p::rpc_core::stub::application_result(#call)),
         ),
     };
     quote! {
@@ -146,7 +157,7 @@ fn stream(router: &Router, vis: &Visibility, method: &Method, shape: Shape) -> T
         .args
         .iter()
         .filter_map(|arg| match arg {
-            Arg::Session(_) => None,
+            Arg::Session(_) | Arg::Context(_) => None,
             Arg::Wire(arg) => {
                 let (ident, ty) = (&arg.ident, &arg.ty);
                 Some((quote!(#ident: #ty), ident))

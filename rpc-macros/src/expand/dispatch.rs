@@ -14,7 +14,7 @@
 //! stream answers once with `request.reply(..)`, as a call does.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::{Index, Type};
 
 use super::bounds;
@@ -137,12 +137,22 @@ fn arm(target: &Target, index: usize, method: &Method) -> TokenStream {
     let ident = &method.ident;
     let decode_at = bounds::decode_span(method.wire_args().map(|arg| &arg.ty));
     let mut wire_index = 0;
+    let mut extract = Vec::new();
     let call_args: Vec<TokenStream> = method
         .args
         .iter()
         .map(|arg| match arg {
             Arg::Session(_) => quote!(request.session()),
             Arg::Uploads(_) => quote!(uploads),
+            Arg::Context(context) => {
+                let value = format_ident!("__context{}", extract.len());
+                let ty = &context.ty;
+                let p = bounds::respan(&p, bounds::at(ty));
+                extract.push(quote_spanned! {bounds::at(ty)=>
+                    let #value = <#ty as #p::rpc_core::FromRequest>::from_request(&request)?;
+                });
+                quote!(#value)
+            }
             Arg::Wire(_) => {
                 let field = Index::from(wire_index);
                 wire_index += 1;
@@ -180,6 +190,7 @@ fn arm(target: &Target, index: usize, method: &Method) -> TokenStream {
     let p = bounds::respan(&p, bounds::at(ident));
     let handler = quote_spanned! {bounds::at(ident)=>
         #p::Box::pin(async move {
+            #(#extract)*
             #decode
             #uploads
             #answer
