@@ -245,6 +245,7 @@ async fn dropping_the_stubs_stream_stops_the_producer() {
 async fn a_failing_item_ends_the_stream_with_the_typed_error() {
     let t = setup().await;
     let lines = t.feeds().lines(7, 10).await.expect("opens");
+    let lines = lines.expect("accepted");
     let (items, err) = drain(lines).await;
     assert_eq!(items, ["line 7", "line 8", "line 9"]);
     let err = err.expect("the feed closed");
@@ -261,15 +262,12 @@ async fn a_failing_item_ends_the_stream_with_the_typed_error() {
 }
 
 #[tokio::test]
-async fn a_refused_stream_fails_before_any_item() {
+async fn a_refused_stream_is_refused_by_the_open_with_the_typed_error() {
     let t = setup().await;
-    let lines = t.feeds().lines(500, 0).await.expect("opens");
-    let (items, err) = drain(lines).await;
-    assert!(items.is_empty(), "{items:?}");
-    let err = err.expect("refused");
+    let refused = t.feeds().lines(500, 0).await.expect("answered");
     assert_eq!(
-        rpc::stub::application_error::<FeedError>(&err),
-        Some(FeedError::TooFar { from: 500 })
+        refused.expect_err("refused"),
+        FeedError::TooFar { from: 500 }
     );
     t.finish().await;
 }

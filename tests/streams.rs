@@ -156,17 +156,19 @@ async fn a_failing_producer_ends_the_stream_with_its_typed_error() {
 }
 
 #[tokio::test]
-async fn an_unknown_stream_method_fails_the_stream() {
+async fn an_unknown_stream_method_fails_the_open() {
     let server = serve(streams_router(Arc::default(), None)).await;
     let client = connect(&server).await;
-    let mut feed = client
-        .peer()
-        .open::<_, u64>("nope", &(), StreamOptions::default())
-        .await
-        .unwrap();
-    let err = within("error", feed.next()).await.unwrap().unwrap_err();
+    let err = within(
+        "open",
+        client
+            .peer()
+            .open::<_, u64>("nope", &(), StreamOptions::default()),
+    )
+    .await
+    .unwrap_err();
     assert!(
-        matches!(&err, StreamError::Application(r) if r.code() == ErrorCode::UNKNOWN_METHOD),
+        matches!(&err, rpc::Error::Remote(r) if r.code() == ErrorCode::UNKNOWN_METHOD),
         "{err:?}"
     );
 }

@@ -26,8 +26,8 @@ use std::{
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rpc::{
-    Client, ErrorCode, HandlerError, HandlerFuture, MethodInfo, MethodKind, ParamInfo, Request,
-    Router, RouterInfo, Server, codec,
+    ErrorCode, HandlerError, HandlerFuture, MethodInfo, MethodKind, ParamInfo, Request, Router,
+    RouterInfo, codec,
     protocol::{Frame, Reply},
 };
 
@@ -183,17 +183,7 @@ fn round_trip(c: &mut Criterion) {
     let runtime = rpc_bench::runtime::Placement::TwoWorkers
         .runtime()
         .expect("runtime");
-    let (server, client) = runtime.block_on(async {
-        let server = Server::builder()
-            .mount(Fifty)
-            .bind("127.0.0.1:0")
-            .await
-            .expect("server binds");
-        let client = Client::connect(&format!("ws://{}", server.local_addr().unwrap()))
-            .await
-            .expect("client connects");
-        (server, client)
-    });
+    let (server, client) = runtime.block_on(rpc_bench::serve_and_connect(Fifty));
     let mut group = c.benchmark_group("dispatch/round-trip");
     for (name, index) in [("m00", 0i64), ("m49", 49)] {
         group.bench_function(name, |b| {

@@ -32,3 +32,22 @@ pub mod systems;
 pub mod workloads;
 
 pub use error::BenchError;
+
+/// A server on 127.0.0.1 serving `router`, and a client connected to it,
+/// in this process: what the criterion benches measure through.
+///
+/// # Panics
+///
+/// When the server cannot bind or the client cannot connect: a bench has
+/// nothing to measure then.
+pub async fn serve_and_connect<R: rpc::Router>(router: R) -> (rpc::Server, rpc::Client) {
+    let server = rpc::Server::builder()
+        .mount(router)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("server binds");
+    let client = rpc::Client::connect(&format!("ws://{}", server.local_addr().unwrap()))
+        .await
+        .expect("client connects");
+    (server, client)
+}

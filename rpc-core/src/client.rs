@@ -14,7 +14,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     config::{ClientConfig, SessionConfig},
     error::{CloseReason, ConnectError, MountError, TransportError},
-    protocol::{Limits, Welcome, close_code},
+    protocol::{Features, Limits, Welcome, close_code},
     router::{Router, Routes},
     session::{self, Hold, OnConnect, Peer, Role, Session, Setup, handshake},
     transport::{
@@ -259,6 +259,7 @@ pub(crate) fn start(
         registry: None,
         dead_letters: None,
         peer_limits: welcome.limits,
+        features: Features::from_names(&welcome.features),
         // A client has no server to shut down: only closing ends it.
         shutdown: CancellationToken::new(),
         on_connect,

@@ -213,8 +213,8 @@ mod tests {
 
     use super::*;
     use crate::protocol::{
-        Call, Cancel, Cast, Credit, Described, Discover, ErrorCode, ErrorFrame, Fragment, Hello,
-        Limits, Notify, Open, Reply, Side, StreamRef, Welcome,
+        Accepted, Call, Cancel, Cast, Credit, Described, Discover, ErrorCode, ErrorFrame, Fragment,
+        Hello, Limits, Notify, Open, Reply, Side, StreamRef, Welcome,
         bounds::{MAX_FEATURES, MAX_HEADER_VALUE, MAX_HEADERS, MAX_NAME},
     };
 
@@ -239,7 +239,7 @@ mod tests {
 
     fn parts() -> impl Strategy<Value = Parts> {
         (
-            0u8..15,
+            0u8..16,
             any::<u64>(),
             any_str(),
             any_str(),
@@ -327,10 +327,11 @@ mod tests {
                 to: side(p.flag),
                 items: u32::from(p.versions.0),
             }),
-            _ => Frame::Fragment(Fragment {
+            14 => Frame::Fragment(Fragment {
                 message: p.id,
                 last: p.flag,
             }),
+            _ => Frame::Accepted(Accepted { id: p.id }),
         }
     }
 

@@ -84,7 +84,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         handshake::open(&mut client_end, &client_config.session),
     );
     let handshake = |err: HandshakeError| PairError::Client(ConnectError::Handshake(err));
-    let client_limits = accepted.map_err(handshake)?;
+    let (client_limits, features) = accepted.map_err(handshake)?;
     let welcome = opened.map_err(handshake)?;
 
     let routes = Arc::new(server.routes);
@@ -101,6 +101,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         registry: Some(Registry::default()),
         dead_letters: server.dead_letters,
         peer_limits: client_limits,
+        features,
         shutdown: never,
         on_connect: server.on_connect,
     };

@@ -159,13 +159,21 @@ pub async fn send_call(ws: &mut RawWs, id: u64, method: &str) {
 /// `listener`, reads its `Hello` and answers `Welcome` (1 MiB limits), then
 /// hands the WebSocket to the test.
 pub async fn fake_server(listener: tokio::net::TcpListener) -> RawWs {
+    fake_server_granting(listener, Vec::new()).await
+}
+
+/// [`fake_server`], granting `features` in its `Welcome`.
+pub async fn fake_server_granting(
+    listener: tokio::net::TcpListener,
+    features: Vec<String>,
+) -> RawWs {
     let (tcp, _) = listener.accept().await.expect("accept");
     let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
     let _hello = ws.next().await.expect("hello").expect("hello");
     let welcome = Frame::Welcome(rpc::protocol::Welcome {
         version: PROTOCOL_VERSION,
         session_id: 1,
-        features: Vec::new(),
+        features,
         limits: Limits {
             max_message_size: 1 << 20,
             max_in_flight: 16,

@@ -73,7 +73,7 @@ async fn call(counter: &CounterClient) -> Result<(), rpc::Error> {
     counter.reset().await?;
     let _: rpc::Incoming<u64> = counter.upto(3).await?;
     let _: u64 = counter.sum(stream::iter([1, 2])).await?;
-    let _: rpc::BidiStream<u64> = counter.echo_with(stream::empty(), rpc::StreamOptions::default()).await?;
+    let _: Result<rpc::BidiStream<u64>, String> = counter.echo_with(stream::empty(), rpc::StreamOptions::default()).await?;
     Ok(())
 }
 

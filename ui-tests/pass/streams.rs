@@ -94,7 +94,7 @@ async fn use_the_stub(peer: &rpc::Peer) -> Result<(), rpc::Error> {
     let _: Incoming<Tick> = feeds.ticks(5).await?;
     let _: Incoming<Tick> = feeds.ticks_with(5, StreamOptions::default().window(4)).await?;
     let _: Incoming<u64> = feeds.borrowed().await?;
-    let _: Incoming<String> = feeds.tail(3).await?;
+    let _: Result<Incoming<String>, Gone> = feeds.tail(3).await?;
     let summed: Result<u64, Gone> = feeds.sum(stream::iter(1..=3)).await?;
     let _ = summed;
     let options = StreamOptions::default().idle_timeout(std::time::Duration::from_secs(1));

@@ -71,6 +71,9 @@ pub enum Frame<'a> {
     /// 14: one piece of a message too large to send whole; the raw bytes of
     /// the piece follow.
     Fragment(Fragment),
+    /// 15: the callee's handler accepted a stream (it started answering);
+    /// sent only when the [`Features::stream_accepted`] feature was granted.
+    Accepted(Accepted),
 }
 
 impl Frame<'_> {
@@ -108,7 +111,59 @@ impl Frame<'_> {
             Frame::End(_) => "end",
             Frame::Credit(_) => "credit",
             Frame::Fragment(_) => "fragment",
+            Frame::Accepted(_) => "accepted",
         }
+    }
+}
+
+/// A stream's handler has started answering: items may follow. The caller's
+/// open completes on it, so that whatever the handler subscribed to before
+/// returning its stream is not missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// Id of the stream, in the caller's id space.
+    pub id: u64,
+}
+
+/// The optional features this build speaks, as agreed in the handshake:
+/// the client asks for them in [`Hello::features`], the server grants
+/// those it speaks too in [`Welcome::features`], and both sides then use
+/// them in both directions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Features {
+    /// `stream-accepted`: the callee of a stream sends [`Frame::Accepted`]
+    /// when its handler starts answering, and the caller's open waits for
+    /// it.
+    pub stream_accepted: bool,
+}
+
+impl Features {
+    /// The name of [`stream_accepted`](Self::stream_accepted) on the wire.
+    pub const STREAM_ACCEPTED: &'static str = "stream-accepted";
+
+    /// Every feature this build speaks.
+    pub fn all() -> Self {
+        Self {
+            stream_accepted: true,
+        }
+    }
+
+    /// The features named in `names` that this build speaks; unknown names
+    /// are ignored.
+    pub fn from_names(names: &[String]) -> Self {
+        Self {
+            stream_accepted: names.iter().any(|name| name == Self::STREAM_ACCEPTED),
+        }
+    }
+
+    /// The wire names of these features.
+    pub fn names(self) -> Vec<String> {
+        let mut names = Vec::new();
+        if self.stream_accepted {
+            names.push(Self::STREAM_ACCEPTED.to_owned());
+        }
+        names
     }
 }
 

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     error::CloseReason,
     identity::Identity,
-    protocol::{Limits, close_code},
+    protocol::{Features, Limits, close_code},
     session::{self, Role, Setup, handshake},
     transport::{BoxTransport, websocket::Io},
 };
@@ -148,13 +148,13 @@ pub(super) async fn run_upgraded(upgraded: Upgraded, id: u64, deadline: Instant,
     // From here the connection may become a session, so the accept loop
     // keeps answering others until it has ended.
     let _session = ctx.sessions.token();
-    let client_limits = match tokio::time::timeout_at(
+    let (client_limits, features) = match tokio::time::timeout_at(
         deadline,
         handshake::accept(&mut ws, id, &ctx.config.session, &ctx.shutdown),
     )
     .await
     {
-        Ok(Ok(limits)) => limits,
+        Ok(Ok(agreed)) => agreed,
         Ok(Err(err)) => {
             tracing::info!(error = %err, "protocol handshake failed");
             return ws.linger(ctx.config.session.close_timeout).await;
@@ -165,7 +165,15 @@ pub(super) async fn run_upgraded(upgraded: Upgraded, id: u64, deadline: Instant,
             return ws.linger(ctx.config.session.close_timeout).await;
         }
     };
-    run_session(ws, remote_addr, identity, id, client_limits, ctx).await;
+    run_session(
+        ws,
+        remote_addr,
+        identity,
+        id,
+        (client_limits, features),
+        ctx,
+    )
+    .await;
 }
 
 async fn run_session(
@@ -173,7 +181,7 @@ async fn run_session(
     addr: Option<SocketAddr>,
     identity: Option<Identity>,
     id: u64,
-    peer_limits: Limits,
+    (peer_limits, features): (Limits, Features),
     ctx: &Context,
 ) {
     let setup = Setup {
@@ -188,6 +196,7 @@ async fn run_session(
         registry: Some(ctx.registry.clone()),
         dead_letters: ctx.dead_letters.clone(),
         peer_limits,
+        features,
         shutdown: ctx.shutdown.child_token(),
         on_connect: ctx.on_connect.clone(),
     };

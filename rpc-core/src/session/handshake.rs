@@ -13,18 +13,21 @@ use crate::{
     codec,
     config::SessionConfig,
     error::{CloseReason, HandshakeError},
-    protocol::{Frame, Hello, Limits, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Welcome, close_code},
+    protocol::{
+        Features, Frame, Hello, Limits, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Welcome, close_code,
+    },
     transport::{self, BoxTransport, Outgoing, Received},
 };
 
-/// Server side: reads `Hello`, answers `Welcome`; returns the client's limits.
-/// Once `shutdown` is cancelled, closes with 1013 instead.
+/// Server side: reads `Hello`, answers `Welcome`; returns the client's limits
+/// and the features granted. Once `shutdown` is cancelled, closes with 1013
+/// instead.
 pub(crate) async fn accept(
     ws: &mut BoxTransport,
     session_id: u64,
     config: &SessionConfig,
     shutdown: &CancellationToken,
-) -> Result<Limits, HandshakeError> {
+) -> Result<(Limits, Features), HandshakeError> {
     let hello = tokio::select! {
         biased;
         () = shutdown.cancelled() => Err(HandshakeError::Refused(CloseReason::local(
@@ -51,17 +54,18 @@ pub(crate) async fn accept(
             theirs: Some((hello.min_version, hello.max_version)),
         });
     };
+    let features = Features::from_names(&hello.features);
     let welcome = Welcome {
         version,
         session_id,
-        features: Vec::new(),
+        features: features.names(),
         limits: limits(config),
     };
     let bytes = codec::encode(&Frame::Welcome(welcome)).map_err(HandshakeError::Malformed)?;
     ws.send(Outgoing::Binary(bytes))
         .await
         .map_err(HandshakeError::Transport)?;
-    Ok(hello.limits)
+    Ok((hello.limits, features))
 }
 
 /// Client side: sends `Hello`, reads `Welcome`.
@@ -72,7 +76,7 @@ pub(crate) async fn open(
     let hello = Frame::Hello(Hello {
         min_version: MIN_PROTOCOL_VERSION,
         max_version: PROTOCOL_VERSION,
-        features: Vec::new(),
+        features: Features::all().names(),
         limits: limits(config),
     });
     let bytes = codec::encode(&hello).map_err(HandshakeError::Malformed)?;

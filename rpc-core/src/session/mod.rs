@@ -42,7 +42,7 @@ use crate::{
     error::CloseReason,
     identity::Identity,
     outbound::{self, Class, Outbound},
-    protocol::{ErrorCode, ErrorFrame, Frame, Limits},
+    protocol::{ErrorCode, ErrorFrame, Features, Frame, Limits},
     push::{Audience, DeadLetters, PushHandle, Registry},
     router::Routes,
     transport::BoxTransport,
@@ -265,6 +265,8 @@ pub(crate) struct Setup {
     pub(crate) dead_letters: Option<DeadLetters>,
     /// The limits the peer announced in its handshake frame.
     pub(crate) peer_limits: Limits,
+    /// The optional features agreed in the handshake.
+    pub(crate) features: Features,
     /// Cancelled when the server begins a graceful shutdown; never on a
     /// client.
     pub(crate) shutdown: CancellationToken,
@@ -281,6 +283,7 @@ pub(crate) struct Shared {
     id: u64,
     remote_addr: Option<SocketAddr>,
     identity: Option<Identity>,
+    features: Features,
     config: SessionConfig,
     routes: Arc<Routes>,
     /// The discover answer, encoded once at mount time.
@@ -311,6 +314,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The optional features agreed in the handshake.
+    pub(crate) fn features(&self) -> Features {
+        self.features
+    }
+
     fn extensions(&self) -> MutexGuard<'_, http::Extensions> {
         self.extensions
             .lock()
@@ -558,6 +566,7 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
         id: setup.id,
         remote_addr: setup.remote_addr,
         identity: setup.identity,
+        features: setup.features,
         inbound,
         config: setup.config,
         routes: setup.routes,

@@ -173,6 +173,15 @@ fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReaso
             }
         }
         Frame::Discover(discover) => answer_discover(shared, discover.id)?,
+        Frame::Accepted(accepted) => {
+            if !shared.features().stream_accepted {
+                return Err(CloseReason::local(
+                    close_code::PROTOCOL,
+                    "an accepted frame, but the stream-accepted feature was not agreed",
+                ));
+            }
+            shared.streams.accepted(accepted.id).map_err(violation)?;
+        }
         other @ (Frame::Hello(_) | Frame::Welcome(_)) => {
             return Err(CloseReason::local(
                 close_code::PROTOCOL,

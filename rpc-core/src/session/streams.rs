@@ -20,6 +20,8 @@ pub(crate) const MAX_CREDIT: usize = 1 << 24;
 /// What the reader hands to the receiving end of a stream.
 #[derive(Debug)]
 pub(crate) enum Event {
+    /// The callee's handler started answering ([`Frame::Accepted`](crate::protocol::Frame::Accepted)).
+    Accepted,
     Item(Bytes),
     End,
     /// A streaming call answered with one value (client streaming).
@@ -35,6 +37,8 @@ pub(crate) struct Violation(pub(crate) String);
 struct Opened {
     responses: mpsc::Sender<Event>,
     upload_credit: Arc<Semaphore>,
+    /// Whether the callee said `Accepted` (at most once).
+    accepted: bool,
 }
 
 #[derive(Debug)]
@@ -54,12 +58,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A channel that holds every item the sender may send under `window`
-/// credit, plus the one terminal event.
+/// credit, plus the one `Accepted` and the one terminal event.
 fn inlet(window: u32) -> (mpsc::Sender<Event>, mpsc::Receiver<Event>) {
     mpsc::channel(
         usize::try_from(window)
             .unwrap_or(usize::MAX)
-            .saturating_add(2),
+            .saturating_add(3),
     )
 }
 
@@ -74,6 +78,7 @@ impl StreamTable {
             Opened {
                 responses: tx,
                 upload_credit: Arc::clone(&upload_credit),
+                accepted: false,
             },
         );
         (rx, upload_credit)
@@ -157,6 +162,23 @@ impl StreamTable {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => Err(beyond_credit(id)),
         }
+    }
+
+    /// Tells the opener of stream `id` that the callee accepted it. Unknown
+    /// ids are ignored (the opener went away); a second `Accepted` breaks
+    /// the protocol.
+    pub(crate) fn accepted(&self, id: u64) -> Result<(), Violation> {
+        let mut opened = lock(&self.opened);
+        let Some(entry) = opened.get_mut(&id) else {
+            return Ok(());
+        };
+        if entry.accepted {
+            return Err(Violation(format!("stream {id}: accepted twice")));
+        }
+        entry.accepted = true;
+        // Room is reserved for it; a closed receiver went away.
+        let _ = entry.responses.try_send(Event::Accepted);
+        Ok(())
     }
 
     /// Ends a stream this side opened with a reply or an error; `false` if

@@ -20,6 +20,7 @@ use tokio::{
 use super::StreamError;
 use crate::{
     codec,
+    error::Error,
     protocol::Side,
     session::{Shared, streams::Event},
 };
@@ -33,6 +34,9 @@ use crate::{
 /// are taken. Dropping the caller's `Incoming` cancels the call.
 pub struct Incoming<T> {
     rx: mpsc::Receiver<Event>,
+    /// An answer that arrived while the open waited for `Accepted` (from a
+    /// peer that answers without it), handed out first.
+    early: Option<Event>,
     shared: Arc<Shared>,
     id: u64,
     /// Who sends the items, and so receives our credit.
@@ -68,6 +72,7 @@ impl<T> Incoming<T> {
         let idle = idle_timeout.map(|d| (d, Box::pin(tokio::time::sleep(d))));
         Self {
             rx,
+            early: None,
             shared,
             id,
             sender,
@@ -82,6 +87,36 @@ impl<T> Incoming<T> {
 
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Waits, at most `limit`, until the callee accepts the stream: its
+    /// `Accepted`, or any answer at all (kept for the consumer). A refusal
+    /// or the session's end is the open's error.
+    pub(crate) async fn accepted(&mut self, limit: Duration) -> Result<(), Error> {
+        let Ok(first) = tokio::time::timeout(limit, self.rx.recv()).await else {
+            self.finish(true);
+            return Err(Error::Timeout(limit));
+        };
+        match first {
+            Some(Event::Accepted) => Ok(()),
+            Some(Event::Failed(failure)) => {
+                self.finish(false);
+                Err(match failure {
+                    StreamError::Application(remote) => Error::Remote(remote),
+                    StreamError::Transport(reason) => Error::Closed(reason),
+                    StreamError::Timeout(limit) => Error::Timeout(limit),
+                    StreamError::Decode(_) => Error::Closed(self.shared.close_reason()),
+                })
+            }
+            Some(answer) => {
+                self.early = Some(answer);
+                Ok(())
+            }
+            None => {
+                self.finish(false);
+                Err(Error::Closed(self.shared.close_reason()))
+            }
+        }
     }
 
     /// Returns credit once half the window is consumed: fewer credit frames
@@ -119,7 +154,19 @@ impl<T: DeserializeOwned> Stream for Incoming<T> {
         if this.finished {
             return Poll::Ready(None);
         }
-        match this.rx.poll_recv(cx) {
+        // `Accepted` is for the open that waits for it (when this side
+        // waits); it says nothing to the consumer.
+        let next = loop {
+            let next = match this.early.take() {
+                Some(early) => Poll::Ready(Some(early)),
+                None => this.rx.poll_recv(cx),
+            };
+            if !matches!(next, Poll::Ready(Some(Event::Accepted))) {
+                break next;
+            }
+        };
+        match next {
+            Poll::Ready(Some(Event::Accepted)) => unreachable!("skipped above"),
             Poll::Ready(Some(Event::Item(bytes))) => {
                 this.took_item();
                 match codec::decode_value(&bytes) {

@@ -19,10 +19,20 @@ impl Peer {
     /// Opens a server stream: calls `method` with `args` and returns its
     /// items as they come.
     ///
+    /// Returns once the callee accepted the stream: its handler started
+    /// answering, so whatever it subscribed to before returning its stream
+    /// reaches this one. That costs one round trip, which the first item
+    /// would cost anyway. (A peer that does not speak the `stream-accepted`
+    /// feature is not waited for.)
+    ///
     /// # Errors
     ///
-    /// [`Error::Closed`] or [`Error::Encode`]; errors of the callee (unknown
-    /// method, handler failure) arrive as the stream's last item.
+    /// [`Error::Remote`] when the callee refuses the stream (unknown method,
+    /// bad arguments, the handler's own error before its first item),
+    /// [`Error::Timeout`] when it does not accept within the stream's idle
+    /// timeout (or the session's call timeout), [`Error::Closed`] or
+    /// [`Error::Encode`]. Errors after the stream started arrive as its last
+    /// item.
     pub async fn open<A, T>(
         &self,
         method: &str,
@@ -39,7 +49,8 @@ impl Peer {
 
     /// Opens a bidirectional stream: `uploads` are fed to the handler by a
     /// task of their own, under the handler's credit, while the answers
-    /// arrive on the returned stream. Dropping it stops both.
+    /// arrive on the returned stream. Dropping it stops both. Returns once
+    /// the callee accepted the stream, as [`open`](Self::open) does.
     ///
     /// # Errors
     ///
@@ -111,7 +122,7 @@ impl Peer {
                     Some(Event::Failed(StreamError::Application(remote))) => {
                         return Err(Error::Remote(remote));
                     }
-                    Some(Event::Item(_) | Event::End) => {}
+                    Some(Event::Accepted | Event::Item(_) | Event::End) => {}
                     Some(Event::Failed(_)) | None => {
                         return Err(Error::Closed(self.shared.close_reason()));
                     }
@@ -131,7 +142,9 @@ impl Peer {
         result
     }
 
-    /// Registers and sends an `Open`; returns the answers and upload credit.
+    /// Registers and sends an `Open`, and waits for the callee to accept it
+    /// (when the peer speaks `stream-accepted`); returns the answers and
+    /// the upload credit.
     async fn start<A, T>(
         &self,
         method: &str,
@@ -147,7 +160,7 @@ impl Peer {
         let idle = options.idle_timeout.or(config.stream_idle_timeout);
         let (answers, credit) = self.shared.streams().open(id, window);
         // From here, dropping `incoming` cancels and unregisters the stream.
-        let incoming = Incoming::new(
+        let mut incoming = Incoming::new(
             answers,
             Arc::clone(&self.shared),
             id,
@@ -156,6 +169,11 @@ impl Peer {
             idle,
         );
         send_open(&self.shared, id, method, args, options, window).await?;
+        if self.shared.features().stream_accepted {
+            incoming
+                .accepted(idle.unwrap_or(config.call_timeout))
+                .await?;
+        }
         Ok((incoming, credit))
     }
 }

@@ -9,7 +9,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::Incoming;
 use crate::{
     codec,
-    protocol::{ErrorCode, Frame, Side, StreamRef},
+    protocol::{Accepted, ErrorCode, Frame, Side, StreamRef},
     router::{HandlerError, Reply, Request},
 };
 
@@ -114,6 +114,13 @@ impl Request {
             .streams()
             .response_credit(id)
             .ok_or_else(Self::not_a_stream)?;
+        if shared.features().stream_accepted {
+            let accepted = codec::encode(&Frame::Accepted(Accepted { id }))
+                .map_err(|err| HandlerError::new(ErrorCode::INTERNAL, err.to_string()))?;
+            if shared.send(accepted).await.is_err() {
+                return Ok(Reply(None));
+            }
+        }
         let mut items = pin!(items);
         while let Some(item) = items.next().await {
             let item = item.map_err(Into::into)?;

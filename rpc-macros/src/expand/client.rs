@@ -23,7 +23,7 @@ use syn::{Ident, Visibility, ext::IdentExt};
 
 use super::bounds;
 use crate::{
-    ast::{Arg, Method, Return, Router, Shape},
+    ast::{Arg, Items, Method, Return, Router, Shape},
     options::Container,
 };
 
@@ -222,26 +222,45 @@ fn open(
     let args = quote!(&(#(#wire_names,)*));
     let uploads = method.uploads().map(|uploads| &uploads.ident);
     let uploads_name = uploads.map(|u| u.unraw().to_string()).unwrap_or_default();
+    // A stream the handler may refuse with `Err(e)` opens to
+    // `Result<stream, E>`, as a call's `Result` answers.
+    let refusable = |stream: TokenStream, opened: TokenStream, items: &Items| match &items.refusal {
+        Some(err) => (
+            quote!(#p::Result<#stream, #err>),
+            quote!(#rpc::stub::application_result(#opened)),
+        ),
+        None => (stream, opened),
+    };
     match (shape, &method.items) {
         (Shape::ServerStream, Some(items)) => {
             let item = items.wire_item();
-            (
+            let (returns, body) = refusable(
                 quote!(#rpc::Incoming<#item>),
                 quote_spanned!(bounds::at(item)=> self.peer.open(#wire_name, #args, #options).await),
+                items,
+            );
+            (
+                returns,
+                body,
                 format!(
-                    " Opens the `{wire_name}` stream on the peer: its items arrive on the returned stream, and dropping it cancels the call."
+                    " Opens the `{wire_name}` stream on the peer, once its handler accepted it: its items arrive on the returned stream, and dropping it cancels the call."
                 ),
             )
         }
         (Shape::Bidirectional, Some(items)) => {
             let item = items.wire_item();
-            (
+            let (returns, body) = refusable(
                 quote!(#rpc::BidiStream<#item>),
                 quote_spanned! {bounds::at(item)=>
                     self.peer.open_bidi(#wire_name, #args, #uploads, #options).await
                 },
+                items,
+            );
+            (
+                returns,
+                body,
                 format!(
-                    " Opens the `{wire_name}` stream on the peer, sending it the items of `{uploads_name}` as it grants credit: its answers arrive on the returned stream, and dropping it stops both directions."
+                    " Opens the `{wire_name}` stream on the peer, once its handler accepted it, sending it the items of `{uploads_name}` as it grants credit: its answers arrive on the returned stream, and dropping it stops both directions."
                 ),
             )
         }
