@@ -265,6 +265,7 @@ impl ServerBuilder {
         }
         self.config.validate()?;
         let described = self.routes.describe();
+        let registry = Registry::new(self.config.registry_events);
         let ctx = Arc::new(Context {
             connections: Arc::new(Semaphore::new(self.config.max_connections)),
             refusing: Arc::new(Semaphore::new(connection::MAX_REFUSING)),
@@ -272,7 +273,7 @@ impl ServerBuilder {
             routes: Arc::new(self.routes),
             described,
             auth: self.auth,
-            registry: Registry::default(),
+            registry,
             dead_letters: self.dead_letters,
             #[cfg(feature = "tls")]
             tls: self.tls,
