@@ -28,14 +28,7 @@ fn lobby() -> FnRouter {
 
 /// A client router that forwards every `price` notification it receives.
 fn listener(tx: mpsc::UnboundedSender<u64>) -> FnRouter {
-    FnRouter::new("Listener").cast("price", move |req| {
-        let tx = tx.clone();
-        async move {
-            let (price,): (u64,) = req.args()?;
-            let _ = tx.send(price);
-            req.reply(&())
-        }
-    })
+    common::forwarder("Listener", "price", tx)
 }
 
 async fn dead_letter_server(

@@ -11,35 +11,19 @@ use rpc::{
 };
 use tokio::sync::mpsc;
 
-/// `join(room)` and `leave(room)` for the caller's session, `tag(key,
-/// value)` to set a one-value tag.
+/// `join(room)` and `leave(room)`, and `tag(key, value)` to set a
+/// one-value tag.
 fn rooms() -> FnRouter {
-    FnRouter::new("Rooms")
-        .call("join", |req| async move {
-            let (room,): (String,) = req.args()?;
-            req.reply(&req.session().join("room", room)?)
-        })
-        .call("leave", |req| async move {
-            let (room,): (String,) = req.args()?;
-            req.reply(&req.session().leave("room", &room))
-        })
-        .call("tag", |req| async move {
-            let (key, value): (String, String) = req.args()?;
-            req.session().tag(key, value)?;
-            req.reply(&())
-        })
+    common::rooms().call("tag", |req| async move {
+        let (key, value): (String, String) = req.args()?;
+        req.session().tag(key, value)?;
+        req.reply(&())
+    })
 }
 
 /// A client router that forwards the `message` pushes it receives.
 fn inbox(tx: mpsc::UnboundedSender<String>) -> FnRouter {
-    FnRouter::new("Inbox").cast("message", move |req| {
-        let tx = tx.clone();
-        async move {
-            let (text,): (String,) = req.args()?;
-            let _ = tx.send(text);
-            req.reply(&())
-        }
-    })
+    common::forwarder("Inbox", "message", tx)
 }
 
 async fn server() -> Server {

@@ -94,19 +94,10 @@ async fn ten_thousand_sessions_in_several_rooms_leave_no_trace() {
 async fn sessions_moving_between_rooms_while_others_come_and_go_are_found_where_they_are() {
     // Tag changes (registry write lock inside each session's tag lock) race
     // with arrivals, departures and look-ups on two threads.
-    let router = FnRouter::new("Lobby")
-        .call(
-            "arrive",
-            |req| async move { req.reply(&req.session().id()) },
-        )
-        .call("join", |req| async move {
-            let (room,): (String,) = req.args()?;
-            req.reply(&req.session().join("room", room)?)
-        })
-        .call("leave", |req| async move {
-            let (room,): (String,) = req.args()?;
-            req.reply(&req.session().leave("room", &room))
-        });
+    let router = common::rooms().call(
+        "arrive",
+        |req| async move { req.reply(&req.session().id()) },
+    );
     let server = common::serve(router).await;
     let url = common::url(&server);
     let stayer = rpc::Client::connect(&url).await.unwrap();
