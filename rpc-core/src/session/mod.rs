@@ -564,13 +564,16 @@ async fn drive(
     }
     // The reader returns only once closing started; the writer then sends
     // the close frame (or has failed) and hands the socket back.
-    let Ok(sink) = writer.await else {
-        tracing::error!("writer task panicked");
-        return;
-    };
+    let writer = writer.await;
+    // The session leaves the registry and its indexes even if the writer
+    // panicked: a stale entry would outlive the session.
     if let Some(registry) = &shared.registry {
         shared.tags.unregister(registry, &shared);
     }
+    let Ok(sink) = writer else {
+        tracing::error!("writer task panicked");
+        return;
+    };
     if let Ok(ws) = stream.reunite(sink) {
         ws.linger(shared.config.close_timeout).await;
     }
