@@ -178,6 +178,8 @@ async fn events_tell_arrivals_and_departures_with_the_reason() {
     assert_eq!(member.identity().map(Identity::subject), Some("alice"));
 
     join(&alice, "rust").await;
+    // Held past the end, as an application may hold a `Session`.
+    let held = member.session().expect("alive");
     alice.close().await;
     match within("left", events.recv()).await.unwrap() {
         RegistryEvent::Left {
@@ -195,6 +197,9 @@ async fn events_tell_arrivals_and_departures_with_the_reason() {
     }
     // Once it has left, no look-up and no index holds it.
     assert!(!server.registry().contains(id));
+    assert_eq!(server.registry().stats(), RegistryStats::default());
+    // Tagging a session that has left changes its tags, not the indexes.
+    assert_eq!(held.join("room", "late"), Ok(true));
     assert_eq!(server.registry().stats(), RegistryStats::default());
     // Waiting for a departure that happened returns at once.
     within("departed", server.registry().departed(id)).await;
