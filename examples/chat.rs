@@ -1,12 +1,14 @@
-//! Chat rooms over push: members join rooms (session tags), messages are
-//! broadcast to a room (encoded once for all its members), and a bot pushes
-//! to one user from outside any handler.
+//! Chat rooms over push: members join rooms (a session may be in several:
+//! tags with many values per key), messages are broadcast to a room
+//! (encoded once for all its members), a bot pushes to one user found by
+//! identity from outside any handler, and the server hears of departures
+//! through the registry's events.
 //!
 //! Run it with `cargo run --example chat`.
 
 use std::time::Duration;
 
-use rpc::{Audience, Client, Identity, Refusal, Server, Session};
+use rpc::{Audience, Client, Identity, Refusal, RegistryEvent, Server, Session, TagError};
 use tokio::sync::mpsc;
 
 /// The chat server.
@@ -15,26 +17,38 @@ struct Chat;
 /// Rooms and messages.
 #[rpc::router]
 impl Chat {
-    /// Joins `room`; returns the members already there.
+    /// Joins `room`, staying in the rooms already joined; returns who was
+    /// there before.
     #[rpc::call]
-    async fn join(&self, session: &Session, room: String) -> Vec<String> {
-        let nick = nick(session);
+    async fn join(&self, session: &Session, room: String) -> Result<Vec<String>, String> {
         let members = session.registry().map_or_else(Vec::new, |registry| {
             registry
                 .find(Audience::Tag("room", &room))
                 .iter()
-                .map(|member| format!("session {}", member.session_id()))
+                .map(|member| {
+                    member.identity().map_or_else(
+                        || format!("session {}", member.id()),
+                        |id| id.subject().to_owned(),
+                    )
+                })
                 .collect()
         });
-        session.tag("room", room.as_str());
-        println!("server: {nick} joined {room}");
-        members
+        // A peer chooses the room names: the session's tag limit bounds how
+        // many it can make the server keep.
+        session
+            .join("room", room.as_str())
+            .map_err(|err: TagError| err.to_string())?;
+        println!("server: {} joined {room}", nick(session));
+        Ok(members)
     }
 
-    /// Says `text` to everyone in the caller's room.
+    /// Says `text` to everyone in `room`, if the caller is in it.
     #[rpc::cast]
-    async fn say(&self, session: &Session, text: String) {
-        let (Some(room), Some(registry)) = (session.tag_value("room"), session.registry()) else {
+    async fn say(&self, session: &Session, room: String, text: String) {
+        let Some(registry) = session
+            .registry()
+            .filter(|_| session.has_tag("room", &room))
+        else {
             return;
         };
         let from = nick(session);
@@ -99,27 +113,57 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("server: listening on ws://{}", server.local_addr().unwrap());
 
+    // Departures, as they happen (a bounded subscription: see RegistryEvents).
+    let mut events = server.registry().events();
+    let departures = tokio::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            if let RegistryEvent::Left {
+                identity: Some(who),
+                reason,
+                ..
+            } = event
+            {
+                println!("server: {who} left ({reason})");
+            }
+        }
+    });
+
     let (alice, mut alice_lines) = member(&server, "alice").await?;
     let (bob, mut bob_lines) = member(&server, "bob").await?;
     let (carol, mut carol_lines) = member(&server, "carol").await?;
-    for (client, room) in [(&alice, "rust"), (&bob, "rust"), (&carol, "go")] {
-        let already: Vec<String> = ChatClient::new(client.peer()).join(room.to_owned()).await?;
+    // Bob is in two rooms at once.
+    for (client, room) in [
+        (&alice, "rust"),
+        (&bob, "rust"),
+        (&bob, "go"),
+        (&carol, "go"),
+    ] {
+        let already = ChatClient::new(client.peer())
+            .join(room.to_owned())
+            .await??;
         println!("{room}: joined; already there: {already:?}");
     }
 
     ChatClient::new(alice.peer())
-        .say("hello, rustaceans".to_owned())
+        .say("rust".to_owned(), "hello, rustaceans".to_owned())
         .await?;
-    // Alice and Bob are in `rust`; Carol, in `go`, hears nothing.
+    // Alice and Bob are in `rust`; Carol, in `go` only, hears nothing.
     alice_lines.recv().await;
+    bob_lines.recv().await;
+    ChatClient::new(carol.peer())
+        .say("go".to_owned(), "hello, gophers".to_owned())
+        .await?;
+    carol_lines.recv().await;
     bob_lines.recv().await;
 
     // A bot, outside any handler, pushes to one user found by identity.
     let bot = tokio::spawn({
         let registry = server.registry().clone();
         async move {
-            for handle in registry.find(Audience::Identity("carol")) {
-                let _ = handle
+            for member in registry.find(Audience::Identity("carol")) {
+                println!("bot: carol is in {:?}", member.tags());
+                let _ = member
+                    .push_handle()
                     .push("message", &("bot", "welcome to go, carol"))
                     .await;
             }
@@ -134,5 +178,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         client.close().await;
     }
     server.shutdown().await;
+    departures.await?;
     Ok(())
 }

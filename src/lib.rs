@@ -74,8 +74,10 @@
 //!   through [`Session::peer`].
 //! - Push: [`PushHandle`]s reach a session from anywhere, with priorities
 //!   and full-queue policies; the server's [`Registry`] finds sessions by
-//!   id, identity or tag and broadcasts encoded once; undelivered pushes go
-//!   to a dead-letter queue.
+//!   id, identity or tag (a session may be in many rooms,
+//!   [`Session::join`]) through indexes, tells arrivals and departures
+//!   ([`Registry::events`]) and broadcasts encoded once; undelivered pushes
+//!   go to a dead-letter queue.
 //! - Streams: server, client and bidirectional ([`Incoming`],
 //!   [`BidiStream`]) with credit flow control, cancellation both ways and
 //!   idle timeouts; large messages travel in fragments.

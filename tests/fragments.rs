@@ -117,6 +117,7 @@ async fn a_high_priority_push_overtakes_a_large_transfer_within_a_few_fragments(
         .registry()
         .get(session_id)
         .unwrap()
+        .into_push_handle()
         .with_priority(Priority::High);
     handle.try_push("alert", &1u64).unwrap();
     let mut fragments_before = 0;

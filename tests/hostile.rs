@@ -22,7 +22,7 @@ use common::{
 };
 use futures_util::{SinkExt, StreamExt};
 use rpc::{
-    Audience, ErrorCode, HandlerError, Server, codec,
+    ErrorCode, HandlerError, RegistryEvent, Server, codec,
     protocol::{Call, Cast, Discover, Fragment, Frame, Limits, close_code},
 };
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -579,6 +579,7 @@ async fn a_peer_that_never_reads_its_refusals_is_closed_with_1008() {
     let (server, _joined) =
         server_with(server_config().session(session_config().refusal_lane(LANE))).await;
     let bystander = Bystander::join(&server).await;
+    let mut events = server.registry().events();
     let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
     // Each refusal names the method: about 300 bytes, so that the socket's
     // buffers fill after some thousands and the refusals pile up.
@@ -593,12 +594,10 @@ async fn a_peer_that_never_reads_its_refusals_is_closed_with_1008() {
             }
         }
     };
-    // The flood ends once the server has given up on the flooder.
-    let given_up = async {
-        while server.registry().find(Audience::All).len() > 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
+    // The flood ends once the server has given up on the flooder: the one
+    // session that arrived after the bystander leaves the registry.
+    let given_up =
+        async { while !matches!(events.recv().await, Ok(RegistryEvent::Left { .. })) {} };
     tokio::pin!(given_up);
     within("the server gives up", async {
         tokio::select! {

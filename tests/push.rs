@@ -20,22 +20,15 @@ use tokio_tungstenite::tungstenite::Message;
 fn lobby() -> FnRouter {
     FnRouter::new("Lobby").call("join", |req| async move {
         let (room, user): (String, String) = req.args()?;
-        req.session().tag("room", room);
-        req.session().tag("user", user);
+        req.session().join("room", room)?;
+        req.session().tag("user", user)?;
         req.reply(&req.session().id())
     })
 }
 
 /// A client router that forwards every `price` notification it receives.
 fn listener(tx: mpsc::UnboundedSender<u64>) -> FnRouter {
-    FnRouter::new("Listener").cast("price", move |req| {
-        let tx = tx.clone();
-        async move {
-            let (price,): (u64,) = req.args()?;
-            let _ = tx.send(price);
-            req.reply(&())
-        }
-    })
+    common::forwarder("Listener", "price", tx)
 }
 
 async fn dead_letter_server(
@@ -60,14 +53,21 @@ async fn a_push_handle_from_the_registry_reaches_the_clients_handler() {
     let client = connect_with(&server, listener(tx)).await;
     let id: u64 = client.peer().call("join", &("rust", "42")).await.unwrap();
 
-    let handle = server.registry().get(id).expect("registered");
+    let member = server.registry().get(id).expect("registered");
+    assert_eq!(member.id(), id);
+    assert!(member.remote_addr().unwrap().ip().is_loopback());
+    assert_eq!(
+        member.tags(),
+        [("room".into(), "rust".into()), ("user".into(), "42".into())]
+    );
+    let handle = member.push_handle();
     handle.push("price", &101u64).await.unwrap();
     handle.try_push("price", &102u64).unwrap();
     assert_eq!(within("push", prices.recv()).await, Some(101));
     assert_eq!(within("push", prices.recv()).await, Some(102));
 
     // Typed calls go through the same handle.
-    let routers = handle.peer().expect("alive").discover().await.unwrap();
+    let routers = member.peer().expect("alive").discover().await.unwrap();
     assert_eq!(routers[0].name, "Listener");
 }
 
@@ -97,12 +97,18 @@ async fn the_registry_finds_sessions_by_tag_and_identity_and_forgets_them_when_t
     assert_eq!(server.registry().len(), 2);
     let rust = server.registry().find(Audience::Tag("room", "rust"));
     assert_eq!(rust.len(), 1);
-    assert_eq!(rust[0].session_id(), alice.session().id());
+    assert_eq!(rust[0].id(), alice.session().id());
+    assert_eq!(
+        rust[0].identity().map(rpc::Identity::subject),
+        Some("alice")
+    );
     let bobs = server.registry().find(Audience::Identity("bob"));
     assert_eq!(bobs.len(), 1);
-    assert_eq!(bobs[0].session_id(), bob.session().id());
+    assert_eq!(bobs[0].id(), bob.session().id());
+    assert!(bobs[0].has_tag("room", "go"));
 
-    let handle = bobs[0].clone();
+    let bob_id = bobs[0].id();
+    let handle = bobs[0].push_handle().clone();
     bob.close().await;
     // The handle does not keep the session alive.
     assert!(!handle.is_alive());
@@ -110,12 +116,12 @@ async fn the_registry_finds_sessions_by_tag_and_identity_and_forgets_them_when_t
         handle.try_push("price", &1u64),
         Err(PushError::Closed)
     ));
-    within("bob leaves the registry", async {
-        while server.registry().len() != 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
+    within(
+        "bob leaves the registry",
+        server.registry().departed(bob_id),
+    )
     .await;
+    assert_eq!(server.registry().len(), 1);
     assert!(server.registry().find(Audience::Identity("bob")).is_empty());
 }
 
@@ -192,7 +198,7 @@ async fn a_high_priority_push_overtakes_a_backlog_of_low_priority_ones() {
     let config = server_config().session(session_config().push_queue(2000));
     let server = serve_with(lobby(), config).await;
     let (mut ws, id) = silent_member(&server).await;
-    let low = server.registry().get(id).unwrap();
+    let low = server.registry().get(id).unwrap().into_push_handle();
     let high = low.clone().with_priority(Priority::High);
     // Queued without yielding: the writer sees the whole backlog at once
     // (the test runtime has one thread).
@@ -228,7 +234,7 @@ async fn full_queue_policies_and_dead_letters() {
     let config = server_config().session(session_config().push_queue(2));
     let (server, mut dead) = dead_letter_server(lobby(), config).await;
     let (_ws, id) = silent_member(&server).await;
-    let handle = server.registry().get(id).unwrap();
+    let handle = server.registry().get(id).unwrap().into_push_handle();
     // Block the writer from draining: these stay queued only if the writer
     // has not run yet, so fill and test without yielding.
     handle.try_push("tick", &1u64).unwrap();
@@ -269,7 +275,7 @@ async fn pushes_to_a_closed_session_become_dead_letters() {
     let (tx, _prices) = mpsc::unbounded_channel();
     let client = connect_with(&server, listener(tx)).await;
     let id: u64 = client.peer().call("join", &("rust", "1")).await.unwrap();
-    let handle = server.registry().get(id).unwrap();
+    let handle = server.registry().get(id).unwrap().into_push_handle();
     client.close().await;
     for n in 0..3u64 {
         assert!(matches!(
@@ -295,6 +301,7 @@ async fn a_push_handle_rate_limit_refuses_the_excess() {
         .registry()
         .get(id)
         .unwrap()
+        .into_push_handle()
         .with_rate_limit(RateLimit::new(1, 3));
     for n in 0..3u64 {
         handle.push("price", &n).await.unwrap();
@@ -362,7 +369,7 @@ async fn a_slow_consumer_is_bounded_and_closed_without_affecting_others() {
     let healthy_id: u64 = healthy.peer().call("join", &("r", "ok")).await.unwrap();
     let (slow_ws, slow_id) = silent_member(&server).await;
 
-    let slow = server.registry().get(slow_id).unwrap();
+    let slow = server.registry().get(slow_id).unwrap().into_push_handle();
     let payload = "x".repeat(64 << 10);
     let mut full = 0;
     // 64 KiB pushes until the socket buffers and the queue are full; the
@@ -379,15 +386,8 @@ async fn a_slow_consumer_is_bounded_and_closed_without_affecting_others() {
         }
     }
     assert!(full > 0, "the queue filled up");
-    let reason = within("slow consumer closed", async {
-        loop {
-            if !slow.is_alive() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    });
-    reason.await;
+    within("slow consumer closed", server.registry().departed(slow_id)).await;
+    assert!(!slow.is_alive());
     drop(slow_ws);
 
     // The healthy session is untouched.
@@ -395,6 +395,7 @@ async fn a_slow_consumer_is_bounded_and_closed_without_affecting_others() {
         .registry()
         .get(healthy_id)
         .unwrap()
+        .push_handle()
         .push("price", &5u64)
         .await
         .unwrap();
@@ -412,7 +413,7 @@ async fn a_push_over_the_clients_limit_is_refused_and_dead_lettered() {
         .await
         .unwrap();
     let id: u64 = client.peer().call("join", &("rust", "1")).await.unwrap();
-    let handle = server.registry().get(id).unwrap();
+    let handle = server.registry().get(id).unwrap().into_push_handle();
     let err = handle.try_push("price", &"x".repeat(4096)).unwrap_err();
     assert!(
         matches!(err, PushError::TooLarge { max: 1024, .. }),

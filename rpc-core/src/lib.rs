@@ -15,7 +15,8 @@
 //! - `server`, `client`: accepting and opening connections.
 //! - `outbound`: what waits to be written to a peer: priority classes, the
 //!   byte budgets, the refusal lane, large messages in pieces.
-//! - `push`: push handles, the session registry, broadcast, dead letters.
+//! - `push`: push handles, the session registry (indexes, events), broadcast,
+//!   dead letters.
 //! - `stream`: streams with credit flow control; [`Incoming`], [`BidiStream`].
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.
@@ -29,6 +30,8 @@
 //! - `identity`, `rate`, `text`: small pieces below session and server: who
 //!   the peer is, token-bucket rate limits, peer text clipped for logs.
 
+#[doc(hidden)]
+pub mod __bench;
 #[doc(hidden)]
 pub mod __fuzz;
 mod auth;
@@ -71,15 +74,15 @@ pub use identity::Identity;
 pub use metadata::{MethodInfo, MethodKind, ParamInfo, RegisteredRouter, RouterInfo, routers};
 pub use protocol::ErrorCode;
 pub use push::{
-    Audience, BroadcastReport, DeadLetter, DeadLetterReason, Priority, PushError, PushHandle,
-    PushPolicy, Registry,
+    Audience, BroadcastReport, DeadLetter, DeadLetterReason, EventsError, Priority, PushError,
+    PushHandle, PushPolicy, Registry, RegistryEvent, RegistryEvents, RegistryStats, SessionHandle,
 };
 pub use rate::RateLimit;
 pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
 #[cfg(feature = "hyper")]
 pub use server::Upgrader;
 pub use server::{Server, ServerBuilder};
-pub use session::{CallOptions, Peer, Session};
+pub use session::{CallOptions, Peer, Session, TagError};
 pub use stream::{BidiStream, Incoming, StreamError, StreamOptions};
 #[cfg(feature = "tls")]
 pub use tls::{ClientTls, ServerTls, TlsError};

@@ -238,3 +238,33 @@ impl Drop for DropSignal {
         }
     }
 }
+
+/// A client router named `name` whose cast `topic` sends its one argument
+/// to `tx`: what a test reads pushes with.
+pub fn forwarder<T>(name: &str, topic: &str, tx: tokio::sync::mpsc::UnboundedSender<T>) -> FnRouter
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    FnRouter::new(name).cast(topic, move |req| {
+        let tx = tx.clone();
+        async move {
+            let (value,): (T,) = req.args()?;
+            let _ = tx.send(value);
+            req.reply(&())
+        }
+    })
+}
+
+/// `join(room)` and `leave(room)` for the caller's session: rooms are
+/// values of the tag `room`.
+pub fn rooms() -> FnRouter {
+    FnRouter::new("Rooms")
+        .call("join", |req| async move {
+            let (room,): (String,) = req.args()?;
+            req.reply(&req.session().join("room", room)?)
+        })
+        .call("leave", |req| async move {
+            let (room,): (String,) = req.args()?;
+            req.reply(&req.session().leave("room", &room))
+        })
+}

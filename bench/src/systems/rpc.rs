@@ -103,7 +103,7 @@ impl Router for Bench {
                 request.reply(&text)
             }),
             2 => Box::pin(async move {
-                request.session().tag(SUBSCRIBED.0, SUBSCRIBED.1);
+                request.session().join(SUBSCRIBED.0, SUBSCRIBED.1)?;
                 request.reply(&())
             }),
             3 => Box::pin(async move {

@@ -44,6 +44,12 @@ pub struct ServerConfig {
     /// peer those headers are ignored, since anyone can send them. Default:
     /// empty, no proxy trusted.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Events ([`RegistryEvent`](crate::RegistryEvent)) the registry keeps
+    /// for subscribers that have not read them yet, shared by all
+    /// subscribers; one that falls further behind loses the oldest and is
+    /// told how many ([`EventsError::Lagged`](crate::EventsError::Lagged)),
+    /// so a slow subscriber never grows memory. Default: 1024.
+    pub registry_events: usize,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +62,7 @@ impl Default for ServerConfig {
             allowed_origins: None,
             subprotocol: None,
             trusted_proxies: Vec::new(),
+            registry_events: 1024,
         }
     }
 }
@@ -107,6 +114,12 @@ impl ServerConfig {
         self
     }
 
+    /// Sets [`registry_events`](Self::registry_events).
+    pub fn registry_events(mut self, events: usize) -> Self {
+        self.registry_events = events;
+        self
+    }
+
     /// Checks that every limit can be met.
     ///
     /// # Errors
@@ -141,6 +154,11 @@ impl ServerConfig {
             !self.handshake_timeout.is_zero(),
             "handshake_timeout",
             "must be positive",
+        )?;
+        require(
+            self.registry_events > 0,
+            "registry_events",
+            "must be at least 1",
         )
     }
 }

@@ -97,6 +97,17 @@ pub struct SessionConfig {
     /// Time from a fragmented message's first piece to its last; slower
     /// closes the session with 1008. Default: 30 s.
     pub reassembly_timeout: Duration,
+    /// Tags (`key=value` pairs, counting each value of a key) one session
+    /// holds at most; [`Session::join`](crate::Session::join) and
+    /// [`Session::tag`](crate::Session::tag) past it fail with
+    /// [`TagError::TooMany`](crate::TagError::TooMany). Handlers often tag
+    /// with what the peer sent (a room name), so this bounds what a peer
+    /// can make the server keep, in the session and in the registry's
+    /// indexes. Default: 64.
+    pub max_tags: usize,
+    /// Bytes of one tag's key and value together at most; longer fails with
+    /// [`TagError::TooLong`](crate::TagError::TooLong). Default: 256.
+    pub max_tag_len: usize,
 }
 
 impl Default for SessionConfig {
@@ -125,6 +136,8 @@ impl Default for SessionConfig {
             max_reassembly: 32 << 20,
             max_partials: 16,
             reassembly_timeout: Duration::from_secs(30),
+            max_tags: 64,
+            max_tag_len: 256,
         }
     }
 }
@@ -265,6 +278,18 @@ impl SessionConfig {
     /// Sets [`reassembly_timeout`](Self::reassembly_timeout).
     pub fn reassembly_timeout(mut self, timeout: Duration) -> Self {
         self.reassembly_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_tags`](Self::max_tags).
+    pub fn max_tags(mut self, tags: usize) -> Self {
+        self.max_tags = tags;
+        self
+    }
+
+    /// Sets [`max_tag_len`](Self::max_tag_len).
+    pub fn max_tag_len(mut self, bytes: usize) -> Self {
+        self.max_tag_len = bytes;
         self
     }
 

@@ -1,11 +1,15 @@
 //! Reaching a peer at any moment, not only in answer to a call: push handles
-//! with priorities and full-queue policies, a registry of live sessions with
-//! tags, broadcast that encodes once, and a dead-letter queue so that no
+//! with priorities and full-queue policies, a registry of live sessions
+//! indexed by tag and identity with arrival and departure events, broadcast that encodes once, and a dead-letter queue so that no
 //! undelivered push vanishes silently.
 
 mod registry;
 
-pub use registry::{Audience, BroadcastReport, Registry};
+pub use registry::{
+    Audience, BroadcastReport, EventsError, Registry, RegistryEvent, RegistryEvents, RegistryStats,
+    SessionHandle,
+};
+pub(crate) use registry::{TagChange, deliver};
 
 use std::{
     fmt,

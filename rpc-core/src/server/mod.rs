@@ -299,6 +299,7 @@ impl ServerBuilder {
         }
         self.config.validate()?;
         let described = self.routes.describe();
+        let registry = Registry::new(self.config.registry_events);
         let ctx = Arc::new(Context {
             connections: Arc::new(Semaphore::new(self.config.max_connections)),
             refusing: Arc::new(Semaphore::new(connection::MAX_REFUSING)),
@@ -307,7 +308,7 @@ impl ServerBuilder {
             described,
             auth: self.auth,
             on_connect: self.on_connect,
-            registry: Registry::default(),
+            registry,
             dead_letters: self.dead_letters,
             #[cfg(feature = "tls")]
             tls: self.tls,

@@ -103,7 +103,7 @@ pub(crate) async fn open(
 }
 
 /// The limits a session announces to its peer.
-fn limits(config: &SessionConfig) -> Limits {
+pub(crate) fn limits(config: &SessionConfig) -> Limits {
     let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Limits {
         max_message_size: to_u32(config.max_message_size),

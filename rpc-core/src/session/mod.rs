@@ -22,6 +22,7 @@ mod writer;
 
 pub(crate) use peer::Hold;
 pub use peer::{CallOptions, Peer};
+pub use tags::TagError;
 
 use std::{
     fmt,
@@ -43,7 +44,7 @@ use crate::{
     identity::Identity,
     outbound::{self, Class, Outbound},
     protocol::{ErrorCode, ErrorFrame, Features, Frame, Limits},
-    push::{Audience, DeadLetters, PushHandle, Registry},
+    push::{DeadLetters, PushHandle, Registry},
     router::Routes,
     transport::BoxTransport,
 };
@@ -54,8 +55,10 @@ use pending::Pending;
 /// A handle to one live connection, given to handlers and kept by whoever
 /// wants to reach the peer later. Cheap to clone.
 ///
-/// Through it a handler learns who called ([`identity`](Self::identity)) and
-/// calls back ([`peer`](Self::peer)).
+/// Through it a handler learns who called ([`identity`](Self::identity)),
+/// calls back ([`peer`](Self::peer)), and puts the session in rooms
+/// ([`join`](Self::join), [`tag`](Self::tag)) where the server's
+/// [`Registry`] finds it.
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,
@@ -97,22 +100,6 @@ impl Session {
     /// session alive.
     pub fn push_handle(&self) -> PushHandle {
         PushHandle::new(&self.shared)
-    }
-
-    /// Tags the session `key=value`, replacing an earlier value of `key`, so
-    /// that the registry finds it ([`Audience::Tag`]).
-    pub fn tag(&self, key: impl Into<String>, value: impl Into<String>) {
-        self.shared.tags.set(key.into(), value.into());
-    }
-
-    /// Removes the tag `key`.
-    pub fn untag(&self, key: &str) {
-        self.shared.tags.remove(key);
-    }
-
-    /// The value of tag `key`.
-    pub fn tag_value(&self, key: &str) -> Option<String> {
-        self.shared.tags.get(key)
     }
 
     /// Stores `value` as this session's state of type `T`, replacing (and
@@ -209,6 +196,10 @@ impl Session {
     /// Closes with a reason chosen by the library (client drop, shutdown).
     pub(crate) fn shared_close(&self, reason: CloseReason) {
         self.shared.close(reason);
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -393,15 +384,20 @@ impl Shared {
         self.dead_letters.as_ref()
     }
 
-    pub(crate) fn matches(&self, audience: Audience<'_>) -> bool {
-        match audience {
-            Audience::All => true,
-            Audience::Tag(key, value) => self.tags.get(key).is_some_and(|v| v == value),
-            Audience::Identity(subject) => self
-                .identity
-                .as_ref()
-                .is_some_and(|id| id.subject() == subject),
-        }
+    pub(crate) fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
+    pub(crate) fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    pub(crate) fn tags(&self) -> Vec<(String, String)> {
+        self.tags.pairs()
+    }
+
+    pub(crate) fn has_tag(&self, key: &str, value: &str) -> bool {
+        self.tags.contains(key, value)
     }
 
     pub(crate) fn close_reason(&self) -> CloseReason {
@@ -589,7 +585,7 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
         span: span.clone(),
     });
     if let Some(registry) = &shared.registry {
-        registry.insert(&shared);
+        shared.tags.register(registry, &shared);
     }
     let session = Session {
         shared: Arc::clone(&shared),
@@ -629,13 +625,16 @@ async fn drive(
     }
     // The reader returns only once closing started; the writer then sends
     // the close frame (or has failed) and hands the socket back.
-    let Ok(sink) = writer.await else {
+    let writer = writer.await;
+    // The session leaves the registry and its indexes even if the writer
+    // panicked: a stale entry would outlive the session.
+    if let Some(registry) = &shared.registry {
+        shared.tags.unregister(registry, &shared);
+    }
+    let Ok(sink) = writer else {
         tracing::error!("writer task panicked");
         return;
     };
-    if let Some(registry) = &shared.registry {
-        registry.remove(shared.id);
-    }
     if let Ok(ws) = stream.reunite(sink) {
         ws.linger(shared.config.close_timeout).await;
     }
