@@ -63,3 +63,59 @@ async fn a_thousand_refused_requests_make_at_most_ten_warn_lines() {
     );
     ws.close(None).await.unwrap();
 }
+
+/// A peer claiming, a thousand times, that it serves no method for a push's
+/// topic: the server's dead-letter queue takes what fits, the rest costs one
+/// bounded log, and the session goes on.
+#[tokio::test]
+async fn a_thousand_unknown_topic_reports_fill_the_dead_letters_once_and_log_little() {
+    use futures_util::SinkExt;
+    use rpc::{
+        ErrorCode, Server, codec,
+        protocol::{ErrorFrame, Frame},
+    };
+
+    let warnings = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(Warnings(Arc::clone(&warnings)));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (letters_tx, mut letters) = tokio::sync::mpsc::channel(4);
+    let server = Server::builder()
+        .config(common::server_config())
+        .mount(
+            FnRouter::new("Ping")
+                .call("ping", |req| async move { req.reply(&()) })
+                .finished(),
+        )
+        .dead_letters(letters_tx)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
+    let report = Frame::Error(ErrorFrame {
+        id: 0,
+        code: ErrorCode::UNKNOWN_TOPIC,
+        message: "no-such-topic",
+    });
+    let report = codec::encode_raw(&report, &[]).unwrap();
+    for _ in 0..1000 {
+        ws.send(Message::Binary(report.clone())).await.unwrap();
+    }
+    // The session read them all: it answers a call sent after them.
+    raw::send_call(&mut ws, 1, "ping").await;
+    loop {
+        match within("the answer", ws.next()).await {
+            Some(Ok(Message::Binary(_))) => break,
+            Some(Ok(_)) => {}
+            other => panic!("the session ended: {other:?}"),
+        }
+    }
+    let mut queued = 0;
+    while let Ok(letter) = letters.try_recv() {
+        assert_eq!(letter.topic, "no-such-topic");
+        queued += 1;
+    }
+    assert_eq!(queued, 4, "the queue's capacity");
+    let logged = warnings.load(Ordering::Relaxed);
+    assert!((1..=10).contains(&logged), "{logged} WARN lines");
+}

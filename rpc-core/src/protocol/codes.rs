@@ -34,6 +34,10 @@ impl ErrorCode {
     /// The method needs an authenticated caller, and the session has no
     /// identity (or not the claims the method asks for).
     pub const UNAUTHENTICATED: Self = Self(9);
+    /// A notification (push) arrived on a topic the receiver serves no
+    /// method for; sent with id 0, and the message is the topic itself, so
+    /// that the sender can report the push as undelivered.
+    pub const UNKNOWN_TOPIC: Self = Self(10);
 
     /// Short name of a known code, `None` for codes this build does not know.
     pub fn name(self) -> Option<&'static str> {
@@ -47,6 +51,7 @@ impl ErrorCode {
             Self::INTERNAL => "internal error",
             Self::TOO_LARGE => "answer too large",
             Self::UNAUTHENTICATED => "unauthenticated",
+            Self::UNKNOWN_TOPIC => "unknown topic",
             _ => return None,
         })
     }

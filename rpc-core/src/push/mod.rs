@@ -101,6 +101,10 @@ pub enum DeadLetterReason {
     RateLimited,
     /// The push is larger than the peer accepts.
     TooLarge,
+    /// The peer serves no method for the push's topic (it answered
+    /// [`ErrorCode::UNKNOWN_TOPIC`](crate::ErrorCode::UNKNOWN_TOPIC)). The
+    /// letter's payload is empty: the push had left this side.
+    UnknownTopic,
 }
 
 /// A push that could not be delivered, with what it carried.
@@ -148,6 +152,21 @@ impl DeadLetters {
                 "dead-letter queue full or gone; push lost"
             );
         }
+    }
+}
+
+impl DeadLetters {
+    /// Records a push the peer reported it serves no method for; `false`
+    /// when the queue is full or gone (the caller logs it, bounded).
+    pub(crate) fn unknown_topic(&self, session_id: u64, topic: &str) -> bool {
+        self.0
+            .try_send(DeadLetter {
+                session_id,
+                topic: topic.to_owned(),
+                payload: Bytes::new(),
+                reason: DeadLetterReason::UnknownTopic,
+            })
+            .is_ok()
     }
 }
 

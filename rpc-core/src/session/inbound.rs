@@ -75,6 +75,8 @@ pub(super) struct Incoming<'a> {
     pub(super) payload: Bytes,
     /// For a stream: the credit the caller granted for its answers.
     pub(super) stream_credit: Option<u32>,
+    /// A notification (a push), not a call, cast or stream.
+    pub(super) notify: bool,
 }
 
 impl Inbound {
@@ -227,6 +229,10 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
         RateVerdict::Abuse(message) => return Err(CloseReason::local(close_code::POLICY, message)),
     }
     let Some(route) = shared.routes.route(incoming.method) else {
+        if incoming.notify {
+            // The topic alone, so that the sender can report the push.
+            return refuse(ErrorCode::UNKNOWN_TOPIC, incoming.method.to_owned());
+        }
         return refuse(
             ErrorCode::UNKNOWN_METHOD,
             format!("no method named `{}`", Clipped(incoming.method)),

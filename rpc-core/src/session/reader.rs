@@ -124,7 +124,17 @@ fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReaso
             )?;
         }
         Frame::Cast(cast) => admit(shared, None, cast.method, &cast.headers, payload, None)?,
-        Frame::Notify(notify) => admit(shared, None, notify.topic, &[], payload, None)?,
+        Frame::Notify(notify) => {
+            let incoming = inbound::Incoming {
+                id: None,
+                method: notify.topic,
+                headers: &[],
+                payload,
+                stream_credit: None,
+                notify: true,
+            };
+            inbound::admit(shared, incoming)?;
+        }
         Frame::Open(open) => {
             if usize::try_from(open.credit).is_ok_and(|c| c > streams::MAX_CREDIT) {
                 return Err(violation(streams::over_the_credit_cap(open.id)));
@@ -201,6 +211,10 @@ fn on_reply(shared: &Shared, id: u64, payload: Bytes) {
 
 /// Fails the call or stream an error is for (id 0: only logged).
 fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
+    if error.id == CONNECTION_ERROR_ID && error.code == ErrorCode::UNKNOWN_TOPIC {
+        undelivered(shared, error.message);
+        return;
+    }
     if error.id == CONNECTION_ERROR_ID {
         shared.log_limit.warn(|suppressed| {
             tracing::warn!(code = %error.code, message = %Clipped(error.message), suppressed, "peer reported an error");
@@ -220,7 +234,18 @@ fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
     }
 }
 
-/// Hands a call, cast, notification or stream to admission.
+/// A push the peer serves no method for: to the dead-letter queue, so that
+/// the sender learns of it, and to the (bounded) log.
+fn undelivered(shared: &Shared, topic: &str) {
+    let queued = shared
+        .dead_letters()
+        .is_some_and(|letters| letters.unknown_topic(shared.id(), topic));
+    shared.log_limit.warn(|suppressed| {
+        tracing::warn!(topic = %Clipped(topic), queued, suppressed, "the peer serves no method for a push's topic");
+    });
+}
+
+/// Hands a call, cast or stream to admission.
 fn admit(
     shared: &Arc<Shared>,
     id: Option<u64>,
@@ -238,6 +263,7 @@ fn admit(
         headers,
         payload,
         stream_credit,
+        notify: false,
     };
     inbound::admit(shared, incoming)
 }

@@ -32,8 +32,14 @@ const RESERVED_PREFIX: &str = "rpc.";
 /// (`rpc_core::protocol::bounds::MAX_NAME`); mounting refuses longer ones.
 const MAX_NAME: usize = 256;
 
-/// Names the generated client stub uses for its own items.
-const STUB_ITEMS: [&str; 3] = ["new", "peer", "with_options"];
+/// Names the generated stubs (client, push) use for their own items.
+const STUB_ITEMS: [&str; 5] = [
+    "new",
+    "peer",
+    "with_options",
+    "with_policy",
+    "with_priority",
+];
 
 /// Records every problem of `router` in `errors`.
 pub(crate) fn router(router: &Router, errors: &mut Errors) {
@@ -396,7 +402,7 @@ fn name(method: &Method, errors: &mut Errors) {
         errors.spanned(
             ident,
             format!(
-                "`{ident}` is taken by the generated client's own `{ident}`: rename the method and keep the wire name with #[rpc::{}(name = \"{}\")]",
+                "`{ident}` is taken by the generated stubs' own `{ident}`: rename the method and keep the wire name with #[rpc::{}(name = \"{}\")]",
                 method.kind, method.wire_name
             ),
         );
@@ -609,6 +615,6 @@ mod tests {
         assert_eq!(found.len(), 3, "{found:#?}");
         assert!(found[0].contains("reserved"));
         assert!(found[1].contains("cannot be empty"));
-        assert!(found[2].contains("generated client's own `new`"));
+        assert!(found[2].contains("generated stubs' own `new`"));
     }
 }

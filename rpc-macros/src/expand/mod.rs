@@ -32,12 +32,15 @@
 //!     ..                                             registration and bound checks
 //! };
 //! pub struct AuctionClient { .. }
+//! pub struct AuctionPush { .. }                   with casts: typed pushes through a PushHandle
+//! pub struct AuctionBroadcast<'a> { .. }          and through a Registry, encoded once
 //! ```
 
 mod bounds;
 mod client;
 mod dispatch;
 mod metadata;
+mod push;
 mod service;
 
 use proc_macro2::{Span, TokenStream};
@@ -136,6 +139,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
     let registration = metadata::registration();
     let bounds = bounds::assertions(router);
     let client = client::stub(router);
+    let push = push::stubs(router);
     let import = import(router);
     quote! {
         #item
@@ -150,6 +154,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         };
 
         #client
+        #push
     }
 }
 
