@@ -99,8 +99,9 @@
 //!
 //! # Layout
 //!
-//! This crate re-exports the runtime, `rpc-core`, and the attribute macros
-//! of `rpc-macros`; the guides live in `docs/`.
+//! This crate (the package `wsduplex` on crates.io, imported as `rpc`)
+//! re-exports the runtime, `wsduplex-core`, and the attribute macros of
+//! `wsduplex-macros`; the guides live in `docs/`.
 
 pub use rpc_core::*;
 

@@ -86,8 +86,9 @@ impl ClientBuilder {
     /// default: [`ClientTls::webpki_roots`](crate::ClientTls::webpki_roots)).
     ///
     /// ```no_run
+    /// # extern crate rpc_core as rpc;
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use rpc_core::{Client, ClientTls};
+    /// use rpc::{Client, ClientTls};
     ///
     /// let tls = ClientTls::native_roots()?;
     /// let client = Client::builder().tls(tls).connect("wss://rpc.example.com/").await?;

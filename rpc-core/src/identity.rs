@@ -14,7 +14,8 @@ use std::{
 /// roles, a tenant), which handlers read back by type.
 ///
 /// ```
-/// # use rpc_core::Identity;
+/// # extern crate rpc_core as rpc;
+/// # use rpc::Identity;
 /// #[derive(Debug, PartialEq)]
 /// struct Roles(Vec<&'static str>);
 ///

@@ -27,8 +27,9 @@ pub type HandlerFuture =
 /// request and encoding the answer with [`Request::reply`].
 ///
 /// ```
+/// # extern crate rpc_core as rpc;
 /// use std::sync::Arc;
-/// use rpc_core::{HandlerFuture, MethodInfo, MethodKind, ParamInfo, Request, Router, RouterInfo};
+/// use rpc::{HandlerFuture, MethodInfo, MethodKind, ParamInfo, Request, Router, RouterInfo};
 ///
 /// struct Echo;
 ///

@@ -7,9 +7,10 @@
 //! gets it back typed with [`application_result`]:
 //!
 //! ```no_run
-//! # async fn example(peer: rpc_core::Peer) -> Result<(), rpc_core::Error> {
+//! # extern crate rpc_core as rpc;
+//! # async fn example(peer: rpc::Peer) -> Result<(), rpc::Error> {
 //! let outcome = peer.call::<_, i64>("div", &(1_i64, 0_i64)).await;
-//! match rpc_core::stub::application_result::<i64, String>(outcome)? {
+//! match rpc::stub::application_result::<i64, String>(outcome)? {
 //!     Ok(quotient) => println!("{quotient}"),
 //!     Err(why) => println!("the handler refused: {why}"),
 //! }

@@ -5,8 +5,9 @@
 //! tokio's clock and let timeouts pass in an instant, deterministically.
 //!
 //! ```
-//! # use rpc_core::{ClientBuilder, Client, Server, testing};
-//! # async fn example(server: rpc_core::ServerBuilder) -> Result<(), testing::PairError> {
+//! # extern crate rpc_core as rpc;
+//! # use rpc::{ClientBuilder, Client, Server, testing};
+//! # async fn example(server: rpc::ServerBuilder) -> Result<(), testing::PairError> {
 //! let pair = testing::pair(server, Client::builder()).await?;
 //! let methods = pair.client.peer().discover().await.expect("discover");
 //! # let _ = methods;

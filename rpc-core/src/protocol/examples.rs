@@ -186,7 +186,7 @@ fn every_hex_example_in_the_protocol_document_decodes_as_described() {
 }
 
 /// Prints the examples as the document shows them:
-/// `cargo test -p rpc-core print_protocol_examples -- --ignored --nocapture`.
+/// `cargo test -p wsduplex-core print_protocol_examples -- --ignored --nocapture`.
 #[test]
 #[ignore = "a generator for docs/protocol.md, not a check"]
 fn print_protocol_examples() {

@@ -105,8 +105,9 @@ impl ServerBuilder {
     /// connection whose hook has not answered by then is dropped.
     ///
     /// ```no_run
-    /// # async fn example() -> Result<(), rpc_core::ServeError> {
-    /// use rpc_core::{Identity, Refusal, Server, UpgradeRequest};
+    /// # extern crate rpc_core as rpc;
+    /// # async fn example() -> Result<(), rpc::ServeError> {
+    /// use rpc::{Identity, Refusal, Server, UpgradeRequest};
     ///
     /// struct Roles(Vec<String>);
     ///
@@ -193,8 +194,9 @@ impl ServerBuilder {
     /// [`serve_with`](Self::serve_with) too.
     ///
     /// ```no_run
+    /// # extern crate rpc_core as rpc;
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use rpc_core::{Server, ServerTls};
+    /// use rpc::{Server, ServerTls};
     ///
     /// let server = Server::builder()
     ///     .tls(ServerTls::from_pem_files("cert.pem", "key.pem")?)

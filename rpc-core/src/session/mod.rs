@@ -178,8 +178,9 @@ impl Session {
     /// # Example
     ///
     /// ```
+    /// # extern crate rpc_core as rpc;
     /// # async fn wait_for_news() -> u32 { 7 }
-    /// async fn next_news(session: &rpc_core::Session) -> Option<u32> {
+    /// async fn next_news(session: &rpc::Session) -> Option<u32> {
     ///     tokio::select! {
     ///         () = session.shutting_down() => None,
     ///         news = wait_for_news() => Some(news),

@@ -18,8 +18,9 @@ use crate::transport::websocket::Io;
 /// [`ClientBuilder::tls`]: crate::ClientBuilder::tls
 ///
 /// ```no_run
+/// # extern crate rpc_core as rpc;
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use rpc_core::{Client, ClientTls};
+/// use rpc::{Client, ClientTls};
 ///
 /// // Public servers and the company's own, whose authority is in ca.pem.
 /// let tls = ClientTls::webpki_roots().add_ca_pem(&std::fs::read("ca.pem")?)?;
@@ -70,8 +71,9 @@ impl ClientTls {
     /// When not one usable root could be loaded.
     ///
     /// ```no_run
-    /// # fn run() -> Result<rpc_core::ClientTls, rpc_core::TlsError> {
-    /// let tls = rpc_core::ClientTls::native_roots()?;
+    /// # extern crate rpc_core as rpc;
+    /// # fn run() -> Result<rpc::ClientTls, rpc::TlsError> {
+    /// let tls = rpc::ClientTls::native_roots()?;
     /// # Ok(tls)
     /// # }
     /// ```
@@ -95,9 +97,10 @@ impl ClientTls {
     /// [`add_ca_pem`](Self::add_ca_pem), for a private deployment.
     ///
     /// ```
+    /// # extern crate rpc_core as rpc;
     /// let ca = "-----BEGIN CERTIFICATE-----\n...";
     /// # let ca = "";
-    /// let tls = rpc_core::ClientTls::empty().add_ca_pem(ca.as_bytes());
+    /// let tls = rpc::ClientTls::empty().add_ca_pem(ca.as_bytes());
     /// # assert!(tls.is_err());
     /// ```
     pub fn empty() -> Self {
@@ -116,8 +119,9 @@ impl ClientTls {
     /// not a usable authority.
     ///
     /// ```no_run
+    /// # extern crate rpc_core as rpc;
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let tls = rpc_core::ClientTls::empty().add_ca_pem(&std::fs::read("ca.pem")?)?;
+    /// let tls = rpc::ClientTls::empty().add_ca_pem(&std::fs::read("ca.pem")?)?;
     /// # Ok(())
     /// # }
     /// ```

@@ -20,9 +20,10 @@ pub use server::ServerTls;
 /// The predicates tell the common cases apart without matching on wording.
 ///
 /// ```no_run
+/// # extern crate rpc_core as rpc;
 /// # async fn run() {
-/// match rpc_core::Client::connect("wss://localhost:9000").await {
-///     Err(err) if err.tls().is_some_and(rpc_core::TlsError::is_wrong_host) => {
+/// match rpc::Client::connect("wss://localhost:9000").await {
+///     Err(err) if err.tls().is_some_and(rpc::TlsError::is_wrong_host) => {
 ///         eprintln!("the server's certificate names another host: {err}");
 ///     }
 ///     _ => {}

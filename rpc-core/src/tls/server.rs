@@ -18,8 +18,9 @@ use crate::transport::websocket::Io;
 /// [`ServerBuilder::tls`]: crate::ServerBuilder::tls
 ///
 /// ```no_run
+/// # extern crate rpc_core as rpc;
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use rpc_core::{Server, ServerTls};
+/// use rpc::{Server, ServerTls};
 ///
 /// let tls = ServerTls::from_pem_files("cert.pem", "key.pem")?;
 /// let server = Server::builder().tls(tls).bind("0.0.0.0:443").await?;
@@ -65,10 +66,11 @@ impl ServerTls {
     /// certificate.
     ///
     /// ```no_run
+    /// # extern crate rpc_core as rpc;
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let cert = std::env::var("TLS_CERT")?;
     /// let key = std::env::var("TLS_KEY")?;
-    /// let tls = rpc_core::ServerTls::from_pem(cert.as_bytes(), key.as_bytes())?;
+    /// let tls = rpc::ServerTls::from_pem(cert.as_bytes(), key.as_bytes())?;
     /// # Ok(())
     /// # }
     /// ```
