@@ -161,8 +161,9 @@ impl Session {
     /// # Example
     ///
     /// ```
+    /// # extern crate rpc_core as rpc;
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-    /// use rpc_core::{Client, Server, testing};
+    /// use rpc::{Client, Server, testing};
     ///
     /// let pair = testing::pair(Server::builder(), Client::builder()).await?;
     /// let session = &pair.server;

@@ -18,8 +18,9 @@ use crate::{
 /// # Example
 ///
 /// ```
+/// # extern crate rpc_core as rpc;
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// use rpc_core::{Audience, Client, Server, testing};
+/// use rpc::{Audience, Client, Server, testing};
 ///
 /// let pair = testing::pair(Server::builder(), Client::builder()).await?;
 /// pair.server.join("room", "rust")?;

@@ -238,8 +238,9 @@ impl Registry {
     /// # Example
     ///
     /// ```
+    /// # extern crate rpc_core as rpc;
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-    /// use rpc_core::{Client, RegistryEvent, Server, testing};
+    /// use rpc::{Client, RegistryEvent, Server, testing};
     ///
     /// let pair = testing::pair(Server::builder(), Client::builder()).await?;
     /// let registry = pair.server.registry().expect("a server's session").clone();
