@@ -136,17 +136,6 @@ fn call(id: u64, method: &str) -> Bytes {
     codec::encode_with(&frame, &()).unwrap()
 }
 
-/// The next binary message, past any ping or pong.
-async fn next_binary(ws: &mut raw::RawWs) -> Bytes {
-    loop {
-        match within("a message", ws.next()).await {
-            Some(Ok(Message::Binary(bytes))) => return bytes,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a binary message, got {other:?}"),
-        }
-    }
-}
-
 // ---- WebSocket level ----
 
 #[tokio::test]
@@ -526,7 +515,7 @@ async fn no_error_exceeds_a_small_announced_max_message_size() {
     ];
     for (what, request, id, code) in triggers {
         ws.send(Message::Binary(request)).await.unwrap();
-        let answer = next_binary(&mut ws).await;
+        let answer = raw::next_binary(&mut ws).await;
         assert!(
             answer.len() <= MAX as usize,
             "{what}: {} bytes",

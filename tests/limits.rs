@@ -119,32 +119,35 @@ async fn calls_over_the_in_flight_limit_are_refused_busy() {
     let release = Arc::new(Semaphore::new(0));
     let config = server_config().session(session_config().max_in_flight(2));
     let server = serve_with(blocking(started_tx, Arc::clone(&release), None), config).await;
-    let client = connect(&server).await;
-
-    let first = tokio::spawn({
-        let peer = client.peer().clone();
-        async move { peer.call::<_, String>("block", &()).await }
-    });
-    let second = tokio::spawn({
-        let peer = client.peer().clone();
-        async move { peer.call::<_, String>("block", &()).await }
-    });
+    // A peer that ignores the limit the server announced (this library's
+    // clients keep within it: tests/peer_limit.rs).
+    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
+    raw::send_call(&mut ws, 1, "block").await;
+    raw::send_call(&mut ws, 2, "block").await;
     started.recv().await.unwrap();
     started.recv().await.unwrap();
 
-    let err = within("third call", client.peer().call::<_, i64>("add", &(1, 2)))
-        .await
-        .unwrap_err();
-    assert!(err.is_busy(), "{err:?}");
+    raw::send_call(&mut ws, 3, "block").await;
+    let refusal = within("the refusal", raw::next_binary(&mut ws)).await;
+    let decoded = rpc::codec::decode(&refusal, usize::MAX).unwrap();
+    let rpc::protocol::Frame::Error(error) = decoded.frame else {
+        panic!("expected an error frame, got {:?}", decoded.frame);
+    };
+    assert_eq!((error.id, error.code), (3, ErrorCode::BUSY));
     assert!(
-        err.to_string().contains("2 requests already in flight"),
-        "{err}"
+        error.message.contains("2 requests already in flight"),
+        "{}",
+        error.message
     );
 
+    // Once the two finish there is room again.
     release.add_permits(2);
-    assert_eq!(within("first", first).await.unwrap().unwrap(), "released");
-    assert_eq!(within("second", second).await.unwrap().unwrap(), "released");
-    // Room again.
+    for _ in 0..2 {
+        let answer = within("an answer", raw::next_binary(&mut ws)).await;
+        let decoded = rpc::codec::decode(&answer, usize::MAX).unwrap();
+        assert!(matches!(decoded.frame, rpc::protocol::Frame::Reply(_)));
+    }
+    let client = connect(&server).await;
     let sum: i64 = client.peer().call("add", &(1, 2)).await.unwrap();
     assert_eq!(sum, 3);
 }

@@ -8,7 +8,6 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use bytes::Bytes;
 use common::{
     raw::{self, RawWs},
     server_config, url, within,
@@ -158,17 +157,6 @@ async fn an_open_not_accepted_in_time_times_out_and_cancels_the_handler() {
     within("handler cancelled", t.dropped.recv()).await.unwrap();
 }
 
-/// Reads the next binary message, skipping pings and pongs.
-async fn next_binary(ws: &mut RawWs) -> Bytes {
-    loop {
-        match within("a message", ws.next()).await {
-            Some(Ok(Message::Binary(bytes))) => return bytes,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a binary message, got {other:?}"),
-        }
-    }
-}
-
 /// A raw client asking for `features`; returns the features granted.
 async fn raw_client(server: &Server, features: Vec<String>) -> (RawWs, Vec<String>) {
     let mut ws = raw::upgrade(server.local_addr().unwrap()).await;
@@ -181,7 +169,7 @@ async fn raw_client(server: &Server, features: Vec<String>) -> (RawWs, Vec<Strin
     ws.send(Message::Binary(codec::encode(&hello).unwrap()))
         .await
         .unwrap();
-    let welcome = next_binary(&mut ws).await;
+    let welcome = raw::next_binary(&mut ws).await;
     let Frame::Welcome(welcome) = codec::decode(&welcome, usize::MAX).unwrap().frame else {
         panic!("expected a welcome");
     };
@@ -213,13 +201,13 @@ async fn a_peer_asking_for_the_feature_is_sent_accepted_before_the_items() {
     .await;
     assert_eq!(granted, [Features::STREAM_ACCEPTED]);
     open_bids(&mut ws, 5).await;
-    let first = next_binary(&mut ws).await;
+    let first = raw::next_binary(&mut ws).await;
     assert_eq!(
         codec::decode(&first, usize::MAX).unwrap().frame,
         Frame::Accepted(Accepted { id: 5 })
     );
     t.bids.send(9).unwrap();
-    let item = next_binary(&mut ws).await;
+    let item = raw::next_binary(&mut ws).await;
     let decoded = codec::decode(&item, usize::MAX).unwrap();
     assert_eq!(
         decoded.frame,
@@ -246,7 +234,7 @@ async fn a_peer_not_asking_for_the_feature_gets_items_only() {
     })
     .await;
     t.bids.send(9).unwrap();
-    let first = next_binary(&mut ws).await;
+    let first = raw::next_binary(&mut ws).await;
     assert_eq!(
         codec::decode(&first, usize::MAX).unwrap().frame,
         Frame::Item(StreamRef {
@@ -283,7 +271,7 @@ async fn open_against_fake(
 
 /// The fake server reads the client's `Open`; returns its id.
 async fn read_open(fake: &mut RawWs) -> u64 {
-    let bytes = next_binary(fake).await;
+    let bytes = raw::next_binary(fake).await;
     match codec::decode(&bytes, usize::MAX).unwrap().frame {
         Frame::Open(open) => open.id,
         other => panic!("expected an open, got {other:?}"),

@@ -32,6 +32,16 @@ pub enum Error {
     /// The peer's answer did not decode as the expected type.
     #[error("could not decode the answer")]
     Decode(#[source] CodecError),
+    /// The peer's `max_in_flight` (announced in its handshake) was taken by
+    /// this side's calls and streams, and [`max_queued_calls`] more waited
+    /// for a free one already, so this one was not sent.
+    ///
+    /// [`max_queued_calls`]: crate::SessionConfig::max_queued_calls
+    #[error("{max} requests already wait for the peer's in-flight limit")]
+    QueueFull {
+        /// The limit, [`SessionConfig::max_queued_calls`](crate::SessionConfig::max_queued_calls).
+        max: usize,
+    },
     /// The request is larger than the peer's `max_message_size` (announced
     /// in its handshake), so it was not sent.
     #[error("request of {size} bytes exceeds the peer's message size limit of {max} bytes")]
@@ -63,9 +73,11 @@ impl Error {
         }
     }
 
-    /// Whether the peer refused the call because too many were in flight.
+    /// Whether the call was refused because too many were in flight: by the
+    /// peer (`busy`), or here, where too many waited for the peer's limit
+    /// ([`Error::QueueFull`]).
     pub fn is_busy(&self) -> bool {
-        self.remote_code() == Some(ErrorCode::BUSY)
+        matches!(self, Error::QueueFull { .. }) || self.remote_code() == Some(ErrorCode::BUSY)
     }
 
     /// The error code the peer answered with, if it answered with an error.

@@ -82,6 +82,17 @@ pub fn hello(min_version: u16, max_version: u16, limits: Limits) -> Bytes {
     codec::encode(&hello).expect("hello encodes")
 }
 
+/// The next binary message, past any ping or pong.
+pub async fn next_binary(ws: &mut RawWs) -> Bytes {
+    loop {
+        match super::within("a message", ws.next()).await {
+            Some(Ok(Message::Binary(bytes))) => return bytes,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a binary message, got {other:?}"),
+        }
+    }
+}
+
 /// Writes bytes straight to the socket, bypassing WebSocket framing.
 pub async fn write_raw(ws: &mut RawWs, bytes: &[u8]) {
     ws.get_mut().write_all(bytes).await.expect("raw write");

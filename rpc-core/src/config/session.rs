@@ -17,6 +17,13 @@ pub struct SessionConfig {
     /// is answered `busy` at once; a cast over it is refused with an error
     /// frame of id 0. Default: 256.
     pub max_in_flight: usize,
+    /// Calls and streams of this side that wait for a free slot of the
+    /// peer's `max_in_flight` (announced in its handshake): a call over the
+    /// peer's limit waits here, within its timeout, instead of being sent
+    /// to be refused `busy`; past this many waiting, a call fails at once
+    /// with [`Error::QueueFull`](crate::Error::QueueFull). Casts are not
+    /// held back (no answer says when they end). Default: 1024.
+    pub max_queued_calls: usize,
     /// Bytes of requests (calls, casts, streams: arguments and headers) the
     /// peer's running handlers hold at once; a request that would pass it is answered
     /// `busy` (a cast's refusal has id 0). A request larger than the budget
@@ -115,6 +122,7 @@ impl Default for SessionConfig {
         Self {
             max_message_size: 16 << 20,
             max_in_flight: 256,
+            max_queued_calls: 1024,
             inbound_budget: 64 << 20,
             call_timeout: Duration::from_secs(30),
             handler_timeout: None,
@@ -152,6 +160,13 @@ impl SessionConfig {
     /// Sets [`max_in_flight`](Self::max_in_flight).
     pub fn max_in_flight(mut self, calls: usize) -> Self {
         self.max_in_flight = calls;
+        self
+    }
+
+    /// Sets [`max_queued_calls`](Self::max_queued_calls) (0: fail at once
+    /// when the peer's limit is taken).
+    pub fn max_queued_calls(mut self, calls: usize) -> Self {
+        self.max_queued_calls = calls;
         self
     }
 

@@ -16,12 +16,14 @@ mod peer;
 mod pending;
 mod reader;
 pub(crate) mod reassembly;
+mod slots;
 pub(crate) mod streams;
 mod tags;
 mod writer;
 
 pub(crate) use peer::Hold;
 pub use peer::{CallOptions, Peer};
+pub(crate) use slots::Slot;
 pub use tags::TagError;
 
 use std::{
@@ -291,6 +293,8 @@ pub(crate) struct Shared {
     /// Typed per-session state ([`Session::insert_extension`]).
     extensions: Mutex<http::Extensions>,
     streams: streams::StreamTable,
+    /// This side's share of the peer's `max_in_flight`.
+    slots: slots::Slots,
     pending: Pending,
     inbound: Inbound,
     next_id: AtomicU64,
@@ -306,6 +310,18 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// A slot of the peer's `max_in_flight` for a call or stream, waiting
+    /// at most `limit` (see [`SessionConfig::max_queued_calls`]), and what
+    /// is left of `limit`.
+    pub(crate) async fn slot(
+        &self,
+        limit: std::time::Duration,
+    ) -> Result<(slots::Slot, std::time::Duration), crate::Error> {
+        self.slots
+            .take(limit, || crate::Error::Closed(self.close_reason()))
+            .await
+    }
+
     /// The optional features agreed in the handshake.
     pub(crate) fn features(&self) -> Features {
         self.features
@@ -335,6 +351,7 @@ impl Shared {
             tracing::info!(unlogged, "peer-driven warnings left out of the log");
         }
         self.pending.close(reason);
+        self.slots.close();
         self.streams.close_all();
         self.inbound.abort_all();
         self.closing.cancel();
@@ -559,6 +576,7 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
         },
     ));
     let (inbound, handler_queue) = Inbound::new(config);
+    let slots = slots::Slots::new(to_usize(peer.max_in_flight), config.max_queued_calls);
     let shared = Arc::new(Shared {
         id: setup.id,
         remote_addr: setup.remote_addr,
@@ -576,6 +594,7 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
         tags: tags::Tags::default(),
         extensions: Mutex::default(),
         streams: streams::StreamTable::default(),
+        slots,
         pending: Pending::default(),
         next_id: AtomicU64::new(1),
         draining: AtomicBool::new(false),

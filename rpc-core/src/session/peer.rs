@@ -169,6 +169,9 @@ impl Peer {
         let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
         self.shared.fits(&bytes)?;
         let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
+        // Held until the answer: calls over the peer's limit wait here,
+        // within the call's timeout.
+        let (_slot, timeout) = self.shared.slot(timeout).await?;
         let answer = self.request(id, bytes, timeout).await?;
         codec::decode_value(&answer).map_err(Error::Decode)
     }
@@ -228,6 +231,8 @@ impl Peer {
         let id = self.shared.next_id();
         let bytes = codec::encode(&Frame::Discover(Discover { id })).map_err(Error::Encode)?;
         let answer = self
+            // The peer answers discover requests itself, outside its
+            // in-flight limit: no slot.
             .request(id, bytes, self.shared.config.call_timeout)
             .await?;
         codec::decode_value(&answer).map_err(Error::Decode)

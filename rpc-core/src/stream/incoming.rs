@@ -22,7 +22,7 @@ use crate::{
     codec,
     error::Error,
     protocol::Side,
-    session::{Shared, streams::Event},
+    session::{Shared, Slot, streams::Event},
 };
 
 /// The items of a stream as they arrive: the answer of a streaming call on
@@ -47,6 +47,9 @@ pub struct Incoming<T> {
     finished: bool,
     /// On the caller's side, dropping an unfinished stream cancels the call.
     cancel_on_drop: bool,
+    /// On the caller's side, the slot of the peer's `max_in_flight` the
+    /// stream holds until it ends.
+    slot: Option<Slot>,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -81,12 +84,18 @@ impl<T> Incoming<T> {
             idle,
             finished: false,
             cancel_on_drop: sender == Side::Callee,
+            slot: None,
             _item: PhantomData,
         }
     }
 
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Holds `slot` until the stream ends.
+    pub(crate) fn hold(&mut self, slot: Slot) {
+        self.slot = Some(slot);
     }
 
     /// Waits, at most `limit`, until the callee accepts the stream: its
@@ -136,6 +145,7 @@ impl<T> Incoming<T> {
 
     fn finish(&mut self, cancel: bool) {
         self.finished = true;
+        self.slot = None;
         if cancel && self.cancel_on_drop {
             self.shared.control().cancel(self.id);
         }

@@ -99,6 +99,11 @@ impl Peer {
         R: DeserializeOwned,
         S: Stream<Item = U> + Send + 'static,
     {
+        // Held until the answer: streams over the peer's limit wait here.
+        let queue_limit = options
+            .idle_timeout
+            .unwrap_or(self.shared.config().call_timeout);
+        let (_slot, _) = self.shared.slot(queue_limit).await?;
         let id = self.shared.next_id();
         let window = options.window.unwrap_or(self.shared.config().stream_window);
         let (mut answers, credit) = self.shared.streams().open(id, window);
@@ -154,10 +159,16 @@ impl Peer {
     where
         A: Serialize + ?Sized,
     {
-        let id = self.shared.next_id();
         let config = self.shared.config();
         let window = options.window.unwrap_or(config.stream_window);
         let idle = options.idle_timeout.or(config.stream_idle_timeout);
+        // Held by the stream until it ends: streams over the peer's limit
+        // wait here.
+        let (slot, _) = self
+            .shared
+            .slot(idle.unwrap_or(config.call_timeout))
+            .await?;
+        let id = self.shared.next_id();
         let (answers, credit) = self.shared.streams().open(id, window);
         // From here, dropping `incoming` cancels and unregisters the stream.
         let mut incoming = Incoming::new(
@@ -168,6 +179,7 @@ impl Peer {
             window,
             idle,
         );
+        incoming.hold(slot);
         send_open(&self.shared, id, method, args, options, window).await?;
         if self.shared.features().stream_accepted {
             incoming
