@@ -66,7 +66,7 @@ impl Sessions {
             peer_limits: handshake::limits(config),
             features: crate::protocol::Features::all(),
             shutdown: CancellationToken::new(),
-            on_connect: None,
+            hooks: crate::session::Hooks::default(),
         };
         self.next_id += 1;
         let (session, _never_driven) = session::start(Box::new(end), setup);

@@ -16,7 +16,7 @@ use crate::{
     error::{CloseReason, ConnectError, MountError, TransportError},
     protocol::{Features, Limits, Welcome, close_code},
     router::{Router, Routes},
-    session::{self, Hold, OnConnect, Peer, Role, Session, Setup, handshake},
+    session::{self, Hold, Hooks, Peer, Role, Session, Setup, handshake},
     transport::{
         BoxTransport,
         websocket::{self, Io, WsTransport},
@@ -31,7 +31,7 @@ pub struct ClientBuilder {
     routes: Routes,
     mount_error: Option<MountError>,
     headers: Vec<(String, String)>,
-    on_connect: Option<OnConnect>,
+    hooks: Hooks,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ClientTls>,
 }
@@ -42,7 +42,7 @@ impl fmt::Debug for ClientBuilder {
             .field("config", &self.config)
             .field("routes", &self.routes)
             .field("headers", &self.headers)
-            .field("on_connect", &self.on_connect.is_some())
+            .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }
 }
@@ -72,7 +72,19 @@ impl ClientBuilder {
     where
         F: Fn(&Session) + Send + Sync + 'static,
     {
-        self.on_connect = Some(std::sync::Arc::new(hook));
+        self.hooks.on_connect = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` once the client's session has ended, with its close
+    /// reason (the server closed it, the connection dropped, or
+    /// [`Client::close`]): the place to note the disconnection or to start
+    /// reconnecting.
+    pub fn on_disconnect<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Session, &CloseReason) + Send + Sync + 'static,
+    {
+        self.hooks.on_disconnect = Some(std::sync::Arc::new(hook));
         self
     }
 
@@ -220,20 +232,18 @@ impl ClientBuilder {
             ws,
             &welcome,
             remote_addr,
-            self.on_connect,
+            self.hooks,
         ))
     }
 
     /// The routes and configuration, checked, for a connection made
     /// elsewhere (the in-memory pair).
-    pub(crate) fn into_parts(
-        self,
-    ) -> Result<(Routes, ClientConfig, Option<OnConnect>), ConnectError> {
+    pub(crate) fn into_parts(self) -> Result<(Routes, ClientConfig, Hooks), ConnectError> {
         if let Some(err) = self.mount_error {
             return Err(ConnectError::Mount(err));
         }
         self.config.validate().map_err(ConnectError::Config)?;
-        Ok((self.routes, self.config, self.on_connect))
+        Ok((self.routes, self.config, self.hooks))
     }
 }
 
@@ -244,7 +254,7 @@ pub(crate) fn start(
     transport: BoxTransport,
     welcome: &Welcome,
     remote_addr: Option<std::net::SocketAddr>,
-    on_connect: Option<OnConnect>,
+    hooks: Hooks,
 ) -> Client {
     let routes = std::sync::Arc::new(routes);
     let tracker = TaskTracker::new();
@@ -263,7 +273,7 @@ pub(crate) fn start(
         features: Features::from_names(&welcome.features),
         // A client has no server to shut down: only closing ends it.
         shutdown: CancellationToken::new(),
-        on_connect,
+        hooks,
     };
     let (session, drive) = session::start(transport, setup);
     tracker.spawn(drive);
@@ -334,7 +344,7 @@ impl Client {
             routes: Routes::default(),
             mount_error: None,
             headers: Vec::new(),
-            on_connect: None,
+            hooks: Hooks::default(),
             #[cfg(feature = "tls")]
             tls: None,
         }

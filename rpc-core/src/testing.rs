@@ -67,7 +67,7 @@ pub enum PairError {
 /// configurations, or a failed handshake.
 pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, PairError> {
     let server = server.into_parts().map_err(PairError::Server)?;
-    let (client_routes, client_config, client_on_connect) =
+    let (client_routes, client_config, client_hooks) =
         client.into_parts().map_err(PairError::Client)?;
     let session_config = server.config.session.clone();
     let (server_end, client_end) = memory::pair(
@@ -104,7 +104,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         peer_limits: client_limits,
         features,
         shutdown: never,
-        on_connect: server.on_connect,
+        hooks: server.hooks,
     };
     let (server_session, drive) = session::start(server_end, setup);
     tracker.spawn(drive);
@@ -115,7 +115,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         client_end,
         &welcome,
         None,
-        client_on_connect,
+        client_hooks,
     );
     Ok(Pair {
         server: server_session,

@@ -198,7 +198,7 @@ async fn run_session(
         peer_limits,
         features,
         shutdown: ctx.shutdown.child_token(),
-        on_connect: ctx.on_connect.clone(),
+        hooks: ctx.hooks.clone(),
     };
     let (session, drive) = session::start(ws, setup);
     let drain = async {

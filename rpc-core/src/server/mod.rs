@@ -40,11 +40,11 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     auth::{AuthHook, Refusal, UpgradeRequest},
     config::ServerConfig,
-    error::{MountError, ServeError},
+    error::{CloseReason, MountError, ServeError},
     identity::Identity,
     push::{DeadLetter, DeadLetters, Registry},
     router::{Router, Routes},
-    session::{OnConnect, Session},
+    session::{Hooks, Session},
     transport::websocket,
 };
 
@@ -59,7 +59,7 @@ pub struct ServerBuilder {
     routes: Routes,
     mount_error: Option<MountError>,
     auth: Option<Arc<AuthHook>>,
-    on_connect: Option<OnConnect>,
+    hooks: Hooks,
     dead_letters: Option<DeadLetters>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
@@ -71,7 +71,7 @@ impl fmt::Debug for ServerBuilder {
             .field("config", &self.config)
             .field("routes", &self.routes)
             .field("auth", &self.auth.is_some())
-            .field("on_connect", &self.on_connect.is_some())
+            .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }
 }
@@ -174,7 +174,19 @@ impl ServerBuilder {
     where
         F: Fn(&Session) + Send + Sync + 'static,
     {
-        self.on_connect = Some(Arc::new(hook));
+        self.hooks.on_connect = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` on every session once it has ended, with its close
+    /// reason; the session's identity, tags and extensions are still there
+    /// to read. With [`on_connect`](Self::on_connect), the place to keep the
+    /// application's own presence list or directory.
+    pub fn on_disconnect<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Session, &CloseReason) + Send + Sync + 'static,
+    {
+        self.hooks.on_disconnect = Some(Arc::new(hook));
         self
     }
 
@@ -309,7 +321,7 @@ impl ServerBuilder {
             routes: Arc::new(self.routes),
             described,
             auth: self.auth,
-            on_connect: self.on_connect,
+            hooks: self.hooks,
             registry,
             dead_letters: self.dead_letters,
             #[cfg(feature = "tls")]
@@ -332,7 +344,7 @@ pub(crate) struct Parts {
     pub(crate) config: ServerConfig,
     pub(crate) routes: Routes,
     pub(crate) dead_letters: Option<DeadLetters>,
-    pub(crate) on_connect: Option<OnConnect>,
+    pub(crate) hooks: Hooks,
 }
 
 impl ServerBuilder {
@@ -346,7 +358,7 @@ impl ServerBuilder {
             config: self.config,
             routes: self.routes,
             dead_letters: self.dead_letters,
-            on_connect: self.on_connect,
+            hooks: self.hooks,
         })
     }
 }
@@ -357,7 +369,7 @@ struct Context {
     routes: Arc<Routes>,
     described: Bytes,
     auth: Option<Arc<AuthHook>>,
-    on_connect: Option<OnConnect>,
+    hooks: Hooks,
     registry: Registry,
     dead_letters: Option<DeadLetters>,
     #[cfg(feature = "tls")]
@@ -400,7 +412,7 @@ impl Server {
             routes: Routes::default(),
             mount_error: None,
             auth: None,
-            on_connect: None,
+            hooks: Hooks::default(),
             dead_letters: None,
             #[cfg(feature = "tls")]
             tls: None,

@@ -8,6 +8,7 @@
 
 mod handlers;
 pub(crate) mod handshake;
+mod hooks;
 mod inbound;
 mod job;
 mod liveness;
@@ -21,6 +22,7 @@ pub(crate) mod streams;
 mod tags;
 mod writer;
 
+pub(crate) use hooks::Hooks;
 pub(crate) use peer::Hold;
 pub use peer::{CallOptions, Peer};
 pub(crate) use slots::Slot;
@@ -264,13 +266,9 @@ pub(crate) struct Setup {
     /// Cancelled when the server begins a graceful shutdown; never on a
     /// client.
     pub(crate) shutdown: CancellationToken,
-    /// Runs once the session exists, before it reads its first frame.
-    pub(crate) on_connect: Option<OnConnect>,
+    /// The application's hooks on the session's start and end.
+    pub(crate) hooks: Hooks,
 }
-
-/// The application's hook run on every new session
-/// ([`ServerBuilder::on_connect`](crate::ServerBuilder::on_connect)).
-pub(crate) type OnConnect = Arc<dyn Fn(&Session) + Send + Sync>;
 
 /// State shared by the reader, the writer, handlers and handles.
 pub(crate) struct Shared {
@@ -610,13 +608,18 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
     let session = Session {
         shared: Arc::clone(&shared),
     };
-    if let Some(on_connect) = &setup.on_connect {
+    if let Some(on_connect) = &setup.hooks.on_connect {
         on_connect(&session);
     }
-    (
-        session,
-        drive(ws, shared, drain, handler_queue).instrument(span),
-    )
+    let on_disconnect = setup.hooks.on_disconnect;
+    let ended = session.clone();
+    let drive = async move {
+        drive(ws, shared, drain, handler_queue).await;
+        if let Some(on_disconnect) = on_disconnect {
+            on_disconnect(&ended, &ended.shared.close_reason());
+        }
+    };
+    (session, drive.instrument(span))
 }
 
 fn to_usize(n: u32) -> usize {
