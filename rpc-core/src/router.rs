@@ -170,6 +170,19 @@ impl Request {
         })
     }
 
+    /// [`args`](Self::args), naming the expected type `name` in the error
+    /// (generated dispatch decodes through a local type whose own name
+    /// says nothing).
+    #[doc(hidden)]
+    pub fn args_named<A: DeserializeOwned>(&self, name: &str) -> Result<A, HandlerError> {
+        codec::decode_value(&self.payload).map_err(|err| {
+            HandlerError::new(
+                ErrorCode::BAD_ARGUMENTS,
+                format!("arguments do not decode as {name}: {}", err_chain(&err)),
+            )
+        })
+    }
+
     /// Encodes `value` as the answer. For casts and notifications nothing is
     /// encoded and nothing will be sent.
     ///

@@ -178,6 +178,22 @@ pub async fn fake_server_granting(
     listener: tokio::net::TcpListener,
     features: Vec<String>,
 ) -> RawWs {
+    let limits = Limits {
+        max_message_size: 1 << 20,
+        max_in_flight: 16,
+        max_reassembly: 1 << 20,
+        max_partials: 16,
+    };
+    fake_server_announcing(listener, features, limits).await
+}
+
+/// [`fake_server_granting`], announcing `limits` in its `Welcome` instead
+/// of 1 MiB ones.
+pub async fn fake_server_announcing(
+    listener: tokio::net::TcpListener,
+    features: Vec<String>,
+    limits: Limits,
+) -> RawWs {
     let (tcp, _) = listener.accept().await.expect("accept");
     let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
     let _hello = ws.next().await.expect("hello").expect("hello");
@@ -185,14 +201,28 @@ pub async fn fake_server_granting(
         version: PROTOCOL_VERSION,
         session_id: 1,
         features,
-        limits: Limits {
-            max_message_size: 1 << 20,
-            max_in_flight: 16,
-            max_reassembly: 1 << 20,
-            max_partials: 16,
-        },
+        limits,
     });
     let bytes = codec::encode(&welcome).expect("welcome encodes");
     ws.send(Message::Binary(bytes)).await.expect("send welcome");
     ws
+}
+
+/// The header of an unmasked server WebSocket frame announcing `len`
+/// payload bytes, in the shortest length encoding: what a fake server
+/// writes with [`write_raw`] to lie about a frame's length.
+pub fn server_header(first: u8, len: u64) -> Vec<u8> {
+    let mut header = vec![first];
+    match len {
+        0..=125 => header.push(u8::try_from(len).expect("under 126")),
+        126..=0xFFFF => {
+            header.push(0x7E);
+            header.extend_from_slice(&u16::try_from(len).expect("under 2^16").to_be_bytes());
+        }
+        _ => {
+            header.push(0x7F);
+            header.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+    header
 }

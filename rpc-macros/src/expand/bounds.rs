@@ -1,7 +1,9 @@
 //! Trait bounds on the user's types, reported where the types are written.
 //!
-//! The `const _` block of the expansion references a check function per
-//! wire type, `assert_arg::<Point>` and the like, whose bound is a trait of
+//! Arguments and answers are checked where they are encoded and decoded,
+//! once per type and direction (`wire`). For stream items, uploads and
+//! error types, the `const _` block references a check function per type,
+//! `assert_item::<Tick>` and the like, whose bound is a trait of
 //! `rpc::stub` with a `#[diagnostic::on_unimplemented]` message saying what
 //! to derive. The dispatch code that needs the same bounds is located at
 //! the same types where it can be (`located_at`), so most follow-on errors
@@ -24,10 +26,9 @@ pub(super) fn assertions(router: &Router) -> TokenStream {
         }
     };
     let mut checks = TokenStream::new();
+    // Arguments and answers are checked where they are encoded and decoded
+    // (`wire`), once each.
     for method in &router.methods {
-        for arg in method.wire_args() {
-            checks.extend(check(&arg.ty, quote!(assert_arg)));
-        }
         if let Some(item) = method.uploads().and_then(|uploads| uploads.item.as_ref()) {
             checks.extend(check(item, quote!(assert_upload)));
         }
@@ -41,14 +42,11 @@ pub(super) fn assertions(router: &Router) -> TokenStream {
                     checks.extend(check(err, quote!(assert_error)));
                 }
             }
-            _ => match &method.ret {
-                Return::Unit => {}
-                Return::Value(ty) => checks.extend(check(ty, quote!(assert_return))),
-                Return::Result { ok, err, .. } => {
-                    checks.extend(check(ok, quote!(assert_return)));
+            _ => {
+                if let Return::Result { err, .. } = &method.ret {
                     checks.extend(check(err, quote!(assert_error)));
                 }
-            },
+            }
         }
     }
     checks

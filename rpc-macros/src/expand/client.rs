@@ -21,7 +21,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Visibility, ext::IdentExt};
 
-use super::bounds;
+use super::{bounds, wire};
 use crate::{
     ast::{Arg, Items, Method, Return, Router, Shape},
     options::Container,
@@ -121,8 +121,7 @@ fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
         let (ident, ty) = (&arg.ident, &arg.ty);
         quote!(#ident: #ty)
     });
-    let names = method.wire_args().map(|arg| &arg.ident);
-    let args = quote!(&(#(#names,)*));
+    let args = wire::args_ref(&p, method);
     let error = quote!(#p::rpc_core::Error);
     let options = quote!(#p::Clone::clone(&self.options));
     let call = quote!(self.peer.call_with(#wire_name, #args, #options).await);
@@ -132,11 +131,14 @@ fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
             quote!(self.peer.cast_with(#wire_name, #args, #options).await),
         ),
         (Return::Unit, _) => (quote!(()), call),
-        (Return::Value(ty), _) => (quote!(#ty), call),
-        (Return::Result { ok, err, .. }, _) => (
-            quote!(#p::Result<#ok, #err>),
-            quote!(#p::rpc_core::stub::application_result(#call)),
-        ),
+        (Return::Value(ty), _) => (quote!(#ty), wire::decode_answer(&p, ty, &call)),
+        (Return::Result { ok, err, .. }, _) => {
+            let answer = wire::decode_answer(&p, ok, &call);
+            (
+                quote!(#p::Result<#ok, #err>),
+                quote!(#p::rpc_core::stub::application_result(#answer)),
+            )
+        }
     };
     quote! {
         #docs
@@ -218,8 +220,7 @@ fn open(
 ) -> (TokenStream, TokenStream, String) {
     let rpc = quote!(#p::rpc_core);
     let wire_name = &method.wire_name;
-    let wire_names = method.wire_args().map(|arg| &arg.ident);
-    let args = quote!(&(#(#wire_names,)*));
+    let args = wire::args_ref(p, method);
     let uploads = method.uploads().map(|uploads| &uploads.ident);
     let uploads_name = uploads.map(|u| u.unraw().to_string()).unwrap_or_default();
     // A stream the handler may refuse with `Err(e)` opens to
@@ -269,11 +270,14 @@ fn open(
                 quote!(self.peer.call_with_upload(#wire_name, #args, #uploads, #options).await);
             let (returns, body) = match &method.ret {
                 Return::Unit => (quote!(()), upload),
-                Return::Value(ty) => (quote!(#ty), upload),
-                Return::Result { ok, err, .. } => (
-                    quote!(#p::Result<#ok, #err>),
-                    quote!(#rpc::stub::application_result(#upload)),
-                ),
+                Return::Value(ty) => (quote!(#ty), wire::decode_answer(p, ty, &upload)),
+                Return::Result { ok, err, .. } => {
+                    let answer = wire::decode_answer(p, ok, &upload);
+                    (
+                        quote!(#p::Result<#ok, #err>),
+                        quote!(#rpc::stub::application_result(#answer)),
+                    )
+                }
             };
             (
                 returns,

@@ -17,7 +17,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Index, Type};
 
-use super::bounds;
+use super::{bounds, wire};
 use crate::ast::{Arg, Form, Items, Method, Receiver, Return, Router, Shape};
 
 /// How the `Router` impl reaches the methods.
@@ -135,7 +135,6 @@ pub(super) fn placeholder_impl(router: &Router) -> TokenStream {
 fn arm(target: &Target, index: usize, method: &Method) -> TokenStream {
     let p = super::local();
     let ident = &method.ident;
-    let decode_at = bounds::decode_span(method.wire_args().map(|arg| &arg.ty));
     let mut wire_index = 0;
     let mut extract = Vec::new();
     let call_args: Vec<TokenStream> = method
@@ -160,13 +159,7 @@ fn arm(target: &Target, index: usize, method: &Method) -> TokenStream {
             }
         })
         .collect();
-    let decode = if wire_index == 0 {
-        quote!(request.args::<()>()?;)
-    } else {
-        let wire_types = method.wire_args().map(|arg| &arg.ty);
-        let decoded = quote_spanned!(decode_at=> request.args());
-        quote!(let args: (#(#wire_types,)*) = #decoded?;)
-    };
+    let decode = wire::decode_args(&p, method);
     // Uploads are accepted (and credit granted) once the arguments decode.
     let uploads = method.uploads().and_then(|uploads| {
         let item = uploads.item.as_ref()?;
@@ -209,14 +202,14 @@ fn answer_once(p: &TokenStream, call: &TokenStream, method: &Method) -> TokenStr
             request.reply(&())
         },
         (Return::Value(ty), _) => {
-            let reply = quote_spanned!(bounds::at(ty)=> request.reply(&value));
+            let reply = wire::reply(p, ty);
             quote! {
                 let value = #call;
                 #reply
             }
         }
         (Return::Result { ok, err, .. }, _) => {
-            let reply = quote_spanned!(bounds::at(ok)=> request.reply(&value));
+            let reply = wire::reply(p, ok);
             let application = application(p, err);
             quote! {
                 match #call {

@@ -15,7 +15,7 @@
 //!     static INFO: RouterInfo = ..;
 //!     impl Router for Calculator { .. }       dispatch table (dispatch.rs)
 //!     inventory::submit! { .. }               registration (metadata.rs)
-//!     let _ = assert_arg::<i64>; ..           bound checks (bounds.rs)
+//!     let _ = assert_item::<Tick>; ..         bound checks of stream and error types (bounds.rs)
 //! };
 //! pub struct CalculatorClient { .. }  typed stub (client.rs)
 //! ```
@@ -42,6 +42,7 @@ mod dispatch;
 mod metadata;
 mod push;
 mod service;
+mod wire;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};

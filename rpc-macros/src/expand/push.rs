@@ -46,7 +46,7 @@ struct Cast<'a> {
 }
 
 impl<'a> Cast<'a> {
-    fn of(method: &'a Method, default_doc: impl Fn(&str) -> String) -> Self {
+    fn of(p: &TokenStream, method: &'a Method, default_doc: impl Fn(&str) -> String) -> Self {
         let docs = if method.doc_attrs.is_empty() {
             let text = default_doc(&method.wire_name);
             quote!(#[doc = #text])
@@ -61,13 +61,12 @@ impl<'a> Cast<'a> {
                 quote!(#ident: #ty)
             })
             .collect();
-        let names = method.wire_args().map(|arg| &arg.ident);
         Cast {
             ident: &method.ident,
             wire_name: &method.wire_name,
             docs,
             params,
-            value: quote!(&(#(#names,)*)),
+            value: super::wire::args_ref(p, method),
         }
     }
 }
@@ -90,7 +89,7 @@ fn handle_stub(router: &Router, vis: &Visibility, casts: &[&Method]) -> TokenStr
             docs,
             params,
             value,
-        } = Cast::of(method, |wire_name| {
+        } = Cast::of(&p, method, |wire_name| {
             format!(" Pushes `{wire_name}` to the peer, as its cast.")
         });
         quote! {
@@ -151,7 +150,7 @@ fn broadcast_stub(router: &Router, vis: &Visibility, casts: &[&Method]) -> Token
             docs,
             params,
             value,
-        } = Cast::of(method, |wire_name| {
+        } = Cast::of(&p, method, |wire_name| {
             format!(" Pushes `{wire_name}` to every session of the audience, without waiting: a full queue counts in the report's `full`.")
         });
         quote! {
