@@ -68,36 +68,15 @@ pub fn application_result<T, E: DeserializeOwned>(
     }
 }
 
-/// A type that can be an argument of a router method: it travels from the
-/// caller's stub (`Serialize`) to the handler (`DeserializeOwned`).
-///
-/// Implemented for every type that is both; it exists so that generated
-/// code can check the bounds at the type as the user wrote it, with a
-/// message that says what to do.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an rpc argument: it must implement `Serialize` and `Deserialize`",
-    label = "arguments travel over the wire",
-    note = "derive both: `#[derive(serde::Serialize, serde::Deserialize)]`, or take a type that has them"
-)]
-pub trait WireArg: Serialize + DeserializeOwned {}
-
-impl<T: Serialize + DeserializeOwned> WireArg for T {}
-
-/// A type that can be returned by a router method: it travels from the
-/// handler (`Serialize`) back to the caller's stub (`DeserializeOwned`).
-/// Checked as [`WireArg`] is.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned by an rpc method: it must implement `Serialize` and `Deserialize`",
-    label = "return values travel over the wire",
-    note = "derive both: `#[derive(serde::Serialize, serde::Deserialize)]`, or return a type that has them"
-)]
-pub trait WireReturn: Serialize + DeserializeOwned {}
-
-impl<T: Serialize + DeserializeOwned> WireReturn for T {}
-
 /// The error type `E` of a router method returning `Result<T, E>`: it
 /// travels to the caller (`Serialize`, `DeserializeOwned`) with a message
-/// made by `Display`. Checked as [`WireArg`] is.
+/// made by `Display`.
+///
+/// Implemented for every such type; it exists so that generated code can
+/// check the bounds at the type as the user wrote it, with a message that
+/// says what to do. (Arguments, answers and stream items need no such
+/// trait: generated code checks their serde bounds once each, at the
+/// type.)
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the error of an rpc method: it must implement `Serialize`, `Deserialize` and `Display`",
     label = "the error value travels to the caller, with its `Display` text as the message",
@@ -141,51 +120,10 @@ where
     request.send_try_stream(items).await
 }
 
-/// A type that can be an upload item of a stream method (`U` of an
-/// `Incoming<U>` parameter): the caller's stub sends it from a task of its
-/// own (`Serialize + Send + 'static`), the handler decodes it
-/// (`DeserializeOwned`). Checked as [`WireArg`] is.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be uploaded to an rpc stream: it must implement `Serialize` and `Deserialize`, and be `Send`",
-    label = "upload items travel over the wire",
-    note = "derive both: `#[derive(serde::Serialize, serde::Deserialize)]`, or upload a type that has them"
-)]
-pub trait WireUpload: Serialize + DeserializeOwned + Send + 'static {}
-
-impl<T: Serialize + DeserializeOwned + Send + 'static> WireUpload for T {}
-
-/// A type that can be an item of a stream a method returns: the handler
-/// sends it (`Serialize`), the caller's stream decodes it
-/// (`DeserializeOwned`). Checked as [`WireArg`] is.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an item of an rpc stream: it must implement `Serialize` and `Deserialize`",
-    label = "stream items travel over the wire",
-    note = "derive both: `#[derive(serde::Serialize, serde::Deserialize)]`, or stream a type that has them"
-)]
-pub trait WireItem: Serialize + DeserializeOwned {}
-
-impl<T: Serialize + DeserializeOwned> WireItem for T {}
-
-/// Compile-time check that `T` can be an argument; generated code names it
-/// with the user's type so that the error points there.
-#[doc(hidden)]
-pub fn assert_arg<T: WireArg>() {}
-
-/// Compile-time check that `T` can be a return value.
-#[doc(hidden)]
-pub fn assert_return<T: WireReturn>() {}
-
-/// Compile-time check that `E` can be an application error.
+/// Compile-time check that `E` can be an application error; generated code
+/// names it with the user's type so that the error points there.
 #[doc(hidden)]
 pub fn assert_error<E: WireError>() {}
-
-/// Compile-time check that `U` can be an upload item.
-#[doc(hidden)]
-pub fn assert_upload<U: WireUpload>() {}
-
-/// Compile-time check that `T` can be a stream item.
-#[doc(hidden)]
-pub fn assert_item<T: WireItem>() {}
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,11 @@
 //! Trait bounds on the user's types, reported where the types are written.
 //!
 //! Arguments and answers are checked where they are encoded and decoded,
-//! once per type and direction (`wire`). For stream items, uploads and
-//! error types, the `const _` block references a check function per type,
-//! `assert_item::<Tick>` and the like, whose bound is a trait of
-//! `rpc::stub` with a `#[diagnostic::on_unimplemented]` message saying what
-//! to derive. The dispatch code that needs the same bounds is located at
+//! once per type and direction (`wire`); stream items and uploads where the
+//! stream is sent and received, located at the item type. For error types,
+//! which also need `Display`, the `const _` block references
+//! `assert_error::<E>`, whose bound is a trait of `rpc::stub` with a
+//! `#[diagnostic::on_unimplemented]` message saying what to derive. The dispatch code that needs the same bounds is located at
 //! the same types where it can be (`located_at`), so most follow-on errors
 //! point there too instead of at `#[rpc::router]`; being in the macro's own
 //! context, that code is still exempt from the user's lints.
@@ -29,12 +29,8 @@ pub(super) fn assertions(router: &Router) -> TokenStream {
     // Arguments and answers are checked where they are encoded and decoded
     // (`wire`), once each.
     for method in &router.methods {
-        if let Some(item) = method.uploads().and_then(|uploads| uploads.item.as_ref()) {
-            checks.extend(check(item, quote!(assert_upload)));
-        }
         match (&method.items, method.shape()) {
             (Some(items), Shape::ServerStream | Shape::Bidirectional) => {
-                checks.extend(check(items.wire_item(), quote!(assert_item)));
                 if let Some((_, err)) = &items.fallible {
                     checks.extend(check(err, quote!(assert_error)));
                 }

@@ -15,7 +15,7 @@
 //!     static INFO: RouterInfo = ..;
 //!     impl Router for Calculator { .. }       dispatch table (dispatch.rs)
 //!     inventory::submit! { .. }               registration (metadata.rs)
-//!     let _ = assert_item::<Tick>; ..         bound checks of stream and error types (bounds.rs)
+//!     let _ = assert_error::<DivError>; ..    bound checks of error types (bounds.rs)
 //! };
 //! pub struct CalculatorClient { .. }  typed stub (client.rs)
 //! ```
