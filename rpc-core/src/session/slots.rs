@@ -64,9 +64,11 @@ impl Slots {
                 max: self.max_queued,
             });
         }
+        // Leaves the queue however the wait ends, the caller's future being
+        // dropped included.
+        let _waiting = Waiting(&self.queued);
         let started = Instant::now();
         let waited = tokio::time::timeout(limit, Arc::clone(&self.free).acquire_owned()).await;
-        self.queued.fetch_sub(1, Ordering::AcqRel);
         match waited {
             Ok(Ok(slot)) => Ok((slot, limit.saturating_sub(started.elapsed()))),
             Ok(Err(_closed)) => Err(on_close()),
@@ -77,6 +79,15 @@ impl Slots {
     /// Ends every wait: the session is closing.
     pub(crate) fn close(&self) {
         self.free.close();
+    }
+}
+
+/// One request in the queue, until dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -113,6 +124,18 @@ mod tests {
         let _held = slots.take(Duration::from_secs(1), closed).await.unwrap().0;
         let timed_out = slots.take(Duration::from_millis(50), closed).await;
         assert!(matches!(timed_out, Err(Error::Timeout(_))));
+        // A waiter given up by its caller leaves the queue.
+        {
+            let mut abandoned = std::pin::pin!(slots.take(Duration::from_secs(1), closed));
+            tokio::select! {
+                biased;
+                _ = abandoned.as_mut() => panic!("no slot is free"),
+                () = std::future::ready(()) => {}
+            }
+            assert_eq!(slots.queued.load(Ordering::Acquire), 1);
+        }
+        assert_eq!(slots.queued.load(Ordering::Acquire), 0);
+
         slots.close();
         let ended = slots.take(Duration::from_secs(1), closed).await;
         assert!(matches!(ended, Err(Error::Closed(_))));
