@@ -6,7 +6,7 @@
 mod common;
 
 use common::{server_config, url, within};
-use rpc::{Client, CloseReason, Identity, Server, protocol::close_code};
+use rpc::{Client, CloseReason, Server, protocol::close_code};
 use tokio::sync::mpsc;
 
 #[derive(Debug, PartialEq)]
@@ -36,26 +36,35 @@ fn left(session: &rpc::Session, reason: &CloseReason) -> Seen {
     }
 }
 
+/// Hooks that report what they see on a channel: `on_connect`,
+/// `on_disconnect`, and the receiving end.
+fn recording() -> (
+    impl Fn(&rpc::Session) + Send + Sync + 'static,
+    impl Fn(&rpc::Session, &CloseReason) + Send + Sync + 'static,
+    mpsc::UnboundedReceiver<Seen>,
+) {
+    let (seen_tx, seen) = mpsc::unbounded_channel();
+    let on_leave = seen_tx.clone();
+    let on_connect = move |session: &rpc::Session| {
+        let _ = seen_tx.send(Seen::Connected {
+            id: session.id(),
+            who: who(session),
+        });
+    };
+    let on_disconnect = move |session: &rpc::Session, reason: &CloseReason| {
+        let _ = on_leave.send(left(session, reason));
+    };
+    (on_connect, on_disconnect, seen)
+}
+
 #[tokio::test]
 async fn a_server_sees_each_session_arrive_and_leave_with_its_reason() {
-    let (seen_tx, mut seen) = mpsc::unbounded_channel();
-    let on_leave = seen_tx.clone();
+    let (on_connect, on_disconnect, mut seen) = recording();
     let server = Server::builder()
         .config(server_config())
-        .authenticate(|request| {
-            Ok(request
-                .header("authorization")
-                .map(|who| Identity::new(who.to_owned())))
-        })
-        .on_connect(move |session| {
-            let _ = seen_tx.send(Seen::Connected {
-                id: session.id(),
-                who: who(session),
-            });
-        })
-        .on_disconnect(move |session, reason| {
-            let _ = on_leave.send(left(session, reason));
-        })
+        .authenticate(common::subject_from_header)
+        .on_connect(on_connect)
+        .on_disconnect(on_disconnect)
         .bind("127.0.0.1:0")
         .await
         .unwrap();
@@ -95,20 +104,12 @@ async fn a_client_hears_of_its_end_when_the_server_shuts_down() {
         .bind("127.0.0.1:0")
         .await
         .unwrap();
-    let (seen_tx, mut seen) = mpsc::unbounded_channel();
-    let on_leave = seen_tx.clone();
+    let (on_connect, on_disconnect, mut seen) = recording();
     let client = within(
         "connect",
         Client::builder()
-            .on_connect(move |session| {
-                let _ = seen_tx.send(Seen::Connected {
-                    id: session.id(),
-                    who: who(session),
-                });
-            })
-            .on_disconnect(move |session, reason| {
-                let _ = on_leave.send(left(session, reason));
-            })
+            .on_connect(on_connect)
+            .on_disconnect(on_disconnect)
             .connect(&url(&server)),
     )
     .await

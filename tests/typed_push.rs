@@ -8,8 +8,7 @@ mod common;
 
 use common::{server_config, url, within};
 use rpc::{
-    Audience, Client, DeadLetterReason, Identity, Priority, PushPolicy, RegistryEvent, Server,
-    testing,
+    Audience, Client, DeadLetterReason, Priority, PushPolicy, RegistryEvent, Server, testing,
 };
 use tokio::sync::mpsc;
 
@@ -108,11 +107,7 @@ async fn connect_as(server: &Server, who: &str) -> (Client, mpsc::UnboundedRecei
 async fn a_broadcast_stub_reaches_exactly_its_audience() {
     let server = Server::builder()
         .config(server_config())
-        .authenticate(|request| {
-            Ok(request
-                .header("authorization")
-                .map(|who| Identity::new(who.to_owned())))
-        })
+        .authenticate(common::subject_from_header)
         .bind("127.0.0.1:0")
         .await
         .unwrap();

@@ -155,6 +155,20 @@ pub async fn pair(router: FnRouter, server: ServerConfig, client: SessionConfig)
     .expect("the pair connects")
 }
 
+/// An authentication hook for tests: the `authorization` header, when
+/// there is one, is the caller's subject.
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the shape `Server::authenticate` takes"
+)]
+pub fn subject_from_header(
+    request: &rpc::UpgradeRequest,
+) -> Result<Option<rpc::Identity>, rpc::Refusal> {
+    Ok(request
+        .header("authorization")
+        .map(|who| rpc::Identity::new(who.to_owned())))
+}
+
 pub fn url(server: &Server) -> String {
     format!("ws://{}", server.local_addr().unwrap())
 }
