@@ -158,16 +158,7 @@ impl Request {
     ///
     /// A `bad arguments` error naming the decoding failure.
     pub fn args<A: DeserializeOwned>(&self) -> Result<A, HandlerError> {
-        codec::decode_value(&self.payload).map_err(|err| {
-            HandlerError::new(
-                ErrorCode::BAD_ARGUMENTS,
-                format!(
-                    "arguments do not decode as {}: {}",
-                    std::any::type_name::<A>(),
-                    err_chain(&err)
-                ),
-            )
-        })
+        self.args_named(std::any::type_name::<A>())
     }
 
     /// [`args`](Self::args), naming the expected type `name` in the error
