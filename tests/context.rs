@@ -171,7 +171,7 @@ async fn headers_set_on_a_stub_reach_calls_and_casts() {
     with_text.push(("text".to_owned(), "hi".to_owned()));
     assert_eq!(within("cast", seen.recv()).await.unwrap(), with_text);
 
-    let plain = DeskClient::new(desk.peer());
+    let plain = DeskClient::new(desk.caller());
     assert_eq!(within("call", plain.headers()).await.unwrap(), vec![]);
 }
 

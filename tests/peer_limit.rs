@@ -134,7 +134,7 @@ async fn past_the_queue_a_call_fails_at_once_as_busy() {
 async fn a_call_waiting_for_a_slot_times_out_without_being_sent() {
     let mut t = setup(1).await;
     let desk = client(&t.server, 4, Duration::from_millis(200)).await;
-    let first = desk.peer().call_with::<_, u64>(
+    let first = desk.caller().call_with::<_, u64>(
         "work",
         &(1u64,),
         rpc::CallOptions::default().timeout(Duration::from_secs(10)),
@@ -163,7 +163,7 @@ async fn a_refused_open_gives_its_slot_back() {
     // An open takes the server's one slot until its stream ends; a
     // refused one ends at once.
     let refused = desk
-        .peer()
+        .caller()
         .open::<_, u64>("nope", &(), StreamOptions::default())
         .await;
     assert!(refused.is_err());

@@ -18,9 +18,23 @@ pub enum Error {
     /// No answer arrived within the call's timeout; a cancel was sent.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    /// The session ended before an answer arrived, or had already ended.
+    /// The session had ended (or the client was closed) before the request
+    /// was sent: nothing reached the peer.
     #[error("session closed: {0}")]
     Closed(CloseReason),
+    /// The session ended after the call was sent and before its answer
+    /// arrived: the peer may or may not have run it. Retrying is safe only
+    /// for a method that tolerates running twice, or one marked
+    /// `#[rpc::call(idempotent)]`, which a
+    /// [`ReconnectingClient`](crate::ReconnectingClient) retries itself
+    /// under an operation id the server de-duplicates.
+    #[error("connection lost with the call in flight ({0}): it may or may not have run")]
+    Indeterminate(CloseReason),
+    /// A [`ReconnectingClient`](crate::ReconnectingClient) had no connection
+    /// (and was told to fail at once, or none came back within the call's
+    /// timeout): the request was not sent.
+    #[error("not connected: the request was not sent")]
+    Disconnected,
     /// The peer answered with an error frame.
     #[error(transparent)]
     Remote(RemoteError),
@@ -41,6 +55,14 @@ pub enum Error {
     QueueFull {
         /// The limit, [`SessionConfig::max_queued_calls`](crate::SessionConfig::max_queued_calls).
         max: usize,
+    },
+    /// A circuit breaker is open after repeated failures (of this method,
+    /// or of the endpoint): the call failed fast without being sent. Try
+    /// again after `retry_in`, when one probe call may pass.
+    #[error("circuit open after repeated failures; retry in {retry_in:?}")]
+    CircuitOpen {
+        /// Time left until the breaker lets a probe through.
+        retry_in: Duration,
     },
     /// The request is larger than the peer's `max_message_size` (announced
     /// in its handshake), so it was not sent.
@@ -64,13 +86,42 @@ impl Error {
     }
 
     /// Whether the session ended (or the peer is shutting down), so that the
-    /// call may succeed on a new connection.
+    /// call may succeed on a new connection: [`Error::Closed`],
+    /// [`Error::Indeterminate`], [`Error::Disconnected`] or a
+    /// `shutting down` answer.
     pub fn is_closed(&self) -> bool {
         match self {
-            Error::Closed(_) => true,
+            Error::Closed(_) | Error::Indeterminate(_) | Error::Disconnected => true,
             Error::Remote(remote) => remote.code == ErrorCode::SHUTTING_DOWN,
             _ => false,
         }
+    }
+
+    /// Whether the call certainly did not run, so that sending it again
+    /// cannot make it run twice: it was never sent ([`Error::Closed`],
+    /// [`Error::Disconnected`], [`Error::QueueFull`]), or the peer refused
+    /// it before running it (`busy`, `shutting down`).
+    ///
+    /// [`Error::Indeterminate`] and [`Error::Timeout`] are not: the call
+    /// may have run. Nor are errors that would only repeat themselves
+    /// (encoding, decoding, size, the handler's own errors).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Closed(_)
+            | Error::Disconnected
+            | Error::QueueFull { .. }
+            | Error::CircuitOpen { .. } => true,
+            Error::Remote(remote) => {
+                remote.code == ErrorCode::BUSY || remote.code == ErrorCode::SHUTTING_DOWN
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the connection dropped while the call was in flight, leaving
+    /// its outcome unknown ([`Error::Indeterminate`]).
+    pub fn is_indeterminate(&self) -> bool {
+        matches!(self, Error::Indeterminate(_))
     }
 
     /// Whether the call was refused because too many were in flight: by the
@@ -88,7 +139,7 @@ impl Error {
     /// Why the session ended, if that is what failed the call.
     pub fn close_reason(&self) -> Option<&CloseReason> {
         match self {
-            Error::Closed(reason) => Some(reason),
+            Error::Closed(reason) | Error::Indeterminate(reason) => Some(reason),
             _ => None,
         }
     }
@@ -328,6 +379,28 @@ impl ConnectError {
         match self {
             ConnectError::Refused { status, .. } => Some(*status),
             _ => None,
+        }
+    }
+
+    /// Whether trying again later may succeed: the server was unreachable,
+    /// slow, restarting or overloaded (an I/O error, a timeout, HTTP 408,
+    /// 429 or 5xx, a connection lost during the handshake). Refusals that
+    /// would only repeat themselves are not: a bad URL or configuration,
+    /// a refused TLS certificate, another protocol version, and HTTP 4xx
+    /// such as 401 and 403 (wrong credentials are not retried in a loop).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ConnectError::Io(_) | ConnectError::Timeout(_) | ConnectError::Upgrade(_) => true,
+            ConnectError::Refused { status, .. } => {
+                matches!(status, 408 | 429) || (500..600).contains(status)
+            }
+            ConnectError::Handshake(err) => matches!(
+                err,
+                HandshakeError::Closed(_)
+                    | HandshakeError::Transport(_)
+                    | HandshakeError::Refused(_)
+            ),
+            _ => false,
         }
     }
 

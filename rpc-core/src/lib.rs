@@ -35,6 +35,7 @@ pub mod __bench;
 #[doc(hidden)]
 pub mod __fuzz;
 mod auth;
+mod caller;
 mod client;
 pub mod codec;
 mod config;
@@ -58,6 +59,7 @@ mod tls;
 mod transport;
 
 pub use auth::{Refusal, UpgradeRequest};
+pub use caller::Caller;
 pub use client::{Client, ClientBuilder};
 pub use codec::CodecError;
 pub use config::{ClientConfig, ConfigError, ServerConfig, SessionConfig};

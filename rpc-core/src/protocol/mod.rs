@@ -32,6 +32,14 @@ pub const CONNECTION_ERROR_ID: u64 = 0;
 /// Prefix reserved for method names the library itself defines.
 pub const RESERVED_PREFIX: &str = "rpc.";
 
+/// Metadata header of a [`Call`] that may be retried on another connection:
+/// its value names the operation (32 lowercase hex digits, a random
+/// 128-bit number the caller draws once per operation and keeps across
+/// retries). A server that has seen the operation recently does not run it
+/// again: it answers the retry with the running call's answer, or with the
+/// answer it kept.
+pub const OPERATION_ID_HEADER: &str = "rpc-op-id";
+
 /// The header of one message. Variants are numbered on the wire in the order
 /// listed here (postcard writes the variant index as a varint), so new kinds
 /// are only ever appended.

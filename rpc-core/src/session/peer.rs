@@ -28,6 +28,15 @@ pub struct CallOptions {
     pub timeout: Option<Duration>,
     /// Metadata headers (name, value). Default: none.
     pub headers: Vec<(String, String)>,
+    /// Whether the method may be retried after the connection dropped with
+    /// the call in flight: what `#[rpc::call(idempotent)]` sets in its
+    /// stub. A [`ReconnectingClient`](crate::ReconnectingClient) then sends
+    /// the call with an operation id ([`OPERATION_ID_HEADER`]) and sends it
+    /// again, with the same id, on the next connection; the server runs it
+    /// once. A plain [`Peer`] never retries. Default: `false`.
+    ///
+    /// [`OPERATION_ID_HEADER`]: crate::protocol::OPERATION_ID_HEADER
+    pub idempotent: bool,
 }
 
 impl CallOptions {
@@ -40,6 +49,12 @@ impl CallOptions {
     /// Adds a header.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Marks the call [`idempotent`](Self::idempotent).
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
         self
     }
 
@@ -135,7 +150,8 @@ impl Peer {
     ///
     /// [`Error::Timeout`] after the session's call timeout (a cancel frame is
     /// sent), [`Error::Remote`] when the peer answers with an error,
-    /// [`Error::Closed`] when the session ends first, [`Error::Encode`] /
+    /// [`Error::Closed`] when the session had ended before the call was
+    /// sent, [`Error::Indeterminate`] when it ended after, [`Error::Encode`] /
     /// [`Error::Decode`] when a value does not fit its type.
     pub async fn call<A, R>(&self, method: &str, args: &A) -> Result<R, Error>
     where
@@ -267,11 +283,13 @@ impl Peer {
         };
         let exchange = async {
             self.shared.send(frame).await.map_err(Error::Closed)?;
+            // From here the peer may have the call: losing the session
+            // leaves its outcome unknown.
             match answer.await {
                 Ok(Answer::Value(bytes)) => Ok(bytes),
                 Ok(Answer::Failed(remote)) => Err(Error::Remote(remote)),
-                Ok(Answer::Closed(reason)) => Err(Error::Closed(reason)),
-                Err(_) => Err(Error::Closed(self.shared.close_reason())),
+                Ok(Answer::Closed(reason)) => Err(Error::Indeterminate(reason)),
+                Err(_) => Err(Error::Indeterminate(self.shared.close_reason())),
             }
         };
         let result = tokio::time::timeout(timeout, exchange)

@@ -112,9 +112,10 @@ impl<T> Incoming<T> {
                 self.finish(false);
                 Err(match failure {
                     StreamError::Application(remote) => Error::Remote(remote),
-                    StreamError::Transport(reason) => Error::Closed(reason),
+                    // The open was sent: the handler may have started.
+                    StreamError::Transport(reason) => Error::Indeterminate(reason),
                     StreamError::Timeout(limit) => Error::Timeout(limit),
-                    StreamError::Decode(_) => Error::Closed(self.shared.close_reason()),
+                    StreamError::Decode(_) => Error::Indeterminate(self.shared.close_reason()),
                 })
             }
             Some(answer) => {
@@ -123,7 +124,7 @@ impl<T> Incoming<T> {
             }
             None => {
                 self.finish(false);
-                Err(Error::Closed(self.shared.close_reason()))
+                Err(Error::Indeterminate(self.shared.close_reason()))
             }
         }
     }

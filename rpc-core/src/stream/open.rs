@@ -128,8 +128,9 @@ impl Peer {
                         return Err(Error::Remote(remote));
                     }
                     Some(Event::Accepted | Event::Item(_) | Event::End) => {}
+                    // Sent, then lost: the handler may have run.
                     Some(Event::Failed(_)) | None => {
-                        return Err(Error::Closed(self.shared.close_reason()));
+                        return Err(Error::Indeterminate(self.shared.close_reason()));
                     }
                 }
             }

@@ -58,6 +58,7 @@ fn stub_with(router: &Router, vis: &Visibility, methods: &TokenStream) -> TokenS
     let usage = format!(
         " Make one with `{name}::new(peer)` from an `rpc::Peer`: a client's `client.peer()`, or a server's `&session.peer()`."
     );
+    let callers = " It calls through any `rpc::Caller`: made from a `ReconnectingClient` or a `Pool`, the same stub value keeps working across reconnects.";
     let lifetime = " A stub made from a client's peer keeps the connection open as the `rpc::Client` does: it closes once the client and every stub made from it are dropped, or at once on `client.close()`.";
     quote! {
         #[doc = #summary]
@@ -65,17 +66,21 @@ fn stub_with(router: &Router, vis: &Visibility, methods: &TokenStream) -> TokenS
         #[doc = #usage]
         #[doc = ""]
         #[doc = #lifetime]
+        #[doc = ""]
+        #[doc = #callers]
         #[derive(#p::Clone, #p::Debug)]
-        #vis struct #name {
-            peer: #p::rpc_core::Peer,
+        #vis struct #name<C = #p::rpc_core::Peer> {
+            caller: C,
             options: #p::rpc_core::CallOptions,
         }
 
-        impl #name {
-            /// A client calling the router on the other side of `peer`'s session.
-            #vis fn new(peer: &#p::rpc_core::Peer) -> Self {
+        impl<C: #p::rpc_core::Caller> #name<C> {
+            /// A client calling the router through `caller`: the other side
+            /// of a `Peer`'s session, a `ReconnectingClient`'s server, or a
+            /// `Pool`'s servers.
+            #vis fn new(caller: &C) -> Self {
                 Self {
-                    peer: #p::Clone::clone(peer),
+                    caller: #p::Clone::clone(caller),
                     options: #p::Default::default(),
                 }
             }
@@ -88,9 +93,9 @@ fn stub_with(router: &Router, vis: &Visibility, methods: &TokenStream) -> TokenS
                 self
             }
 
-            /// The peer this client calls.
-            #vis fn peer(&self) -> &#p::rpc_core::Peer {
-                &self.peer
+            /// What this client calls through.
+            #vis fn caller(&self) -> &C {
+                &self.caller
             }
 
             #methods
@@ -124,11 +129,11 @@ fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
     let args = wire::args_ref(&p, method);
     let error = quote!(#p::rpc_core::Error);
     let options = quote!(#p::Clone::clone(&self.options));
-    let call = quote!(self.peer.call_with(#wire_name, #args, #options).await);
+    let call = quote!(#p::rpc_core::Caller::call_with(&self.caller, #wire_name, #args, #options).await);
     let (returns, body) = match (&method.ret, shape) {
         (_, Shape::Cast) => (
             quote!(()),
-            quote!(self.peer.cast_with(#wire_name, #args, #options).await),
+            quote!(#p::rpc_core::Caller::cast_with(&self.caller, #wire_name, #args, #options).await),
         ),
         (Return::Unit, _) => (quote!(()), call),
         (Return::Value(ty), _) => (quote!(#ty), wire::decode_answer(&p, ty, &call)),
@@ -237,7 +242,7 @@ fn open(
             let item = items.wire_item();
             let (returns, body) = refusable(
                 quote!(#rpc::Incoming<#item>),
-                quote_spanned!(bounds::at(item)=> self.peer.open(#wire_name, #args, #options).await),
+                quote_spanned!(bounds::at(item)=> #rpc::Caller::open(&self.caller, #wire_name, #args, #options).await),
                 items,
             );
             (
@@ -253,7 +258,7 @@ fn open(
             let (returns, body) = refusable(
                 quote!(#rpc::BidiStream<#item>),
                 quote_spanned! {bounds::at(item)=>
-                    self.peer.open_bidi(#wire_name, #args, #uploads, #options).await
+                    #rpc::Caller::open_bidi(&self.caller, #wire_name, #args, #uploads, #options).await
                 },
                 items,
             );
@@ -267,7 +272,7 @@ fn open(
         }
         _ => {
             let upload =
-                quote!(self.peer.call_with_upload(#wire_name, #args, #uploads, #options).await);
+                quote!(#rpc::Caller::call_with_upload(&self.caller, #wire_name, #args, #uploads, #options).await);
             let (returns, body) = match &method.ret {
                 Return::Unit => (quote!(()), upload),
                 Return::Value(ty) => (quote!(#ty), wire::decode_answer(p, ty, &upload)),
