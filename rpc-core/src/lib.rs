@@ -60,7 +60,10 @@ mod transport;
 
 pub use auth::{Refusal, UpgradeRequest};
 pub use caller::Caller;
-pub use client::{Client, ClientBuilder};
+pub use client::{
+    Client, ClientBuilder, ConnectionEvent, ConnectionEvents, ConnectionState, Delivery,
+    ReconnectPolicy, ReconnectingBuilder, ReconnectingClient, Subscription, WhileDisconnected,
+};
 pub use codec::CodecError;
 pub use config::{ClientConfig, ConfigError, ServerConfig, SessionConfig};
 pub use context::{Claims, Extension, FromRequest, Headers};

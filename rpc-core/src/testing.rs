@@ -110,7 +110,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
     tracker.spawn(drive);
     tracker.close();
     let client = client::start(
-        client_routes,
+        std::sync::Arc::new(client_routes),
         client_config.session,
         client_end,
         &welcome,

@@ -2,25 +2,30 @@
 //! session on which it calls the server and, with routers mounted, serves
 //! the server's calls.
 
-use std::fmt;
+mod connector;
+mod reconnect;
+
+use std::{fmt, future::Future, sync::Arc};
 
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     net::TcpStream,
 };
-use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
+pub(crate) use self::connector::Connector;
+use self::connector::{Credentials, Parts};
+pub use self::reconnect::{
+    ConnectionEvent, ConnectionEvents, ConnectionState, Delivery, ReconnectPolicy,
+    ReconnectingBuilder, ReconnectingClient, Subscription, WhileDisconnected,
+};
 use crate::{
     config::{ClientConfig, SessionConfig},
-    error::{CloseReason, ConnectError, MountError, TransportError},
+    error::{CloseReason, ConnectError, MountError},
     protocol::{Features, Limits, Welcome, close_code},
     router::{Router, Routes},
-    session::{self, Hold, Hooks, Peer, Role, Session, Setup, handshake},
-    transport::{
-        BoxTransport,
-        websocket::{self, Io, WsTransport},
-    },
+    session::{self, Hold, Hooks, Peer, Role, Session, Setup},
+    transport::BoxTransport,
 };
 
 /// Builds a [`Client`]: configuration, routers the server may call, upgrade
@@ -31,6 +36,7 @@ pub struct ClientBuilder {
     routes: Routes,
     mount_error: Option<MountError>,
     headers: Vec<(String, String)>,
+    credentials: Option<Credentials>,
     hooks: Hooks,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ClientTls>,
@@ -57,7 +63,7 @@ impl ClientBuilder {
     /// Serves `router`'s methods to the server over this connection.
     pub fn mount<R: Router>(mut self, router: R) -> Self {
         if self.mount_error.is_none()
-            && let Err(err) = self.routes.mount(std::sync::Arc::new(router))
+            && let Err(err) = self.routes.mount(Arc::new(router))
         {
             self.mount_error = Some(err);
         }
@@ -72,7 +78,7 @@ impl ClientBuilder {
     where
         F: Fn(&Session) + Send + Sync + 'static,
     {
-        self.hooks.on_connect = Some(std::sync::Arc::new(hook));
+        self.hooks.on_connect = Some(Arc::new(hook));
         self
     }
 
@@ -84,13 +90,37 @@ impl ClientBuilder {
     where
         F: Fn(&Session, &CloseReason) + Send + Sync + 'static,
     {
-        self.hooks.on_disconnect = Some(std::sync::Arc::new(hook));
+        self.hooks.on_disconnect = Some(Arc::new(hook));
         self
     }
 
     /// Adds a header to the upgrade request, such as `Authorization`.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Calls `credentials` before every connection attempt (the first and
+    /// each of a [`ReconnectingClient`](crate::ReconnectingClient)'s
+    /// reconnects) for headers to add to the upgrade request, such as an
+    /// `Authorization` with a token refreshed as needed.
+    ///
+    /// ```no_run
+    /// # extern crate rpc_core as rpc;
+    /// # async fn fresh_token() -> String { String::new() }
+    /// # async fn run() -> Result<(), rpc::ConnectError> {
+    /// let client = rpc::Client::builder()
+    ///     .credentials(|| async { vec![("authorization".into(), format!("Bearer {}", fresh_token().await))] })
+    ///     .reconnecting("ws://127.0.0.1:9000/")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn credentials<F, Fut>(mut self, credentials: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<(String, String)>> + Send + 'static,
+    {
+        self.credentials = Some(Arc::new(move || Box::pin(credentials())));
         self
     }
 
@@ -141,99 +171,32 @@ impl ClientBuilder {
         self.open(url, Some(io)).await
     }
 
+    /// Checks the routers, configuration and URL, for one connection or
+    /// many.
+    pub(crate) fn connector(self, url: &str) -> Result<Connector, ConnectError> {
+        if let Some(err) = self.mount_error {
+            return Err(ConnectError::Mount(err));
+        }
+        Connector::new(
+            Parts {
+                routes: self.routes,
+                config: self.config,
+                hooks: self.hooks,
+                headers: self.headers,
+                credentials: self.credentials,
+                #[cfg(feature = "tls")]
+                tls: self.tls,
+            },
+            url,
+        )
+    }
+
     /// Upgrades `io`, or a TCP connection to `url`'s host when there is none.
     async fn open<S>(self, url: &str, io: Option<S>) -> Result<Client, ConnectError>
     where
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        if let Some(err) = self.mount_error {
-            return Err(ConnectError::Mount(err));
-        }
-        self.config.validate().map_err(ConnectError::Config)?;
-        let invalid = |why| ConnectError::InvalidUrl {
-            url: url.to_owned(),
-            why,
-        };
-        let mut request = url
-            .into_client_request()
-            .map_err(|_| invalid("not a URL"))?;
-        let secure = match request.uri().scheme_str() {
-            Some("ws") => false,
-            Some("wss") => true,
-            _ => return Err(invalid("the scheme must be ws:// or wss://")),
-        };
-        #[cfg(not(feature = "tls"))]
-        if secure {
-            return Err(invalid("wss:// needs TLS: build with the `tls` feature"));
-        }
-        let host = request
-            .uri()
-            .host()
-            .ok_or_else(|| invalid("no host"))?
-            .to_owned();
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let port = request
-            .uri()
-            .port_u16()
-            .unwrap_or(if secure { 443 } else { 80 });
-        #[cfg(feature = "tls")]
-        let tls = if secure {
-            let name = crate::tls::ClientTls::server_name(&host)
-                .ok_or_else(|| invalid("the host is not a DNS name or IP address"))?;
-            Some((self.tls.unwrap_or_default(), name))
-        } else {
-            None
-        };
-        for (name, value) in &self.headers {
-            let name = tungstenite::http::HeaderName::try_from(name.as_str())
-                .map_err(|_| invalid("bad header name"))?;
-            let value =
-                HeaderValue::try_from(value.as_str()).map_err(|_| invalid("bad header value"))?;
-            request.headers_mut().append(name, value);
-        }
-
-        let session_config = self.config.session.clone();
-        let opening = async {
-            let (io, remote_addr): (Box<dyn Io>, _) = if let Some(io) = io {
-                (Box::new(io), None)
-            } else {
-                let tcp = TcpStream::connect((host.as_str(), port))
-                    .await
-                    .map_err(ConnectError::Io)?;
-                websocket::tune(&tcp, session_config.tcp_keepalive);
-                let remote_addr = tcp.peer_addr().ok();
-                (Box::new(tcp), remote_addr)
-            };
-            #[cfg(feature = "tls")]
-            let io = match tls {
-                Some((tls, name)) => tls.connect(name, io).await.map_err(ConnectError::Tls)?,
-                None => io,
-            };
-            let config = websocket::ws_config(&session_config);
-            let (ws, _response) =
-                tokio_tungstenite::client_async_with_config(request, io, Some(config))
-                    .await
-                    .map_err(upgrade_error)?;
-            let mut ws: BoxTransport = Box::new(WsTransport::new(ws));
-            let welcome = handshake::open(&mut ws, &session_config)
-                .await
-                .map_err(ConnectError::Handshake)?;
-            Ok((ws, welcome, remote_addr))
-        };
-        let (ws, welcome, remote_addr) = tokio::time::timeout(self.config.connect_timeout, opening)
-            .await
-            .map_err(|_| ConnectError::Timeout(self.config.connect_timeout))??;
-        Ok(start(
-            self.routes,
-            session_config,
-            ws,
-            &welcome,
-            remote_addr,
-            self.hooks,
-        ))
+        self.connector(url)?.connect(io).await
     }
 
     /// The routes and configuration, checked, for a connection made
@@ -249,14 +212,13 @@ impl ClientBuilder {
 
 /// Starts the client's session on a transport whose handshake is done.
 pub(crate) fn start(
-    routes: Routes,
+    routes: Arc<Routes>,
     config: SessionConfig,
     transport: BoxTransport,
     welcome: &Welcome,
     remote_addr: Option<std::net::SocketAddr>,
     hooks: Hooks,
 ) -> Client {
-    let routes = std::sync::Arc::new(routes);
     let tracker = TaskTracker::new();
     let setup = Setup {
         id: welcome.session_id,
@@ -280,24 +242,10 @@ pub(crate) fn start(
     tracker.close();
     let hold = Hold::new(session.shared(), "client dropped");
     Client {
-        peer: Peer::held(std::sync::Arc::clone(session.shared()), hold),
+        peer: Peer::held(Arc::clone(session.shared()), hold),
         session,
         limits: welcome.limits,
         tracker,
-    }
-}
-
-fn upgrade_error(err: tungstenite::Error) -> ConnectError {
-    match err {
-        tungstenite::Error::Http(response) => ConnectError::Refused {
-            status: response.status().as_u16(),
-            body: response
-                .body()
-                .as_deref()
-                .map(|body| String::from_utf8_lossy(body).into_owned()),
-        },
-        tungstenite::Error::Io(io) => ConnectError::Io(io),
-        other => ConnectError::Upgrade(TransportError::websocket(other)),
     }
 }
 
@@ -344,6 +292,7 @@ impl Client {
             routes: Routes::default(),
             mount_error: None,
             headers: Vec::new(),
+            credentials: None,
             hooks: Hooks::default(),
             #[cfg(feature = "tls")]
             tls: None,

@@ -129,11 +129,11 @@ fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
     let args = wire::args_ref(&p, method);
     let error = quote!(#p::rpc_core::Error);
     let options = quote!(#p::Clone::clone(&self.options));
-    let call = quote!(#p::rpc_core::Caller::call_with(&self.caller, #wire_name, #args, #options).await);
+    let call = quote!({ use #p::rpc_core::Caller as _; self.caller.call_with(#wire_name, #args, #options).await });
     let (returns, body) = match (&method.ret, shape) {
         (_, Shape::Cast) => (
             quote!(()),
-            quote!(#p::rpc_core::Caller::cast_with(&self.caller, #wire_name, #args, #options).await),
+            quote!({ use #p::rpc_core::Caller as _; self.caller.cast_with(#wire_name, #args, #options).await }),
         ),
         (Return::Unit, _) => (quote!(()), call),
         (Return::Value(ty), _) => (quote!(#ty), wire::decode_answer(&p, ty, &call)),
@@ -242,7 +242,7 @@ fn open(
             let item = items.wire_item();
             let (returns, body) = refusable(
                 quote!(#rpc::Incoming<#item>),
-                quote_spanned!(bounds::at(item)=> #rpc::Caller::open(&self.caller, #wire_name, #args, #options).await),
+                quote_spanned!(bounds::at(item)=> { use #rpc::Caller as _; self.caller.open(#wire_name, #args, #options).await }),
                 items,
             );
             (
@@ -258,7 +258,7 @@ fn open(
             let (returns, body) = refusable(
                 quote!(#rpc::BidiStream<#item>),
                 quote_spanned! {bounds::at(item)=>
-                    #rpc::Caller::open_bidi(&self.caller, #wire_name, #args, #uploads, #options).await
+                    { use #rpc::Caller as _; self.caller.open_bidi(#wire_name, #args, #uploads, #options).await }
                 },
                 items,
             );
@@ -271,8 +271,7 @@ fn open(
             )
         }
         _ => {
-            let upload =
-                quote!(#rpc::Caller::call_with_upload(&self.caller, #wire_name, #args, #uploads, #options).await);
+            let upload = quote!({ use #rpc::Caller as _; self.caller.call_with_upload(#wire_name, #args, #uploads, #options).await });
             let (returns, body) = match &method.ret {
                 Return::Unit => (quote!(()), upload),
                 Return::Value(ty) => (quote!(#ty), wire::decode_answer(p, ty, &upload)),
