@@ -12,7 +12,8 @@
 //! - `session`: the connection actor; [`Session`] and [`Peer`] are its handles.
 //! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
 //! - [`metadata`]: reflection types that `discover()` returns.
-//! - `server`, `client`: accepting and opening connections.
+//! - `server`, `client`: accepting and opening connections; the client's
+//!   latency statistics.
 //! - `outbound`: what waits to be written to a peer: priority classes, the
 //!   byte budgets, the refusal lane, large messages in pieces.
 //! - `push`: push handles, the session registry (indexes, events), broadcast,
@@ -60,7 +61,7 @@ mod transport;
 
 pub use auth::{Refusal, UpgradeRequest};
 pub use caller::Caller;
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, LatencySnapshot, LatencyStats};
 pub use codec::CodecError;
 pub use config::{ClientConfig, ConfigError, ServerConfig, SessionConfig};
 pub use context::{Claims, Extension, FromRequest, Headers};

@@ -2,6 +2,8 @@
 //! session on which it calls the server and, with routers mounted, serves
 //! the server's calls.
 
+mod latency;
+
 use std::fmt;
 
 use tokio::{
@@ -22,6 +24,8 @@ use crate::{
         websocket::{self, Io, WsTransport},
     },
 };
+
+pub use latency::{LatencySnapshot, LatencyStats};
 
 /// Builds a [`Client`]: configuration, routers the server may call, upgrade
 /// headers (credentials for the server's authentication hook).
