@@ -13,7 +13,7 @@
 //! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
 //! - [`metadata`]: reflection types that `discover()` returns.
 //! - `server`, `client`: accepting and opening connections; the client's
-//!   latency statistics.
+//!   latency statistics and circuit breakers.
 //! - `outbound`: what waits to be written to a peer: priority classes, the
 //!   byte budgets, the refusal lane, large messages in pieces.
 //! - `push`: push handles, the session registry (indexes, events), broadcast,
@@ -61,7 +61,10 @@ mod transport;
 
 pub use auth::{Refusal, UpgradeRequest};
 pub use caller::Caller;
-pub use client::{Client, ClientBuilder, LatencySnapshot, LatencyStats};
+pub use client::{
+    BreakerConfig, BreakerPermit, BreakerState, Breakers, CircuitBreaker, Client, ClientBuilder,
+    LatencySnapshot, LatencyStats,
+};
 pub use codec::CodecError;
 pub use config::{ClientConfig, ConfigError, ServerConfig, SessionConfig};
 pub use context::{Claims, Extension, FromRequest, Headers};

@@ -2,6 +2,7 @@
 //! session on which it calls the server and, with routers mounted, serves
 //! the server's calls.
 
+mod breaker;
 mod latency;
 
 use std::fmt;
@@ -25,6 +26,7 @@ use crate::{
     },
 };
 
+pub use breaker::{BreakerConfig, BreakerPermit, BreakerState, Breakers, CircuitBreaker};
 pub use latency::{LatencySnapshot, LatencyStats};
 
 /// Builds a [`Client`]: configuration, routers the server may call, upgrade
