@@ -12,7 +12,8 @@
 //! - `session`: the connection actor; [`Session`] and [`Peer`] are its handles.
 //! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
 //! - [`metadata`]: reflection types that `discover()` returns.
-//! - `server`, `client`: accepting and opening connections.
+//! - `server`, `client`: accepting and opening connections; the client's
+//!   latency statistics and circuit breakers.
 //! - `outbound`: what waits to be written to a peer: priority classes, the
 //!   byte budgets, the refusal lane, large messages in pieces.
 //! - `push`: push handles, the session registry (indexes, events), broadcast,
@@ -61,7 +62,8 @@ mod transport;
 pub use auth::{Refusal, UpgradeRequest};
 pub use caller::Caller;
 pub use client::{
-    Client, ClientBuilder, ConnectionEvent, ConnectionEvents, ConnectionState, Delivery,
+    BreakerConfig, BreakerPermit, BreakerState, Breakers, CircuitBreaker, Client, ClientBuilder,
+    ConnectionEvent, ConnectionEvents, ConnectionState, Delivery, LatencySnapshot, LatencyStats,
     ReconnectPolicy, ReconnectingBuilder, ReconnectingClient, Subscription, WhileDisconnected,
 };
 pub use codec::CodecError;

@@ -2,7 +2,9 @@
 //! session on which it calls the server and, with routers mounted, serves
 //! the server's calls.
 
+mod breaker;
 mod connector;
+mod latency;
 mod reconnect;
 
 use std::{fmt, future::Future, sync::Arc};
@@ -27,6 +29,9 @@ use crate::{
     session::{self, Hold, Hooks, Peer, Role, Session, Setup},
     transport::BoxTransport,
 };
+
+pub use breaker::{BreakerConfig, BreakerPermit, BreakerState, Breakers, CircuitBreaker};
+pub use latency::{LatencySnapshot, LatencyStats};
 
 /// Builds a [`Client`]: configuration, routers the server may call, upgrade
 /// headers (credentials for the server's authentication hook).
