@@ -169,12 +169,13 @@ async fn assert_client_closes(
     sent_reason
 }
 
-/// Asserts that a pending call ended with `Error::Closed` carrying `code`.
+/// Asserts that a pending call ended with `Error::Indeterminate` (it was
+/// sent, and the session ended before its answer) carrying `code`.
 async fn assert_call_closed(call: JoinHandle<Result<u64, Error>>, code: u16) {
     let result = within("the pending call ends", call).await.unwrap();
     match result {
-        Err(Error::Closed(reason)) => assert_eq!(reason.code, code, "{reason:?}"),
-        other => panic!("expected Error::Closed({code}), got {other:?}"),
+        Err(Error::Indeterminate(reason)) => assert_eq!(reason.code, code, "{reason:?}"),
+        other => panic!("expected Error::Indeterminate({code}), got {other:?}"),
     }
 }
 

@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use common::{FnRouter, server_config, within};
+use common::{FnRouter, proxy::Proxy, server_config, within};
 use rpc::{
     CallOptions, Caller, Client, ClientConfig, ConnectError, ConnectionEvent, ConnectionEvents,
     ConnectionState, Delivery, Error, ReconnectPolicy, ReconnectingClient, Refusal, Server,
@@ -198,6 +198,53 @@ async fn a_call_in_flight_when_the_link_drops_is_indeterminate_and_not_retried()
     // The client reconnects, and nothing sent the call again.
     client.connected(Duration::from_secs(5)).await.unwrap();
     assert_eq!(hold.runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_half_open_link_is_noticed_by_the_heartbeat_and_replaced() {
+    let (router, mut hold) = holding();
+    let router = router.call("add", |req| async move {
+        let (a, b): (i64, i64) = req.args()?;
+        req.reply(&(a + b))
+    });
+    let server = common::serve(router).await;
+    let proxy = Proxy::start(server.local_addr().unwrap()).await;
+    let (interval, timeout) = (Duration::from_millis(100), Duration::from_millis(200));
+    let session = common::session_config()
+        .ping_interval(Some(interval))
+        .pong_timeout(timeout);
+    let client = Client::builder()
+        .config(ClientConfig::default().session(session))
+        .reconnect()
+        .policy(quick())
+        .start(&format!("ws://{}", proxy.addr()))
+        .unwrap();
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.call::<_, u64>("hold", &()).await }
+    });
+    let (_session, _release) = within("the call to arrive", hold.started.recv())
+        .await
+        .unwrap();
+    // The link stays open and carries nothing: only the heartbeat can tell.
+    let frozen_at = tokio::time::Instant::now();
+    proxy.freeze();
+    let err = within("the call to fail", call).await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Indeterminate(_)), "{err:?}");
+    let noticed = frozen_at.elapsed();
+    // Within the next ping and its timeout, with room for a busy machine.
+    assert!(
+        noticed < interval + timeout + Duration::from_secs(1),
+        "{noticed:?}"
+    );
+    // The new connection goes through the proxy too, and is carried.
+    let sum: i64 = within(
+        "a call on the new link",
+        client.call("add", &(1_i64, 2_i64)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sum, 3);
 }
 
 #[tokio::test]

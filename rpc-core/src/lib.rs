@@ -64,7 +64,8 @@ pub use caller::Caller;
 pub use client::{
     BreakerConfig, BreakerPermit, BreakerState, Breakers, CircuitBreaker, Client, ClientBuilder,
     ConnectionEvent, ConnectionEvents, ConnectionState, Delivery, LatencySnapshot, LatencyStats,
-    ReconnectPolicy, ReconnectingBuilder, ReconnectingClient, Subscription, WhileDisconnected,
+    Pool, ReconnectPolicy, ReconnectingBuilder, ReconnectingClient, Subscription,
+    WhileDisconnected,
 };
 pub use codec::CodecError;
 pub use config::{ClientConfig, ConfigError, ServerConfig, SessionConfig};

@@ -11,6 +11,7 @@
 )]
 
 pub mod certs;
+pub mod proxy;
 pub mod raw;
 
 use std::{future::Future, sync::Arc, time::Duration};

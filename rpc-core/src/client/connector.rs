@@ -30,6 +30,12 @@ use crate::{
 pub(crate) type Credentials =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(String, String)>> + Send>> + Send + Sync>;
 
+/// The authorities a `wss://` connection trusts (nothing without TLS).
+#[cfg(feature = "tls")]
+type TlsChoice = crate::tls::ClientTls;
+#[cfg(not(feature = "tls"))]
+type TlsChoice = std::convert::Infallible;
+
 /// What a connection is opened with: the URL and its parts, the routers
 /// served on it, configuration, hooks and credentials.
 #[derive(Clone)]
@@ -70,6 +76,48 @@ impl Connector {
     /// Checks the URL, headers and configuration.
     pub(crate) fn new(parts: Parts, url: &str) -> Result<Self, ConnectError> {
         parts.config.validate().map_err(ConnectError::Config)?;
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(name, value)| header(url, name, value))
+            .collect::<Result<_, _>>()?;
+        let mut connector = Self {
+            url: String::new(),
+            host: String::new(),
+            port: 0,
+            #[cfg(feature = "tls")]
+            tls: None,
+            headers,
+            credentials: parts.credentials,
+            routes: Arc::new(parts.routes),
+            config: parts.config,
+            hooks: parts.hooks,
+        };
+        #[cfg(feature = "tls")]
+        let tls = parts.tls;
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
+        connector.aim(url, tls)?;
+        Ok(connector)
+    }
+
+    /// The same connector, to another URL (a pool's next server).
+    pub(crate) fn to(&self, url: &str) -> Result<Self, ConnectError> {
+        let mut connector = self.clone();
+        #[cfg(feature = "tls")]
+        let tls = self.tls.as_ref().map(|(tls, _)| tls.clone());
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
+        connector.aim(url, tls)?;
+        Ok(connector)
+    }
+
+    /// Points the connector at `url`, trusting `tls` for `wss://`.
+    fn aim(
+        &mut self,
+        url: &str,
+        #[cfg_attr(not(feature = "tls"), allow(unused_variables))] tls: Option<TlsChoice>,
+    ) -> Result<(), ConnectError> {
         let request = request(url)?;
         let secure = request.uri().scheme_str() == Some("wss");
         #[cfg(not(feature = "tls"))]
@@ -86,35 +134,23 @@ impl Connector {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let port = request
+        self.port = request
             .uri()
             .port_u16()
             .unwrap_or(if secure { 443 } else { 80 });
         #[cfg(feature = "tls")]
-        let tls = if secure {
-            let name = crate::tls::ClientTls::server_name(&host)
-                .ok_or_else(|| invalid(url, "the host is not a DNS name or IP address"))?;
-            Some((parts.tls.unwrap_or_default(), name))
-        } else {
-            None
-        };
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(name, value)| header(url, name, value))
-            .collect::<Result<_, _>>()?;
-        Ok(Self {
-            url: url.to_owned(),
-            host,
-            port,
-            #[cfg(feature = "tls")]
-            tls,
-            headers,
-            credentials: parts.credentials,
-            routes: Arc::new(parts.routes),
-            config: parts.config,
-            hooks: parts.hooks,
-        })
+        {
+            self.tls = if secure {
+                let name = crate::tls::ClientTls::server_name(&host)
+                    .ok_or_else(|| invalid(url, "the host is not a DNS name or IP address"))?;
+                Some((tls.unwrap_or_default(), name))
+            } else {
+                None
+            };
+        }
+        self.host = host;
+        self.url = url.to_owned();
+        Ok(())
     }
 
     /// The URL connections are opened to.

@@ -5,6 +5,7 @@
 mod breaker;
 mod connector;
 mod latency;
+mod pool;
 mod reconnect;
 
 use std::{fmt, future::Future, sync::Arc};
@@ -17,6 +18,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 pub(crate) use self::connector::Connector;
 use self::connector::{Credentials, Parts};
+pub use self::pool::Pool;
 pub use self::reconnect::{
     ConnectionEvent, ConnectionEvents, ConnectionState, Delivery, ReconnectPolicy,
     ReconnectingBuilder, ReconnectingClient, Subscription, WhileDisconnected,
@@ -116,7 +118,8 @@ impl ClientBuilder {
     /// # async fn run() -> Result<(), rpc::ConnectError> {
     /// let client = rpc::Client::builder()
     ///     .credentials(|| async { vec![("authorization".into(), format!("Bearer {}", fresh_token().await))] })
-    ///     .reconnecting("ws://127.0.0.1:9000/")?;
+    ///     .reconnect()
+    ///     .start("ws://127.0.0.1:9000/")?;
     /// # Ok(())
     /// # }
     /// ```

@@ -25,7 +25,7 @@ impl ReconnectingClient {
 
 /// Gives an idempotent call its operation id, once: every attempt carries
 /// the same one, so that the server runs it at most once.
-fn with_operation_id(mut options: CallOptions) -> CallOptions {
+pub(in crate::client) fn with_operation_id(mut options: CallOptions) -> CallOptions {
     if options.idempotent
         && !options
             .headers
@@ -54,10 +54,8 @@ impl Caller for ReconnectingClient {
         loop {
             let peer = self.wait_for_peer(deadline, false).await?;
             let left = deadline.saturating_duration_since(Instant::now());
-            match peer
-                .call_with(method, args, options.clone().timeout(left))
-                .await
-            {
+            let attempt = peer.call_with(method, args, options.clone().timeout(left));
+            match self.shared.health.track(method, attempt).await {
                 // Never sent: the connection was going; the next one takes it.
                 Err(Error::Closed(_)) => {}
                 Err(Error::Indeterminate(_)) if options.idempotent => {
@@ -98,7 +96,8 @@ impl Caller for ReconnectingClient {
         let deadline = self.deadline(options.idle_timeout);
         loop {
             let peer = self.wait_for_peer(deadline, false).await?;
-            match peer.open(method, args, options.clone()).await {
+            let attempt = peer.open(method, args, options.clone());
+            match self.shared.health.track(method, attempt).await {
                 Err(Error::Closed(_)) => {}
                 outcome => return outcome,
             }

@@ -6,6 +6,7 @@
 
 mod caller;
 mod driver;
+mod health;
 mod policy;
 mod state;
 mod subscription;
@@ -21,12 +22,16 @@ use tokio_util::{
     task::TaskTracker,
 };
 
+pub(super) use self::caller::with_operation_id;
+use self::health::Health;
 pub use self::{
     policy::ReconnectPolicy,
     state::{ConnectionEvent, ConnectionEvents, ConnectionState},
     subscription::{Delivery, Subscription},
 };
-use super::ClientBuilder;
+use super::{
+    BreakerConfig, BreakerState, Breakers, ClientBuilder, Connector, LatencySnapshot, LatencyStats,
+};
 use crate::{
     error::{CloseReason, ConnectError, Error},
     session::Peer,
@@ -57,17 +62,28 @@ type OnConnected =
 #[must_use = "a builder does nothing until `start` is called"]
 pub struct ReconnectingBuilder {
     client: ClientBuilder,
+    settings: Settings,
+}
+
+/// What every connection of a reconnecting client shares.
+#[derive(Clone)]
+pub(super) struct Settings {
     policy: ReconnectPolicy,
-    while_disconnected: WhileDisconnected,
+    pub(super) while_disconnected: WhileDisconnected,
     on_connected: Option<OnConnected>,
+    pub(super) breakers: Option<BreakerConfig>,
+    latency_window: Duration,
 }
 
 impl fmt::Debug for ReconnectingBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let settings = &self.settings;
         f.debug_struct("ReconnectingBuilder")
             .field("client", &self.client)
-            .field("policy", &self.policy)
-            .field("while_disconnected", &self.while_disconnected)
+            .field("policy", &settings.policy)
+            .field("while_disconnected", &settings.while_disconnected)
+            .field("breakers", &settings.breakers)
+            .field("latency_window", &settings.latency_window)
             .finish_non_exhaustive()
     }
 }
@@ -78,9 +94,13 @@ impl ClientBuilder {
     pub fn reconnect(self) -> ReconnectingBuilder {
         ReconnectingBuilder {
             client: self,
-            policy: ReconnectPolicy::default(),
-            while_disconnected: WhileDisconnected::default(),
-            on_connected: None,
+            settings: Settings {
+                policy: ReconnectPolicy::default(),
+                while_disconnected: WhileDisconnected::default(),
+                on_connected: None,
+                breakers: None,
+                latency_window: LatencyStats::DEFAULT_WINDOW,
+            },
         }
     }
 }
@@ -89,13 +109,13 @@ impl ReconnectingBuilder {
     /// When to try again, and when to give up (default:
     /// [`ReconnectPolicy::default`], exponential with jitter, forever).
     pub fn policy(mut self, policy: ReconnectPolicy) -> Self {
-        self.policy = policy;
+        self.settings.policy = policy;
         self
     }
 
     /// What calls do while there is no connection (default: wait).
     pub fn while_disconnected(mut self, behaviour: WhileDisconnected) -> Self {
-        self.while_disconnected = behaviour;
+        self.settings.while_disconnected = behaviour;
         self
     }
 
@@ -108,7 +128,27 @@ impl ReconnectingBuilder {
         F: Fn(Peer) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), Error>> + Send + 'static,
     {
-        self.on_connected = Some(Arc::new(move |peer| Box::pin(hook(peer))));
+        self.settings.on_connected = Some(Arc::new(move |peer| Box::pin(hook(peer))));
+        self
+    }
+
+    /// Guards calls with circuit breakers (default: none; a [`Pool`]'s
+    /// members have them): after `config.failure_threshold` failures in a
+    /// row, of the endpoint (the link dropped under calls, `busy`,
+    /// `shutting down`) or of one method (timeouts, internal errors), calls
+    /// to it fail fast with [`Error::CircuitOpen`] for the cooldown, then
+    /// one probe call decides.
+    ///
+    /// [`Pool`]: crate::Pool
+    pub fn breakers(mut self, config: BreakerConfig) -> Self {
+        self.settings.breakers = Some(config);
+        self
+    }
+
+    /// The window of the [latency statistics](ReconnectingClient::latency)
+    /// (default: one minute).
+    pub fn latency_window(mut self, window: Duration) -> Self {
+        self.settings.latency_window = window;
         self
     }
 
@@ -126,30 +166,46 @@ impl ReconnectingBuilder {
     /// connect are retried, or reported as [`ConnectionEvent::Closed`].
     pub fn start(self, url: &str) -> Result<ReconnectingClient, ConnectError> {
         let connector = self.client.connector(url)?;
-        let call_timeout = connector.config.session.call_timeout;
+        Ok(ReconnectingClient::launch(connector, self.settings))
+    }
+
+    /// The builder's parts, for a pool.
+    pub(super) fn into_parts(self) -> (ClientBuilder, Settings) {
+        (self.client, self.settings)
+    }
+}
+
+impl ReconnectingClient {
+    /// Starts the driver that keeps `connector`'s connection up.
+    pub(super) fn launch(connector: Connector, settings: Settings) -> Self {
         let (link, _) = watch::channel(Link::Connecting);
         let (events, _) = broadcast::channel(64);
         let stop = CancellationToken::new();
         let shared = Arc::new(Shared {
             link,
             events,
-            while_disconnected: self.while_disconnected,
-            call_timeout,
-            url: url.to_owned(),
+            while_disconnected: settings.while_disconnected,
+            call_timeout: connector.config.session.call_timeout,
+            url: connector.url().to_owned(),
             stop: stop.clone(),
             tracker: TaskTracker::new(),
+            health: Health {
+                latency: LatencyStats::new(settings.latency_window),
+                breakers: settings.breakers.map(Breakers::new),
+                in_flight: std::sync::atomic::AtomicUsize::new(0),
+            },
         });
         shared.tracker.spawn(driver::run(
             Arc::clone(&shared),
             connector,
-            self.policy,
-            self.on_connected,
+            settings.policy,
+            settings.on_connected,
         ));
         shared.tracker.close();
-        Ok(ReconnectingClient {
+        ReconnectingClient {
             shared,
             _owner: Arc::new(stop.drop_guard()),
-        })
+        }
     }
 }
 
@@ -187,6 +243,7 @@ struct Shared {
     url: String,
     stop: CancellationToken,
     tracker: TaskTracker,
+    health: Health,
 }
 
 impl Shared {
@@ -269,6 +326,35 @@ impl ReconnectingClient {
             Link::Up(peer) if !peer.is_closed() => Some(peer.clone()),
             _ => None,
         }
+    }
+
+    /// Latency statistics of its calls (all connections) over the
+    /// [window](ReconnectingBuilder::latency_window): count, p50, p90, p99,
+    /// max, the EWMA and the error rate.
+    pub fn latency(&self) -> LatencySnapshot {
+        self.shared.health.latency.snapshot()
+    }
+
+    /// Calls and stream opens waiting for their answers.
+    pub fn in_flight(&self) -> usize {
+        self.shared
+            .health
+            .in_flight
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The endpoint's circuit breaker, `None` without
+    /// [breakers](ReconnectingBuilder::breakers).
+    pub fn breaker_state(&self) -> Option<BreakerState> {
+        let breakers = self.shared.health.breakers.as_ref()?;
+        Some(breakers.endpoint().state())
+    }
+
+    /// The circuit breaker of `method`, `None` without
+    /// [breakers](ReconnectingBuilder::breakers).
+    pub fn method_breaker_state(&self, method: &str) -> Option<BreakerState> {
+        let breakers = self.shared.health.breakers.as_ref()?;
+        Some(breakers.method(method).state())
     }
 
     /// Waits until connected, within `limit`, and returns the connection's
