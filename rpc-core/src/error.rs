@@ -76,6 +76,40 @@ pub enum Error {
 }
 
 impl Error {
+    /// One word for what went wrong, for logs and command-line tools:
+    /// `timeout`, `closed`, `indeterminate`, `disconnected`, `encode`,
+    /// `decode`, `queue-full`, `circuit-open`, `too-large`, or for an error
+    /// answer the code's word: `unknown-method`, `bad-arguments`,
+    /// `application`, `remote-timeout`, `busy`, `shutting-down`,
+    /// `internal`, `answer-too-large`, `unauthenticated`, `unknown-topic`,
+    /// `remote` (a code this build does not know).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Timeout(_) => "timeout",
+            Error::Closed(_) => "closed",
+            Error::Indeterminate(_) => "indeterminate",
+            Error::Disconnected => "disconnected",
+            Error::Encode(_) => "encode",
+            Error::Decode(_) => "decode",
+            Error::QueueFull { .. } => "queue-full",
+            Error::CircuitOpen { .. } => "circuit-open",
+            Error::TooLarge { .. } => "too-large",
+            Error::Remote(remote) => match remote.code {
+                ErrorCode::UNKNOWN_METHOD => "unknown-method",
+                ErrorCode::BAD_ARGUMENTS => "bad-arguments",
+                ErrorCode::APPLICATION => "application",
+                ErrorCode::TIMEOUT => "remote-timeout",
+                ErrorCode::BUSY => "busy",
+                ErrorCode::SHUTTING_DOWN => "shutting-down",
+                ErrorCode::INTERNAL => "internal",
+                ErrorCode::TOO_LARGE => "answer-too-large",
+                ErrorCode::UNAUTHENTICATED => "unauthenticated",
+                ErrorCode::UNKNOWN_TOPIC => "unknown-topic",
+                _ => "remote",
+            },
+        }
+    }
+
     /// Whether the call ran out of time, here or at the peer.
     pub fn is_timeout(&self) -> bool {
         match self {
