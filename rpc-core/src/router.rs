@@ -230,6 +230,20 @@ impl HandlerError {
         }
     }
 
+    /// An error as an earlier run of the same operation answered it.
+    pub(crate) fn from_parts(code: ErrorCode, message: String, data: Bytes) -> Self {
+        Self {
+            code,
+            message,
+            data,
+        }
+    }
+
+    /// The code, message and data, to keep and answer again.
+    pub(crate) fn into_parts(self) -> (ErrorCode, String, Bytes) {
+        (self.code, self.message, self.data)
+    }
+
     /// An application error carrying the handler's own error value, which the
     /// caller decodes with [`RemoteError::decode_data`](crate::RemoteError::decode_data).
     ///

@@ -129,7 +129,8 @@ fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
     let args = wire::args_ref(&p, method);
     let error = quote!(#p::rpc_core::Error);
     let options = quote!(#p::Clone::clone(&self.options));
-    let call = quote!(#p::rpc_core::Caller::call_with(&self.caller, #wire_name, #args, #options).await);
+    let call =
+        quote!(#p::rpc_core::Caller::call_with(&self.caller, #wire_name, #args, #options).await);
     let (returns, body) = match (&method.ret, shape) {
         (_, Shape::Cast) => (
             quote!(()),
@@ -271,8 +272,7 @@ fn open(
             )
         }
         _ => {
-            let upload =
-                quote!(#rpc::Caller::call_with_upload(&self.caller, #wire_name, #args, #uploads, #options).await);
+            let upload = quote!(#rpc::Caller::call_with_upload(&self.caller, #wire_name, #args, #uploads, #options).await);
             let (returns, body) = match &method.ret {
                 Return::Unit => (quote!(()), upload),
                 Return::Value(ty) => (quote!(#ty), wire::decode_answer(p, ty, &upload)),
