@@ -253,6 +253,9 @@ impl Operations {
         deadline: Option<Duration>,
     ) {
         let outcome = tokio::select! {
+            // An answer that is there wins over a stop decided at the same
+            // time.
+            biased;
             outcome = finish(handler, deadline) => outcome,
             () = self.deserted(&key, &run) => {
                 tracing::debug!("operation stopped: no call waited for it within the retry window");
