@@ -68,7 +68,11 @@ pub trait Router: Send + Sync + 'static {
     /// session's handlers (never on the reader); the session applies
     /// deadlines and cancellation around the returned future. Work that
     /// computes for long without awaiting belongs in
-    /// `tokio::task::spawn_blocking`.
+    /// `tokio::task::spawn_blocking`. On a server, a call naming an
+    /// operation ([`OPERATION_ID_HEADER`](crate::protocol::OPERATION_ID_HEADER))
+    /// runs on a task of its own instead, and goes on if its caller's
+    /// session closes, so that a retry on another connection gets its
+    /// answer rather than a second run.
     fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture;
 }
 
@@ -228,6 +232,20 @@ impl HandlerError {
             message: message.into(),
             data: Bytes::new(),
         }
+    }
+
+    /// An error as an earlier run of the same operation answered it.
+    pub(crate) fn from_parts(code: ErrorCode, message: String, data: Bytes) -> Self {
+        Self {
+            code,
+            message,
+            data,
+        }
+    }
+
+    /// The code, message and data, to keep and answer again.
+    pub(crate) fn into_parts(self) -> (ErrorCode, String, Bytes) {
+        (self.code, self.message, self.data)
     }
 
     /// An application error carrying the handler's own error value, which the

@@ -90,6 +90,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
 
     let routes = Arc::new(server.routes);
     let tracker = TaskTracker::new();
+    let operations = session::Operations::new(&server.config, never.clone());
     let setup = Setup {
         id: welcome.session_id,
         role: Role::Server,
@@ -106,7 +107,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         shutdown: never,
         hooks: server.hooks,
     };
-    let (server_session, drive) = session::start(server_end, setup);
+    let (server_session, drive) = session::start_serving(server_end, setup, operations);
     tracker.spawn(drive);
     tracker.close();
     let client = client::start(

@@ -1,6 +1,6 @@
 //! The method attributes `#[rpc::call(..)]`, `#[rpc::cast(..)]` and
 //! `#[rpc::stream(..)]`: which attributes they are, and their options
-//! (`name`, `timeout`).
+//! (`name`, `timeout`, and `idempotent` for calls).
 
 use std::fmt;
 
@@ -28,8 +28,14 @@ impl fmt::Display for Kind {
     }
 }
 
-/// Options every method attribute accepts, for the error on unknown ones.
-const OPTIONS: &str = "`name = \"...\"` and `timeout = \"...\"`";
+/// Options a method attribute of `kind` accepts, for the error on unknown
+/// ones.
+fn options(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Call => "`name = \"...\"`, `timeout = \"...\"` and `idempotent`",
+        Kind::Cast | Kind::Stream => "`name = \"...\"` and `timeout = \"...\"`",
+    }
+}
 
 /// A parsed `#[rpc::call(..)]`, `#[rpc::cast(..)]` or `#[rpc::stream(..)]`.
 pub(crate) struct MethodAttr {
@@ -39,6 +45,8 @@ pub(crate) struct MethodAttr {
     pub(crate) name: Option<LitStr>,
     /// `timeout = "..."`: the server-side deadline.
     pub(crate) timeout: Option<Timeout>,
+    /// `idempotent` (calls only): the stub marks its calls as safe to retry.
+    pub(crate) idempotent: bool,
 }
 
 /// A `timeout = "2s"` option.
@@ -84,6 +92,7 @@ pub(crate) fn parse(attr: &Attribute, kind: Kind) -> syn::Result<MethodAttr> {
         kind,
         name: None,
         timeout: None,
+        idempotent: false,
     };
     match &attr.meta {
         Meta::Path(_) => {}
@@ -136,6 +145,8 @@ fn parse_option(parsed: &mut MethodAttr, meta: &ParseNestedMeta<'_>) -> syn::Res
             }
         };
         parsed.timeout = Some(Timeout { millis });
+    } else if meta.path.is_ident("idempotent") {
+        parse_idempotent(parsed, meta)?;
     } else {
         let key = meta
             .path
@@ -143,9 +154,44 @@ fn parse_option(parsed: &mut MethodAttr, meta: &ParseNestedMeta<'_>) -> syn::Res
             .map_or_else(|| "this option".to_owned(), |ident| format!("`{ident}`"));
         return Err(syn::Error::new_spanned(
             &meta.path,
-            format!("unknown option {key} of #[rpc::{kind}]; the options are {OPTIONS}"),
+            format!(
+                "unknown option {key} of #[rpc::{kind}]; the options are {}",
+                options(kind)
+            ),
         ));
     }
+    Ok(())
+}
+
+/// Parses the bare word `idempotent`, which only a call takes: a cast has
+/// no answer to wait for again, and a stream is not retried.
+fn parse_idempotent(parsed: &mut MethodAttr, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let instead = match parsed.kind {
+        Kind::Call => None,
+        Kind::Cast => Some(
+            "a cast is sent once and has no answer to wait for again; \
+             remove `idempotent`, or make the method #[rpc::call(idempotent)]",
+        ),
+        Kind::Stream => Some(
+            "a stream is not retried after a reconnect; \
+             remove `idempotent`, or make the method #[rpc::call(idempotent)]",
+        ),
+    };
+    if let Some(instead) = instead {
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format!("`idempotent` applies only to #[rpc::call]: {instead}"),
+        ));
+    }
+    if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+        return Err(
+            meta.error("write `idempotent` alone, without a value: #[rpc::call(idempotent)]")
+        );
+    }
+    if parsed.idempotent {
+        return Err(meta.error("`idempotent` is given twice; keep one"));
+    }
+    parsed.idempotent = true;
     Ok(())
 }
 
@@ -269,6 +315,31 @@ mod tests {
         let parsed = parse(&attr, Kind::Call).expect("valid");
         assert_eq!(parsed.name.map(|n| n.value()).as_deref(), Some("math.div"));
         assert_eq!(parsed.timeout.map(|t| t.millis), Some(2_000));
+        assert!(!parsed.idempotent);
+        let attr: Attribute = parse_quote!(#[rpc::call(idempotent, timeout = "2s")]);
+        assert!(parse(&attr, Kind::Call).expect("valid").idempotent);
+    }
+
+    #[test]
+    fn idempotent_is_a_bare_word_of_calls_only() {
+        let cast: Attribute = parse_quote!(#[rpc::cast(idempotent)]);
+        let err = parse(&cast, Kind::Cast).err().expect("a cast");
+        assert!(
+            err.to_string().contains("applies only to #[rpc::call]"),
+            "{err}"
+        );
+        let stream: Attribute = parse_quote!(#[rpc::stream(idempotent)]);
+        let err = parse(&stream, Kind::Stream).err().expect("a stream");
+        assert!(
+            err.to_string().contains("#[rpc::call(idempotent)]"),
+            "{err}"
+        );
+        let valued: Attribute = parse_quote!(#[rpc::call(idempotent = true)]);
+        let err = parse(&valued, Kind::Call).err().expect("a value");
+        assert!(err.to_string().contains("alone"), "{err}");
+        let twice: Attribute = parse_quote!(#[rpc::call(idempotent, idempotent)]);
+        let err = parse(&twice, Kind::Call).err().expect("twice");
+        assert!(err.to_string().contains("twice"), "{err}");
     }
 
     #[test]
@@ -277,7 +348,14 @@ mod tests {
         let err = parse(&unknown, Kind::Call).err().expect("unknown key");
         assert_eq!(
             err.to_string(),
-            "unknown option `retries` of #[rpc::call]; the options are `name = \"...\"` and `timeout = \"...\"`"
+            "unknown option `retries` of #[rpc::call]; the options are `name = \"...\"`, `timeout = \"...\"` and `idempotent`"
+        );
+        let unknown: Attribute = parse_quote!(#[rpc::cast(retries = 3)]);
+        let err = parse(&unknown, Kind::Cast).err().expect("unknown key");
+        assert!(
+            err.to_string()
+                .ends_with("`name = \"...\"` and `timeout = \"...\"`"),
+            "{err}"
         );
         let twice: Attribute = parse_quote!(#[rpc::cast(name = "a", name = "b")]);
         let err = parse(&twice, Kind::Cast).err().expect("repeated key");

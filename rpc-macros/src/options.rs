@@ -112,6 +112,8 @@ fn option(
             .map_or_else(|| "this option".to_owned(), |ident| format!("`{ident}`"));
         let per_method = if meta.path.is_ident("name") || meta.path.is_ident("timeout") {
             " (`name` and `timeout` go on each method's #[rpc::call(..)], #[rpc::cast(..)] or #[rpc::stream(..)])"
+        } else if meta.path.is_ident("idempotent") {
+            " (`idempotent` goes on each method's #[rpc::call(..)] that is safe to retry)"
         } else {
             ""
         };

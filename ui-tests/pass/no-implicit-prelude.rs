@@ -13,7 +13,7 @@ impl Echo {
         text
     }
 
-    #[::rpc::call]
+    #[::rpc::call(idempotent)]
     async fn check(&self, n: u8) -> ::std::result::Result<u8, ::std::string::String> {
         ::std::result::Result::Ok(n)
     }

@@ -9,7 +9,7 @@ pub trait Echo {
     #[::rpc::call]
     async fn echo(&self, text: ::std::string::String) -> ::std::string::String;
 
-    #[::rpc::call]
+    #[::rpc::call(idempotent)]
     async fn check(&self, n: u8) -> ::std::result::Result<u8, ::std::string::String>;
 
     #[::rpc::cast]

@@ -14,7 +14,7 @@ pub trait Counter {
     async fn get(&self) -> u64;
 
     /// Adds `by`, refusing to overflow.
-    #[rpc::call(name = "counter.add", timeout = "1s")]
+    #[rpc::call(name = "counter.add", timeout = "1s", idempotent)]
     async fn add(self: Arc<Self>, session: &Session, by: u64) -> Result<u64, String>;
 
     /// Resets the count.

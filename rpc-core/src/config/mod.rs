@@ -55,5 +55,15 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(err.field(), "max_connections");
+        let err = ServerConfig::default()
+            .max_operations(0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.field(), "max_operations");
+        let err = ServerConfig::default()
+            .operation_ttl(std::time::Duration::ZERO)
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.field(), "operation_ttl");
     }
 }

@@ -50,6 +50,24 @@ pub struct ServerConfig {
     /// told how many ([`EventsError::Lagged`](crate::EventsError::Lagged)),
     /// so a slow subscriber never grows memory. Default: 1024.
     pub registry_events: usize,
+    /// Operations ([`OPERATION_ID_HEADER`](crate::protocol::OPERATION_ID_HEADER))
+    /// the server remembers at once, over all its sessions, running or
+    /// ended. Past it, the operation that ended first is forgotten (a retry
+    /// of it runs again); when every one is still running, a call naming a
+    /// new operation is refused `busy`. Default: 10 000.
+    pub max_operations: usize,
+    /// Bytes of ended operations' answers the server keeps to answer
+    /// retries with. A newer answer pushes out the oldest kept ones; an
+    /// answer larger than this is not kept. A retry of an operation whose
+    /// answer is not kept is answered with
+    /// [`ErrorCode::ANSWER_GONE`](crate::ErrorCode::ANSWER_GONE), not run
+    /// again. Default: 16 MiB.
+    pub max_operation_bytes: usize,
+    /// How long an ended operation is remembered, from its end: the window
+    /// in which a retry gets the answer rather than a new run. A run whose
+    /// callers all left (their sessions closed) goes on for this long
+    /// without one before it is stopped. Default: 5 minutes.
+    pub operation_ttl: Duration,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +81,9 @@ impl Default for ServerConfig {
             subprotocol: None,
             trusted_proxies: Vec::new(),
             registry_events: 1024,
+            max_operations: 10_000,
+            max_operation_bytes: 16 << 20,
+            operation_ttl: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -120,6 +141,24 @@ impl ServerConfig {
         self
     }
 
+    /// Sets [`max_operations`](Self::max_operations).
+    pub fn max_operations(mut self, operations: usize) -> Self {
+        self.max_operations = operations;
+        self
+    }
+
+    /// Sets [`max_operation_bytes`](Self::max_operation_bytes).
+    pub fn max_operation_bytes(mut self, bytes: usize) -> Self {
+        self.max_operation_bytes = bytes;
+        self
+    }
+
+    /// Sets [`operation_ttl`](Self::operation_ttl).
+    pub fn operation_ttl(mut self, ttl: Duration) -> Self {
+        self.operation_ttl = ttl;
+        self
+    }
+
     /// Checks that every limit can be met.
     ///
     /// # Errors
@@ -159,6 +198,16 @@ impl ServerConfig {
             self.registry_events > 0,
             "registry_events",
             "must be at least 1",
+        )?;
+        require(
+            self.max_operations > 0,
+            "max_operations",
+            "must be at least 1",
+        )?;
+        require(
+            !self.operation_ttl.is_zero(),
+            "operation_ttl",
+            "must be positive",
         )
     }
 }

@@ -38,6 +38,11 @@ impl ErrorCode {
     /// method for; sent with id 0, and the message is the topic itself, so
     /// that the sender can report the push as undelivered.
     pub const UNKNOWN_TOPIC: Self = Self(10);
+    /// A retry of an operation ([`OPERATION_ID_HEADER`](super::OPERATION_ID_HEADER))
+    /// that already ran, whose answer the callee no longer keeps (it was too
+    /// large, or pushed out by newer answers): the operation is not run
+    /// again, and its outcome is unknown to the caller.
+    pub const ANSWER_GONE: Self = Self(11);
 
     /// Short name of a known code, `None` for codes this build does not know.
     pub fn name(self) -> Option<&'static str> {
@@ -52,6 +57,7 @@ impl ErrorCode {
             Self::TOO_LARGE => "answer too large",
             Self::UNAUTHENTICATED => "unauthenticated",
             Self::UNKNOWN_TOPIC => "unknown topic",
+            Self::ANSWER_GONE => "answer gone",
             _ => return None,
         })
     }

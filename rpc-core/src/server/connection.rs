@@ -200,7 +200,7 @@ async fn run_session(
         shutdown: ctx.shutdown.child_token(),
         hooks: ctx.hooks.clone(),
     };
-    let (session, drive) = session::start(ws, setup);
+    let (session, drive) = session::start_serving(ws, setup, ctx.operations.clone());
     let drain = async {
         tokio::select! {
             () = ctx.shutdown.cancelled() => {

@@ -44,7 +44,7 @@ use crate::{
     identity::Identity,
     push::{DeadLetter, DeadLetters, Registry},
     router::{Router, Routes},
-    session::{Hooks, Session},
+    session::{Hooks, Operations, Session},
     transport::websocket,
 };
 
@@ -314,7 +314,9 @@ impl ServerBuilder {
         self.config.validate()?;
         let described = self.routes.describe();
         let registry = Registry::new(self.config.registry_events);
+        let shutdown = CancellationToken::new();
         let ctx = Arc::new(Context {
+            operations: Operations::new(&self.config, shutdown.clone()),
             connections: Arc::new(Semaphore::new(self.config.max_connections)),
             refusing: Arc::new(Semaphore::new(connection::MAX_REFUSING)),
             config: self.config,
@@ -326,7 +328,7 @@ impl ServerBuilder {
             dead_letters: self.dead_letters,
             #[cfg(feature = "tls")]
             tls: self.tls,
-            shutdown: CancellationToken::new(),
+            shutdown,
             sessions: TaskTracker::new(),
             stopped: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -386,6 +388,8 @@ struct Context {
     stopped: CancellationToken,
     tracker: TaskTracker,
     next_session: AtomicU64,
+    /// Recent operations of every session: a retry comes on another one.
+    operations: Operations,
 }
 
 /// A running server. Dropping it starts a graceful shutdown without waiting

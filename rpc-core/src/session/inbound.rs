@@ -18,6 +18,7 @@ use super::{
     Session, Shared,
     handlers::{Jobs, Queue},
     job::{Held, Job},
+    operations,
 };
 use crate::{
     config::SessionConfig,
@@ -238,6 +239,20 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
             format!("no method named `{}`", Clipped(incoming.method)),
         );
     };
+    // Only a server's call can name an operation: one scan of the headers.
+    let operation = match &shared.operations {
+        Some(operations) if incoming.id.is_some() && incoming.stream_credit.is_none() => {
+            match operations::requested(incoming.headers) {
+                None => None,
+                Some(Ok(id)) => Some((operations, id)),
+                Some(Err(refused)) => {
+                    refuse_operation(shared, error_id, &refused);
+                    return Ok(());
+                }
+            }
+        }
+        _ => None,
+    };
     if !shared.inbound.try_enter() {
         return refuse(
             ErrorCode::BUSY,
@@ -265,45 +280,76 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
             ),
         );
     }
-    start(shared, incoming, route, held)
+    let claim = match operation {
+        None => None,
+        Some((operations, id)) => {
+            match operations.claim(shared.identity(), id, (route.router, route.method)) {
+                Ok(claim) => Some(claim),
+                Err(refused) => {
+                    shared.inbound.release(held);
+                    refuse_operation(shared, error_id, &refused);
+                    return Ok(());
+                }
+            }
+        }
+    };
+    start(shared, incoming, route, held, claim)
+}
+
+/// Refuses a call naming an operation. Logged at debug only: a peer can
+/// make these at will, and the bounds they meet are the server's own.
+fn refuse_operation(shared: &Shared, id: u64, refused: &operations::Refused) {
+    tracing::debug!(id, code = %refused.code, message = %refused.message, "operation refused");
+    shared.refuse(id, refused.code, &refused.message);
 }
 
 /// Runs an admitted request's handler on the pool; `held` is what its
-/// request holds of the inbound budget.
+/// request holds of the inbound budget. A call naming an operation waits
+/// on it instead, through `claim`.
 fn start(
     shared: &Arc<Shared>,
     incoming: Incoming<'_>,
     route: Route,
     held: usize,
+    claim: Option<operations::Claim>,
 ) -> Result<(), CloseReason> {
-    let headers = incoming
-        .headers
-        .iter()
-        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-        .collect();
-    let session = Session {
-        shared: Arc::clone(shared),
-    };
     let stream = incoming.stream_credit.zip(incoming.id);
     let serial = shared.inbound.next_serial.fetch_add(1, Ordering::Relaxed);
-    let request = Request::new(
-        session,
-        incoming.id,
-        serial,
-        incoming.payload,
-        headers,
-        stream.is_some(),
-    );
-    let handler = Arc::clone(shared.routes.router(route.router)).dispatch(route.method, request);
+    let dispatch = || {
+        let headers = incoming
+            .headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        let session = Session {
+            shared: Arc::clone(shared),
+        };
+        let request = Request::new(
+            session,
+            incoming.id,
+            serial,
+            incoming.payload,
+            headers,
+            stream.is_some(),
+        );
+        Arc::clone(shared.routes.router(route.router)).dispatch(route.method, request)
+    };
     let deadline = route.timeout.or(shared.config.handler_timeout);
+    let span =
+        tracing::debug_span!("handler", method = %Clipped(incoming.method), id = incoming.id);
+    // A claim is made only for a call, which has an id.
+    let handler = match claim.zip(incoming.id) {
+        None => dispatch(),
+        Some((claim, id)) => {
+            claim.into_handler(id, dispatch, deadline, shared.tracker(), span.clone())
+        }
+    };
     // Made before the job, so a job dropped before its first poll releases
     // too.
     let held = Held {
         shared: Arc::clone(shared),
         bytes: held,
     };
-    let span =
-        tracing::debug_span!("handler", method = %Clipped(incoming.method), id = incoming.id);
     let job = Job::new(
         handler,
         deadline,

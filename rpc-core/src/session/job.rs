@@ -134,7 +134,7 @@ impl PoolJob for Job {
 }
 
 /// The error a panicking handler answers with; the panic is logged.
-fn panicked(panic: &(dyn Any + Send)) -> HandlerError {
+pub(super) fn panicked(panic: &(dyn Any + Send)) -> HandlerError {
     let what = panic
         .downcast_ref::<&str>()
         .map(ToString::to_string)

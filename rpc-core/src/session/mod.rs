@@ -13,6 +13,7 @@ mod inbound;
 mod job;
 mod liveness;
 mod log_limit;
+mod operations;
 mod peer;
 mod pending;
 mod reader;
@@ -23,6 +24,7 @@ mod tags;
 mod writer;
 
 pub(crate) use hooks::Hooks;
+pub(crate) use operations::Operations;
 pub(crate) use peer::Hold;
 pub use peer::{CallOptions, Peer};
 pub(crate) use slots::Slot;
@@ -295,6 +297,9 @@ pub(crate) struct Shared {
     slots: slots::Slots,
     pending: Pending,
     inbound: Inbound,
+    /// The server's table of recent operations; `None` on a client, which
+    /// ignores the operation id header.
+    operations: Option<Operations>,
     next_id: AtomicU64,
     /// Set during graceful shutdown: new calls are refused `shutting down`.
     draining: AtomicBool,
@@ -549,6 +554,24 @@ impl Shared {
 /// session handle and the future that drives the connection to its end;
 /// the caller runs that future on a task it tracks.
 pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Output = ()> + Send) {
+    launch(ws, setup, None)
+}
+
+/// [`start`]s a server's session, whose calls naming an operation go
+/// through the server's `operations`.
+pub(crate) fn start_serving(
+    ws: BoxTransport,
+    setup: Setup,
+    operations: Operations,
+) -> (Session, impl Future<Output = ()> + Send) {
+    launch(ws, setup, Some(operations))
+}
+
+fn launch(
+    ws: BoxTransport,
+    setup: Setup,
+    operations: Option<Operations>,
+) -> (Session, impl Future<Output = ()> + Send) {
     let span = match setup.role {
         Role::Server => {
             tracing::info_span!("session", id = setup.id, peer = ?setup.remote_addr, side = "server")
@@ -594,6 +617,7 @@ pub(crate) fn start(ws: BoxTransport, setup: Setup) -> (Session, impl Future<Out
         streams: streams::StreamTable::default(),
         slots,
         pending: Pending::default(),
+        operations,
         next_id: AtomicU64::new(1),
         draining: AtomicBool::new(false),
         closing: CancellationToken::new(),

@@ -111,6 +111,8 @@ pub(crate) struct Method {
     pub(crate) name_lit: Option<LitStr>,
     /// `timeout = "..."` in milliseconds.
     pub(crate) timeout_ms: Option<u64>,
+    /// `idempotent` (calls only): the stub's calls may be retried.
+    pub(crate) idempotent: bool,
     /// The method's `#[doc]` attributes, copied onto the stub's method.
     pub(crate) doc_attrs: Vec<Attribute>,
     /// The doc comment's text, for the metadata.
@@ -348,6 +350,7 @@ impl Method {
                 kind,
                 name: None,
                 timeout: None,
+                idempotent: false,
             }
         });
         let marked = signature::take_context_marks(sig, errors);
@@ -364,6 +367,7 @@ impl Method {
             wire_name,
             name_lit: options.name,
             timeout_ms: options.timeout.map(|timeout| timeout.millis),
+            idempotent: options.idempotent,
             docs: names::doc_text(&doc_attrs),
             doc_attrs,
             receiver: signature::receiver(&sig),

@@ -125,7 +125,12 @@ fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
     });
     let args = wire::args_ref(&p, method);
     let error = quote!(#p::rpc_core::Error);
-    let options = quote!(#p::Clone::clone(&self.options));
+    let mut options = quote!(#p::Clone::clone(&self.options));
+    if method.idempotent {
+        // Safe to retry: a reconnecting caller sends it again, with the same
+        // operation id, after the connection dropped.
+        options = quote!(#p::rpc_core::CallOptions::idempotent(#options));
+    }
     let call = quote!({ use #p::rpc_core::Caller as _; self.caller.call_with(#wire_name, #args, #options).await });
     let (returns, body) = match (&method.ret, shape) {
         (_, Shape::Cast) => (

@@ -243,14 +243,15 @@ mod tests {
         }
     }
 
-    /// Calls with and without `Result`, options, a cast with the session.
+    /// Calls with and without `Result`, options (an idempotent call), a
+    /// cast with the session.
     #[test]
     fn calculator() {
         let item: ItemImpl = parse_quote! {
             /// Arithmetic over the wire.
             impl Calculator {
                 /// Adds two numbers.
-                #[rpc::call]
+                #[rpc::call(idempotent)]
                 async fn add(&self, a: i64, b: i64) -> i64 {
                     a + b
                 }
@@ -369,7 +370,7 @@ mod tests {
             /// Lots and bids.
             pub trait Auction {
                 /// Bids `amount` on `lot`; returns the highest bid.
-                #[rpc::call(timeout = "2s")]
+                #[rpc::call(timeout = "2s", idempotent)]
                 async fn bid(&self, lot: u32, amount: u64) -> Result<u64, BidError>;
 
                 /// Leaves a note; says who in the log.
