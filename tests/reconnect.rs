@@ -201,6 +201,91 @@ async fn a_call_in_flight_when_the_link_drops_is_indeterminate_and_not_retried()
 }
 
 #[tokio::test]
+async fn an_idempotent_call_cut_off_is_sent_again_and_runs_once() {
+    let (router, mut hold) = holding();
+    let server = common::serve(router).await;
+    let client = reconnecting().start(&common::url(&server)).unwrap();
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let options = CallOptions::default().idempotent();
+            client.call_with::<_, u64>("hold", &(), options).await
+        }
+    });
+    let (session, release) = within("the call to arrive", hold.started.recv())
+        .await
+        .unwrap();
+    session.peer().close();
+    // The client reconnects and sends the call again under the same
+    // operation id: the server attaches it to the run still going.
+    let mut events = client.events();
+    connected(&mut events).await;
+    release.send(()).unwrap();
+    let answer = within("the retried call", call).await.unwrap().unwrap();
+    assert_eq!(answer, 7);
+    assert_eq!(hold.runs.load(Ordering::SeqCst), 1, "the handler ran once");
+}
+
+/// A ledger whose deposits wait at a gate the test opens.
+struct Ledger {
+    runs: Arc<AtomicUsize>,
+    arrived: mpsc::UnboundedSender<rpc::Session>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+#[rpc::router]
+impl Ledger {
+    /// Deposits `amount` once, however often the call is sent.
+    #[rpc::call(idempotent)]
+    async fn deposit(&self, session: &rpc::Session, amount: u64) -> u64 {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let _ = self.arrived.send(session.clone());
+        self.gate
+            .acquire()
+            .await
+            .expect("the gate stays open")
+            .forget();
+        amount
+    }
+}
+
+#[tokio::test]
+async fn a_stub_s_idempotent_method_survives_a_dropped_link() {
+    let (arrived, mut arrivals) = mpsc::unbounded_channel();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let ledger = Ledger {
+        runs: Arc::clone(&runs),
+        arrived,
+        gate: Arc::clone(&gate),
+    };
+    let server = Server::builder()
+        .config(server_config())
+        .mount(ledger)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = reconnecting().start(&common::url(&server)).unwrap();
+    let stub = LedgerClient::new(&client);
+    let deposit = tokio::spawn({
+        let stub = stub.clone();
+        async move { stub.deposit(5).await }
+    });
+    let session = within("the deposit to arrive", arrivals.recv())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    session.peer().close();
+    connected(&mut events).await;
+    gate.add_permits(1);
+    assert_eq!(within("the deposit", deposit).await.unwrap().unwrap(), 5);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // The same stub goes on working on the new connection.
+    gate.add_permits(1);
+    assert_eq!(stub.deposit(6).await.unwrap(), 6);
+}
+
+#[tokio::test]
 async fn a_half_open_link_is_noticed_by_the_heartbeat_and_replaced() {
     let (router, mut hold) = holding();
     let router = router.call("add", |req| async move {

@@ -51,7 +51,7 @@ async fn use_the_stub(peer: &rpc::Peer) -> Result<(), rpc::Error> {
     let _: Vec<(u32, u32)> = board.cells().await?;
     board.clear(true, "done".to_owned()).await?;
     board.ping().await?;
-    let _: &rpc::Peer = board.clone().peer();
+    let _: &rpc::Peer = board.clone().caller();
     Ok(())
 }
 

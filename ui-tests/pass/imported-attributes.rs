@@ -27,7 +27,7 @@ async fn watch(counter: &CounterClient) -> Result<(), rpc::Error> {
 }
 
 fn main() {
-    let _ = CounterClient::new;
+    let _ = CounterClient::<rpc::Peer>::new;
     let _ = watch;
     let _: &dyn rpc::Router = &Counter;
 }

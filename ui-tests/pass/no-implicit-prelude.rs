@@ -55,6 +55,6 @@ async fn use_the_streams(echo: &EchoClient) {
 }
 
 fn main() {
-    let _ = EchoClient::new;
+    let _ = EchoClient::<::rpc::Peer>::new;
     let _ = use_the_streams;
 }

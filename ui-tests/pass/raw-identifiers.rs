@@ -11,7 +11,7 @@ impl Keywords {
 }
 
 fn main() {
-    let _ = KeywordsClient::r#type;
+    let _ = KeywordsClient::<rpc::Peer>::r#type;
     let info = rpc::routers().next().unwrap();
     assert_eq!(info.methods[0].name, "type");
     assert_eq!(info.methods[0].params[0].name, "match");

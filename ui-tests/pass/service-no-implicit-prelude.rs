@@ -48,5 +48,5 @@ impl Echo for Parrot {
 
 fn main() {
     let _ = ::rpc::Server::builder().mount(EchoRouter::new(Parrot));
-    let _ = EchoClient::new;
+    let _ = EchoClient::<::rpc::Peer>::new;
 }

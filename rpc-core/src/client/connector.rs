@@ -149,7 +149,7 @@ impl Connector {
             };
         }
         self.host = host;
-        self.url = url.to_owned();
+        url.clone_into(&mut self.url);
         Ok(())
     }
 

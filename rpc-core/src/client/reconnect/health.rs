@@ -40,17 +40,23 @@ enum Outcome {
 }
 
 fn outcome<T>(result: &Result<T, Error>) -> Outcome {
-    match result {
-        Ok(_) => Outcome::Answered,
-        Err(Error::Indeterminate(_)) => Outcome::EndpointFailed,
-        Err(err) if err.is_busy() => Outcome::EndpointFailed,
-        Err(Error::Remote(remote)) if remote.code() == ErrorCode::SHUTTING_DOWN => {
-            Outcome::EndpointFailed
-        }
-        Err(Error::Timeout(_)) => Outcome::MethodFailed,
-        Err(Error::Remote(remote)) if remote.code() == ErrorCode::INTERNAL => Outcome::MethodFailed,
-        Err(Error::Remote(_)) => Outcome::Answered,
-        Err(_) => Outcome::Unsent,
+    let Err(err) = result else {
+        return Outcome::Answered;
+    };
+    match err {
+        Error::Indeterminate(_) => Outcome::EndpointFailed,
+        Error::Timeout(_) => Outcome::MethodFailed,
+        // An answer of the wrong type is still an answer.
+        Error::Decode(_) => Outcome::Answered,
+        Error::Remote(remote) => match remote.code() {
+            ErrorCode::BUSY | ErrorCode::SHUTTING_DOWN => Outcome::EndpointFailed,
+            ErrorCode::INTERNAL => Outcome::MethodFailed,
+            // The handler's own error, bad arguments, ...: a round trip.
+            _ => Outcome::Answered,
+        },
+        // Closed, disconnected, a full local queue, an open breaker,
+        // encoding: nothing reached the endpoint.
+        _ => Outcome::Unsent,
     }
 }
 
