@@ -535,6 +535,11 @@ pub use rpc_macros::stream;
 #[doc = include_str!("../docs/deployment.md")]
 pub struct DeploymentDocs;
 
+// docs/client.md, so that its examples compile.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/client.md")]
+pub struct ClientDocs;
+
 /// The names most programs need, in one import: `use rpc::prelude::*;`
 /// brings the client and server, what a handler takes and returns, the
 /// stream types, and [`StreamExt`](prelude::StreamExt) to read a stream

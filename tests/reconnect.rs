@@ -488,6 +488,33 @@ async fn it_gives_up_after_the_policy_s_attempts() {
 }
 
 #[tokio::test]
+async fn a_failing_on_connected_hook_counts_as_a_failed_attempt() {
+    let server = common::serve(calculator()).await;
+    let hooks = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&hooks);
+    let client = Client::builder()
+        .reconnect()
+        .policy(quick().max_attempts(2))
+        .on_connected(move |_peer| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Err(Error::Disconnected) }
+        })
+        .start(&common::url(&server))
+        .unwrap();
+    let mut events = client.events();
+    let closed = until(&mut events, "the end", |e| {
+        !matches!(e, ConnectionEvent::Reconnecting { .. })
+    })
+    .await;
+    assert!(
+        matches!(closed, ConnectionEvent::Closed { .. }),
+        "never connected: {closed:?}"
+    );
+    // The first connection and two more attempts.
+    assert_eq!(hooks.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
 async fn a_subscription_opens_again_with_a_gap_marker() {
     let (items_tx, _) = tokio::sync::broadcast::channel::<u32>(16);
     let feed = items_tx.clone();

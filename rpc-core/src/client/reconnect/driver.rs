@@ -15,8 +15,11 @@ use crate::{
 
 /// What ended one connection's life.
 enum Ended {
-    /// The connection dropped (or the hook refused it): try again.
+    /// The connection dropped: try again, counting attempts from 1.
     Lost,
+    /// The `on_connected` hook failed on it: a failed attempt, which
+    /// counts towards the policy's maximum.
+    Refused,
     /// The client was stopped.
     Stopped,
 }
@@ -71,6 +74,7 @@ pub(super) async fn run(
                 last_error = None;
                 attempt = 1;
             }
+            Ended::Refused => attempt += 1,
         }
     };
     let reason = match &gave_up {
@@ -101,7 +105,7 @@ async fn serve(
         if let Err(err) = outcome {
             tracing::warn!(url = %shared.url, error = %err, "the on_connected hook failed; reconnecting");
             client.close().await;
-            return Ended::Lost;
+            return Ended::Refused;
         }
     }
     shared.link.send_replace(Link::Up(peer.clone()));
