@@ -82,7 +82,8 @@ impl Error {
     /// answer the code's word: `unknown-method`, `bad-arguments`,
     /// `application`, `remote-timeout`, `busy`, `shutting-down`,
     /// `internal`, `answer-too-large`, `unauthenticated`, `unknown-topic`,
-    /// `remote` (a code this build does not know).
+    /// `answer-gone`, `forbidden`, `remote` (a code this build does not
+    /// know).
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Timeout(_) => "timeout",
@@ -105,6 +106,8 @@ impl Error {
                 ErrorCode::TOO_LARGE => "answer-too-large",
                 ErrorCode::UNAUTHENTICATED => "unauthenticated",
                 ErrorCode::UNKNOWN_TOPIC => "unknown-topic",
+                ErrorCode::ANSWER_GONE => "answer-gone",
+                ErrorCode::FORBIDDEN => "forbidden",
                 _ => "remote",
             },
         }

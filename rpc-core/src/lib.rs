@@ -44,6 +44,7 @@ mod context;
 mod error;
 mod identity;
 pub mod metadata;
+pub mod middleware;
 mod outbound;
 pub mod protocol;
 mod push;

@@ -11,6 +11,7 @@ use crate::{
     codec,
     error::MountError,
     metadata::RouterInfo,
+    middleware::Layers,
     protocol::{ErrorCode, Frame, RESERVED_PREFIX, Reply as ReplyHeader},
     session::Session,
 };
@@ -297,6 +298,8 @@ pub(crate) struct Route {
 pub(crate) struct Routes {
     routers: Vec<Arc<dyn Router>>,
     table: HashMap<String, Route>,
+    /// Middleware around every handler.
+    pub(crate) layers: Layers,
 }
 
 impl fmt::Debug for Routes {
@@ -358,8 +361,10 @@ impl Routes {
         self.table.get(name).copied()
     }
 
-    pub(crate) fn router(&self, index: usize) -> &Arc<dyn Router> {
-        &self.routers[index]
+    /// Runs `route`'s handler for `request`, through the layers.
+    pub(crate) fn dispatch(&self, route: Route, request: Request) -> HandlerFuture {
+        self.layers
+            .dispatch(&self.routers[route.router], route.method, request)
     }
 
     /// Metadata of every mounted router, encoded once for discover answers.

@@ -77,6 +77,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Wraps every handler of the routers this client mounts (the calls
+    /// the server makes to it) in `layer` (see
+    /// [`middleware`](crate::middleware)); layers added first run
+    /// outermost.
+    pub fn layer<M: crate::middleware::Middleware>(mut self, layer: M) -> Self {
+        self.routes.layers.push(Arc::new(layer));
+        self
+    }
+
     /// Runs `hook` on the client's session once it exists, before it reads
     /// its first frame: the place to store per-session state
     /// ([`Session::insert_extension`]) that the routers this client mounts

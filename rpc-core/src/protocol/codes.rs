@@ -43,6 +43,10 @@ impl ErrorCode {
     /// large, or pushed out by newer answers): the operation is not run
     /// again, and its outcome is unknown to the caller.
     pub const ANSWER_GONE: Self = Self(11);
+    /// The caller is authenticated but may not call this method (a
+    /// permission check such as [`Authorize`](crate::middleware::Authorize)
+    /// refused it); the handler did not run.
+    pub const FORBIDDEN: Self = Self(12);
 
     /// Short name of a known code, `None` for codes this build does not know.
     pub fn name(self) -> Option<&'static str> {
@@ -58,6 +62,7 @@ impl ErrorCode {
             Self::UNAUTHENTICATED => "unauthenticated",
             Self::UNKNOWN_TOPIC => "unknown topic",
             Self::ANSWER_GONE => "answer gone",
+            Self::FORBIDDEN => "forbidden",
             _ => return None,
         })
     }

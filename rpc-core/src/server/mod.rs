@@ -147,6 +147,14 @@ impl ServerBuilder {
         self.authenticate_async(move |request| std::future::ready(hook(&request)))
     }
 
+    /// Wraps every handler of the mounted routers in `layer` (see
+    /// [`middleware`](crate::middleware)); layers added first run
+    /// outermost. Without layers a call pays nothing for them.
+    pub fn layer<M: crate::middleware::Middleware>(mut self, layer: M) -> Self {
+        self.routes.layers.push(Arc::new(layer));
+        self
+    }
+
     /// Runs `hook` on every new session once it exists (after the
     /// authentication hook and the protocol handshake), before the session
     /// reads its first frame: the place to store per-session state with

@@ -332,7 +332,7 @@ fn start(
             headers,
             stream.is_some(),
         );
-        Arc::clone(shared.routes.router(route.router)).dispatch(route.method, request)
+        shared.routes.dispatch(route, request)
     };
     let deadline = route.timeout.or(shared.config.handler_timeout);
     let span =
