@@ -40,6 +40,13 @@ pub const RESERVED_PREFIX: &str = "rpc.";
 /// answer it kept.
 pub const OPERATION_ID_HEADER: &str = "rpc-op-id";
 
+/// Metadata header naming one request for the logs of both sides: a
+/// caller whose `call` span is enabled sends one (16 lowercase hex digits,
+/// unless the caller set its own), and the callee's `handler` span carries
+/// it as its `request_id` field, so the two spans of one call can be
+/// matched. It means nothing else to the protocol.
+pub const REQUEST_ID_HEADER: &str = "rpc-request-id";
+
 /// The header of one message. Variants are numbered on the wire in the order
 /// listed here (postcard writes the variant index as a varint), so new kinds
 /// are only ever appended.

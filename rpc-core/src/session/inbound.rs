@@ -24,7 +24,7 @@ use crate::{
     config::SessionConfig,
     error::CloseReason,
     outbound::Budget,
-    protocol::{CONNECTION_ERROR_ID, ErrorCode, close_code},
+    protocol::{CONNECTION_ERROR_ID, ErrorCode, REQUEST_ID_HEADER, close_code},
     rate::{RateLimit, TokenBucket},
     router::{Request, Route},
     text::Clipped,
@@ -335,8 +335,17 @@ fn start(
         shared.routes.dispatch(route, request)
     };
     let deadline = route.timeout.or(shared.config.handler_timeout);
-    let span =
-        tracing::debug_span!("handler", method = %Clipped(incoming.method), id = incoming.id);
+    // The fields are evaluated only when the span is enabled.
+    let span = tracing::debug_span!(
+        "handler",
+        method = %Clipped(incoming.method),
+        id = incoming.id,
+        request_id = incoming
+            .headers
+            .iter()
+            .find(|(name, _)| *name == REQUEST_ID_HEADER)
+            .map(|(_, value)| tracing::field::display(Clipped(value))),
+    );
     // A claim is made only for a call, which has an id.
     let handler = match claim.zip(incoming.id) {
         None => dispatch(),

@@ -8,13 +8,15 @@ use std::{
 
 use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
+use tracing::Instrument;
 
 use super::{Shared, pending::Answer};
 use crate::{
     codec,
     error::{CloseReason, Error},
     metadata::RouterInfo,
-    protocol::{Call, Cast, Discover, Frame, Notify, close_code},
+    protocol::{Call, Cast, Discover, Frame, Notify, REQUEST_ID_HEADER, close_code},
+    text::Clipped,
 };
 
 /// Options of one call: a timeout other than the session's default, and
@@ -58,12 +60,35 @@ impl CallOptions {
         self
     }
 
-    fn header_refs(&self) -> Vec<(&str, &str)> {
+    /// The headers as the frame takes them, with `request_id` added.
+    fn header_refs<'a>(&'a self, request_id: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
         self.headers
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
+            .chain(request_id.map(|id| (REQUEST_ID_HEADER, id)))
             .collect()
     }
+}
+
+/// The request id a call sends, recorded in its `span`: the caller's own
+/// header when it set one (sent as it is), else a new one when the span is
+/// enabled (someone logs this call, so the callee's logs should match it),
+/// else none: a call nobody traces costs nothing.
+fn request_id(span: &tracing::Span, options: &CallOptions) -> Option<String> {
+    if span.is_disabled() {
+        return None;
+    }
+    if let Some((_, own)) = options
+        .headers
+        .iter()
+        .find(|(name, _)| name == REQUEST_ID_HEADER)
+    {
+        span.record("request_id", tracing::field::display(Clipped(own)));
+        return None;
+    }
+    let id = format!("{:016x}", rand::random::<u64>());
+    span.record("request_id", tracing::field::display(&id));
+    Some(id)
 }
 
 /// A handle to call the other side of a session: the server's view of a
@@ -177,18 +202,28 @@ impl Peer {
         R: DeserializeOwned,
     {
         let id = self.shared.next_id();
+        let span = tracing::debug_span!(
+            "call",
+            method = %Clipped(method),
+            id,
+            request_id = tracing::field::Empty
+        );
+        let request_id = request_id(&span, &options);
         let frame = Frame::Call(Call {
             id,
             method,
-            headers: options.header_refs(),
+            headers: options.header_refs(request_id.as_deref()),
         });
         let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
         self.shared.fits(&bytes)?;
         let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
-        // Held until the answer: calls over the peer's limit wait here,
-        // within the call's timeout.
-        let (_slot, timeout) = self.shared.slot(timeout).await?;
-        let answer = self.request(id, bytes, timeout).await?;
+        let exchange = async {
+            // Held until the answer: calls over the peer's limit wait here,
+            // within the call's timeout.
+            let (_slot, timeout) = self.shared.slot(timeout).await?;
+            self.request(id, bytes, timeout).await
+        };
+        let answer = exchange.instrument(span).await?;
         codec::decode_value(&answer).map_err(Error::Decode)
     }
 
@@ -217,7 +252,7 @@ impl Peer {
     ) -> Result<(), Error> {
         let frame = Frame::Cast(Cast {
             method,
-            headers: options.header_refs(),
+            headers: options.header_refs(None),
         });
         let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
         self.shared.fits(&bytes)?;
