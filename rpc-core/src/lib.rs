@@ -45,6 +45,8 @@ mod error;
 mod identity;
 pub mod metadata;
 pub mod middleware;
+#[cfg(feature = "opentelemetry")]
+mod otel;
 mod outbound;
 pub mod protocol;
 mod push;

@@ -346,6 +346,10 @@ fn start(
             .find(|(name, _)| *name == REQUEST_ID_HEADER)
             .map(|(_, value)| tracing::field::display(Clipped(value))),
     );
+    #[cfg(feature = "opentelemetry")]
+    if !span.is_disabled() {
+        crate::otel::adopt(&span, incoming.headers);
+    }
     // A claim is made only for a call, which has an id.
     let handler = match claim.zip(incoming.id) {
         None => dispatch(),

@@ -60,23 +60,24 @@ impl CallOptions {
         self
     }
 
-    /// The headers as the frame takes them, with `request_id` added.
-    fn header_refs<'a>(&'a self, request_id: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    /// The headers as the frame takes them, with `traced` added.
+    fn header_refs<'a>(&'a self, traced: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
         self.headers
             .iter()
+            .chain(traced)
             .map(|(n, v)| (n.as_str(), v.as_str()))
-            .chain(request_id.map(|id| (REQUEST_ID_HEADER, id)))
             .collect()
     }
 }
 
-/// The request id a call sends, recorded in its `span`: the caller's own
-/// header when it set one (sent as it is), else a new one when the span is
-/// enabled (someone logs this call, so the callee's logs should match it),
-/// else none: a call nobody traces costs nothing.
-fn request_id(span: &tracing::Span, options: &CallOptions) -> Option<String> {
+/// The headers a traced call adds to its own, recorded in its `span`: a
+/// request id unless the caller set one (which is sent as it is), and with
+/// the `opentelemetry` feature the span's trace context. None when the span
+/// is disabled: a call nobody traces costs nothing.
+fn traced_headers(span: &tracing::Span, options: &CallOptions) -> Vec<(String, String)> {
+    let mut traced = Vec::new();
     if span.is_disabled() {
-        return None;
+        return traced;
     }
     if let Some((_, own)) = options
         .headers
@@ -84,11 +85,14 @@ fn request_id(span: &tracing::Span, options: &CallOptions) -> Option<String> {
         .find(|(name, _)| name == REQUEST_ID_HEADER)
     {
         span.record("request_id", tracing::field::display(Clipped(own)));
-        return None;
+    } else {
+        let id = format!("{:016x}", rand::random::<u64>());
+        span.record("request_id", tracing::field::display(&id));
+        traced.push((REQUEST_ID_HEADER.to_owned(), id));
     }
-    let id = format!("{:016x}", rand::random::<u64>());
-    span.record("request_id", tracing::field::display(&id));
-    Some(id)
+    #[cfg(feature = "opentelemetry")]
+    crate::otel::inject(span, &mut traced);
+    traced
 }
 
 /// A handle to call the other side of a session: the server's view of a
@@ -208,11 +212,11 @@ impl Peer {
             id,
             request_id = tracing::field::Empty
         );
-        let request_id = request_id(&span, &options);
+        let traced = traced_headers(&span, &options);
         let frame = Frame::Call(Call {
             id,
             method,
-            headers: options.header_refs(request_id.as_deref()),
+            headers: options.header_refs(&traced),
         });
         let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
         self.shared.fits(&bytes)?;
@@ -252,7 +256,7 @@ impl Peer {
     ) -> Result<(), Error> {
         let frame = Frame::Cast(Cast {
             method,
-            headers: options.header_refs(None),
+            headers: options.header_refs(&[]),
         });
         let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
         self.shared.fits(&bytes)?;
