@@ -11,6 +11,7 @@ use crate::{
     codec,
     error::MountError,
     metadata::RouterInfo,
+    metrics::record::{Served, UNKNOWN_METHOD},
     protocol::{ErrorCode, Frame, RESERVED_PREFIX, Reply as ReplyHeader},
     session::Session,
 };
@@ -297,6 +298,8 @@ pub(crate) struct Route {
 pub(crate) struct Routes {
     routers: Vec<Arc<dyn Router>>,
     table: HashMap<String, Route>,
+    /// Metric handles of each router's methods, by the route's indexes.
+    served: Vec<Vec<Served>>,
 }
 
 impl fmt::Debug for Routes {
@@ -350,8 +353,26 @@ impl Routes {
             self.table.insert(m.name.to_string(), route);
             added.push(m.name.to_string());
         }
+        self.served.push(
+            info.methods
+                .iter()
+                .map(|m| Served::new(m.name.clone()))
+                .collect(),
+        );
         self.routers.push(router);
         Ok(())
+    }
+
+    /// The metric handles of the method `route` leads to.
+    pub(crate) fn served(&self, route: Route) -> &Served {
+        &self.served[route.router][route.method]
+    }
+
+    /// The metric handles of the method named `name`, or those of unknown
+    /// names: the peer chose `name`, so it labels nothing unless mounted.
+    pub(crate) fn served_by_name(&self, name: &str) -> &Served {
+        self.route(name)
+            .map_or(&UNKNOWN_METHOD, |route| self.served(route))
     }
 
     pub(crate) fn route(&self, name: &str) -> Option<Route> {

@@ -14,6 +14,7 @@ use crate::{
     codec,
     error::{CloseReason, Error},
     metadata::RouterInfo,
+    metrics::record::{self, Started},
     protocol::{Call, Cast, Discover, Frame, Notify, close_code},
 };
 
@@ -176,20 +177,30 @@ impl Peer {
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let id = self.shared.next_id();
-        let frame = Frame::Call(Call {
-            id,
+        let started = Started::now();
+        let outcome = async {
+            let id = self.shared.next_id();
+            let frame = Frame::Call(Call {
+                id,
+                method,
+                headers: options.header_refs(),
+            });
+            let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+            self.shared.fits(&bytes)?;
+            let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
+            // Held until the answer: calls over the peer's limit wait here,
+            // within the call's timeout.
+            let (_slot, timeout) = self.shared.slot(timeout).await?;
+            let answer = self.request(id, bytes, timeout).await?;
+            codec::decode_value(&answer).map_err(Error::Decode)
+        }
+        .await;
+        record::call_made(
             method,
-            headers: options.header_refs(),
-        });
-        let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
-        self.shared.fits(&bytes)?;
-        let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
-        // Held until the answer: calls over the peer's limit wait here,
-        // within the call's timeout.
-        let (_slot, timeout) = self.shared.slot(timeout).await?;
-        let answer = self.request(id, bytes, timeout).await?;
-        codec::decode_value(&answer).map_err(Error::Decode)
+            outcome.as_ref().map(drop).map_err(Error::kind),
+            started,
+        );
+        outcome
     }
 
     /// Sends `method` with `args` and no reply; returns once the frame is
