@@ -68,8 +68,8 @@ async fn metrics_flag_serves_the_calls_counter() {
         .await
         .unwrap();
     let calculator = CalculatorClient::new(client.peer());
-    const N: u32 = 5;
-    for i in 0..N {
+    let n = 5_u32;
+    for i in 0..n {
         let sum = within("add", calculator.add(i64::from(i), 1))
             .await
             .unwrap();
@@ -82,7 +82,7 @@ async fn metrics_flag_serves_the_calls_counter() {
         rpc::metrics::CALLS_SERVED,
         r#"method="add",outcome="ok""#,
     );
-    assert_eq!(calls, Some(f64::from(N)), "{text}");
+    assert_eq!(calls, Some(f64::from(n)), "{text}");
     assert_eq!(
         sample(&text, rpc::metrics::SESSIONS_OPEN, r#"side="server""#),
         Some(1.0),

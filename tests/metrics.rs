@@ -158,7 +158,7 @@ async fn calls_count_by_method_and_outcome_with_their_times() {
     let server = serve(arithmetic("add", "div")).await;
     let client = connect(&server).await;
     let peer = client.peer();
-    const N: u64 = 7;
+    let n = 7;
     for i in 0..7_i64 {
         let sum: i64 = within("add", peer.call("add", &(i, 1_i64))).await.unwrap();
         assert_eq!(sum, i + 1);
@@ -175,18 +175,18 @@ async fn calls_count_by_method_and_outcome_with_their_times() {
     assert_eq!(err.kind(), "unknown-method");
 
     // The server counted each answer before sending it.
-    let served = |method, outcome| {
+    let answered = |method, outcome| {
         counter(
             names::CALLS_SERVED,
             &[("method", method), ("outcome", outcome)],
         )
     };
-    assert_eq!(served("add", "ok"), N);
-    assert_eq!(served("div", "application"), 2);
-    assert_eq!(served("div", "ok"), 0);
-    assert!(served("unknown", "unknown-method") >= 1);
+    assert_eq!(answered("add", "ok"), n);
+    assert_eq!(answered("div", "application"), 2);
+    assert_eq!(answered("div", "ok"), 0);
+    assert!(answered("unknown", "unknown-method") >= 1);
     assert_eq!(
-        served("no such method", "unknown-method"),
+        answered("no such method", "unknown-method"),
         0,
         "a name the peer made up labels nothing"
     );
@@ -201,7 +201,7 @@ async fn calls_count_by_method_and_outcome_with_their_times() {
             &[("method", method), ("outcome", outcome)],
         )
     };
-    assert_eq!(made("add", "ok"), N);
+    assert_eq!(made("add", "ok"), n);
     assert_eq!(made("div", "application"), 2);
     assert_eq!(made("no such method", "unknown-method"), 1);
     assert_eq!(samples(names::CALL_SECONDS, &[("method", "add")]), 7);

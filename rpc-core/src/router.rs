@@ -296,16 +296,21 @@ pub(crate) struct Route {
 /// The routers mounted on one side, with a dispatch table by wire name.
 #[derive(Default)]
 pub(crate) struct Routes {
-    routers: Vec<Arc<dyn Router>>,
+    routers: Vec<Mounted>,
     table: HashMap<String, Route>,
-    /// Metric handles of each router's methods, by the route's indexes.
-    served: Vec<Vec<Served>>,
+}
+
+/// A mounted router, with the metric handles of its methods by index. One
+/// vector for both keeps `Routes`, which builders hold, as small as it was.
+struct Mounted {
+    router: Arc<dyn Router>,
+    served: Box<[Served]>,
 }
 
 impl fmt::Debug for Routes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.routers.iter().map(|r| &r.info().name))
+            .entries(self.routers.iter().map(|m| &m.router.info().name))
             .finish()
     }
 }
@@ -332,10 +337,10 @@ impl Routes {
                     .get(m.name.as_ref())
                     .map(|taken| MountError::DuplicateMethod {
                         method: m.name.to_string(),
-                        first: self
-                            .routers
-                            .get(taken.router)
-                            .map_or_else(|| info.name.to_string(), |r| r.info().name.to_string()),
+                        first: self.routers.get(taken.router).map_or_else(
+                            || info.name.to_string(),
+                            |m| m.router.info().name.to_string(),
+                        ),
                         second: info.name.to_string(),
                     })
             };
@@ -353,19 +358,17 @@ impl Routes {
             self.table.insert(m.name.to_string(), route);
             added.push(m.name.to_string());
         }
-        self.served.push(
-            info.methods
-                .iter()
-                .map(|m| Served::new(m.name.clone()))
-                .collect(),
-        );
-        self.routers.push(router);
+        let served = info.methods.iter().map(|m| Served::new(m.name.clone()));
+        self.routers.push(Mounted {
+            router,
+            served: served.collect(),
+        });
         Ok(())
     }
 
     /// The metric handles of the method `route` leads to.
     pub(crate) fn served(&self, route: Route) -> &Served {
-        &self.served[route.router][route.method]
+        &self.routers[route.router].served[route.method]
     }
 
     /// The metric handles of the method named `name`, or those of unknown
@@ -380,12 +383,12 @@ impl Routes {
     }
 
     pub(crate) fn router(&self, index: usize) -> &Arc<dyn Router> {
-        &self.routers[index]
+        &self.routers[index].router
     }
 
     /// Metadata of every mounted router, encoded once for discover answers.
     pub(crate) fn describe(&self) -> Bytes {
-        let infos: Vec<&RouterInfo> = self.routers.iter().map(|r| r.info()).collect();
+        let infos: Vec<&RouterInfo> = self.routers.iter().map(|m| m.router.info()).collect();
         Bytes::from(postcard::to_allocvec(&infos).unwrap_or_default())
     }
 }
