@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example server -- 127.0.0.1:9000 [--token T] [--max-connections N]
-//!     [--tls-cert FILE --tls-key FILE]
+//!     [--tls-cert FILE --tls-key FILE] [--metrics 127.0.0.1:9100]
 //! ```
 //!
 //! - `--token T`: refuse (HTTP 401) every upgrade request without the
@@ -14,6 +14,10 @@
 //! - `--tls-cert FILE --tls-key FILE`: serve `wss://` with the certificate
 //!   chain and private key in these PEM files (built with the `tls`
 //!   feature, on by default).
+//! - `--metrics ADDR`: serve the library's metrics (docs/observability.md)
+//!   in Prometheus' text format at `GET /metrics` on `ADDR`:
+//!   `curl http://127.0.0.1:9100/metrics` shows, after a peer's calls,
+//!   `rpc_calls_served_total{method="add",outcome="ok"} 3`.
 //!
 //! What it serves, and the frames each method exercises:
 //!
@@ -54,11 +58,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(options) => options,
         Err(complaint) => {
             eprintln!(
-                "{complaint}\nusage: server [ADDR] [--token T] [--max-connections N] [--tls-cert FILE --tls-key FILE]"
+                "{complaint}\nusage: server [ADDR] [--token T] [--max-connections N] [--tls-cert FILE --tls-key FILE] [--metrics ADDR]"
             );
             std::process::exit(2);
         }
     };
+    options.install_metrics()?;
+    if let Some(addr) = options.metrics {
+        println!("metrics on http://{addr}/metrics");
+    }
     let server = options.builder().bind(options.addr.as_str()).await?;
     let scheme = if options.tls.is_some() { "wss" } else { "ws" };
     println!("listening on {scheme}://{}", server.local_addr().unwrap());

@@ -92,6 +92,9 @@
 //!   predicates: `is_timeout()`, `is_closed()`, `is_busy()`.
 //! - Graceful shutdown, authentication at upgrade time, tracing spans per
 //!   session and per call.
+//! - Metrics (the `metrics` feature, on by default): counters and
+//!   histograms through the `metrics` facade, named in [`metrics`]; install
+//!   an exporter to read them (`docs/observability.md`).
 //! - TLS both ways with rustls (the `tls` feature, on by default; no
 //!   OpenSSL): `wss://` URLs with [`ClientTls`] roots, servers that
 //!   terminate TLS with a [`ServerTls`] certificate; `docs/deployment.md`.

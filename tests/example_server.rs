@@ -51,6 +51,9 @@ async fn start(flags: &[&str]) -> Server {
         .map(|&arg| arg.to_owned());
     let options = Options::parse(args).expect("the flags parse");
     options
+        .install_metrics()
+        .expect("the metrics exporter starts");
+    options
         .builder()
         .bind(options.addr.as_str())
         .await

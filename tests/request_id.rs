@@ -98,12 +98,3 @@ async fn the_caller_s_own_request_id_is_sent_as_it_is() {
     .await;
     assert_eq!(seen.as_deref(), Some("order-42"));
 }
-
-#[tokio::test]
-async fn an_untraced_call_sends_no_request_id() {
-    // No subscriber: the span is disabled, and the call costs nothing more.
-    let server = common::serve(echoing_ids()).await;
-    let client = common::connect(&server).await;
-    let seen: Option<String> = client.peer().call("seen", &()).await.unwrap();
-    assert_eq!(seen, None);
-}

@@ -1,5 +1,8 @@
 //! The `server` example's command line, and the server it describes.
 
+use std::net::SocketAddr;
+
+use metrics_exporter_prometheus::PrometheusBuilder;
 use rpc::{Refusal, Server, ServerBuilder, ServerConfig, ServerTls};
 
 use super::{Calculator, Echo, duplex::Duplex, streams::Streams};
@@ -16,18 +19,30 @@ pub(crate) struct Options {
     /// With `--tls-cert FILE --tls-key FILE`: the certificate chain and key
     /// the server presents, read from those PEM files.
     pub(crate) tls: Option<ServerTls>,
+    /// With `--metrics ADDR`: where to serve the metrics, in Prometheus'
+    /// text format, at `GET /metrics`.
+    pub(crate) metrics: Option<SocketAddr>,
 }
+
+/// Upper bounds, in seconds, of the latency histograms' buckets: 100 µs to
+/// 10 s, so that Prometheus gets histograms it can aggregate across
+/// servers rather than per-process summaries.
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
 
 impl Options {
     /// Parses `[ADDR] [--token T] [--max-connections N] [--tls-cert FILE
-    /// --tls-key FILE]`, the arguments after the program's name, and reads
-    /// the TLS files.
+    /// --tls-key FILE] [--metrics ADDR]`, the arguments after the program's
+    /// name, and reads the TLS files.
     pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
         let mut args = args.into_iter();
         let mut addr = None;
         let mut token = None;
         let mut max_connections = ServerConfig::default().max_connections;
         let (mut tls_cert, mut tls_key) = (None, None);
+        let mut metrics = None;
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--token" => token = Some(args.next().ok_or("--token needs a value")?),
@@ -39,9 +54,15 @@ impl Options {
                 }
                 "--tls-cert" => tls_cert = Some(args.next().ok_or("--tls-cert needs a file")?),
                 "--tls-key" => tls_key = Some(args.next().ok_or("--tls-key needs a file")?),
+                "--metrics" => {
+                    let value = args.next().ok_or("--metrics needs an address")?;
+                    metrics = Some(value.parse().map_err(|_| {
+                        format!("--metrics takes an address such as 127.0.0.1:9100, not `{value}`")
+                    })?);
+                }
                 flag if flag.starts_with("--") => {
                     return Err(format!(
-                        "unknown flag `{flag}`; the flags are --token, --max-connections, --tls-cert and --tls-key"
+                        "unknown flag `{flag}`; the flags are --token, --max-connections, --tls-cert, --tls-key and --metrics"
                     ));
                 }
                 _ if addr.is_none() => addr = Some(arg),
@@ -64,7 +85,24 @@ impl Options {
             token,
             max_connections,
             tls,
+            metrics,
         })
+    }
+
+    /// With `--metrics ADDR`: installs the Prometheus exporter as the
+    /// process's metrics recorder, serving `GET /metrics` on `ADDR` from a
+    /// task of the current runtime. Call it before the server starts: the
+    /// library keeps the handles it makes on first use. Without the flag,
+    /// nothing.
+    pub(crate) fn install_metrics(&self) -> Result<(), String> {
+        let Some(addr) = self.metrics else {
+            return Ok(());
+        };
+        PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .set_buckets(&LATENCY_BUCKETS)
+            .and_then(PrometheusBuilder::install)
+            .map_err(|err| format!("--metrics {addr}: {err}"))
     }
 
     /// A server of every example router with these options: the connection

@@ -12,6 +12,8 @@
 //! - `session`: the connection actor; [`Session`] and [`Peer`] are its handles.
 //! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
 //! - [`metadata`]: reflection types that `discover()` returns.
+//! - [`metrics`]: names of the counters and histograms recorded through the
+//!   `metrics` facade (the `metrics` feature), and the handles kept for them.
 //! - `server`, `client`: accepting and opening connections; the client's
 //!   latency statistics and circuit breakers.
 //! - `outbound`: what waits to be written to a peer: priority classes, the
@@ -44,6 +46,7 @@ mod context;
 mod error;
 mod identity;
 pub mod metadata;
+pub mod metrics;
 pub mod middleware;
 #[cfg(feature = "opentelemetry")]
 mod otel;

@@ -11,6 +11,7 @@ use crate::{
     codec,
     error::MountError,
     metadata::RouterInfo,
+    metrics::record::{Served, UNKNOWN_METHOD},
     middleware::Layers,
     protocol::{ErrorCode, Frame, RESERVED_PREFIX, Reply as ReplyHeader},
     session::Session,
@@ -296,16 +297,23 @@ pub(crate) struct Route {
 /// The routers mounted on one side, with a dispatch table by wire name.
 #[derive(Default)]
 pub(crate) struct Routes {
-    routers: Vec<Arc<dyn Router>>,
+    routers: Vec<Mounted>,
     table: HashMap<String, Route>,
     /// Middleware around every handler.
     pub(crate) layers: Layers,
 }
 
+/// A mounted router, with the metric handles of its methods by index. One
+/// vector for both keeps `Routes`, which builders hold, as small as it was.
+struct Mounted {
+    router: Arc<dyn Router>,
+    served: Box<[Served]>,
+}
+
 impl fmt::Debug for Routes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.routers.iter().map(|r| &r.info().name))
+            .entries(self.routers.iter().map(|m| &m.router.info().name))
             .finish()
     }
 }
@@ -332,10 +340,10 @@ impl Routes {
                     .get(m.name.as_ref())
                     .map(|taken| MountError::DuplicateMethod {
                         method: m.name.to_string(),
-                        first: self
-                            .routers
-                            .get(taken.router)
-                            .map_or_else(|| info.name.to_string(), |r| r.info().name.to_string()),
+                        first: self.routers.get(taken.router).map_or_else(
+                            || info.name.to_string(),
+                            |m| m.router.info().name.to_string(),
+                        ),
                         second: info.name.to_string(),
                     })
             };
@@ -353,8 +361,24 @@ impl Routes {
             self.table.insert(m.name.to_string(), route);
             added.push(m.name.to_string());
         }
-        self.routers.push(router);
+        let served = info.methods.iter().map(|m| Served::new(m.name.clone()));
+        self.routers.push(Mounted {
+            router,
+            served: served.collect(),
+        });
         Ok(())
+    }
+
+    /// The metric handles of the method `route` leads to.
+    pub(crate) fn served(&self, route: Route) -> &Served {
+        &self.routers[route.router].served[route.method]
+    }
+
+    /// The metric handles of the method named `name`, or those of unknown
+    /// names: the peer chose `name`, so it labels nothing unless mounted.
+    pub(crate) fn served_by_name(&self, name: &str) -> &Served {
+        self.route(name)
+            .map_or(&UNKNOWN_METHOD, |route| self.served(route))
     }
 
     pub(crate) fn route(&self, name: &str) -> Option<Route> {
@@ -364,12 +388,12 @@ impl Routes {
     /// Runs `route`'s handler for `request`, through the layers.
     pub(crate) fn dispatch(&self, route: Route, request: Request) -> HandlerFuture {
         self.layers
-            .dispatch(&self.routers[route.router], route.method, request)
+            .dispatch(&self.routers[route.router].router, route.method, request)
     }
 
     /// Metadata of every mounted router, encoded once for discover answers.
     pub(crate) fn describe(&self) -> Bytes {
-        let infos: Vec<&RouterInfo> = self.routers.iter().map(|r| r.info()).collect();
+        let infos: Vec<&RouterInfo> = self.routers.iter().map(|m| m.router.info()).collect();
         Bytes::from(postcard::to_allocvec(&infos).unwrap_or_default())
     }
 }

@@ -165,7 +165,9 @@ impl Connector {
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let limit = self.config.connect_timeout;
-        let (ws, welcome, remote_addr) = tokio::time::timeout(limit, self.open(io))
+        // Boxed: TCP, TLS, upgrade and handshake together are many KiB of
+        // state, which would otherwise sit in every caller's future.
+        let (ws, welcome, remote_addr) = tokio::time::timeout(limit, Box::pin(self.open(io)))
             .await
             .map_err(|_| ConnectError::Timeout(limit))??;
         Ok(start(

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     codec::{self, CodecError},
+    metrics::record::{self, Undelivered},
     outbound::{Class, Full},
     protocol::{Frame, Notify},
     rate::{RateLimit, TokenBucket},
@@ -145,6 +146,7 @@ impl DeadLetters {
             reason,
         };
         if self.0.try_send(letter).is_err() {
+            record::dead_letter_lost();
             tracing::error!(
                 session_id,
                 topic,
@@ -159,14 +161,19 @@ impl DeadLetters {
     /// Records a push the peer reported it serves no method for; `false`
     /// when the queue is full or gone (the caller logs it, bounded).
     pub(crate) fn unknown_topic(&self, session_id: u64, topic: &str) -> bool {
-        self.0
+        let queued = self
+            .0
             .try_send(DeadLetter {
                 session_id,
                 topic: topic.to_owned(),
                 payload: Bytes::new(),
                 reason: DeadLetterReason::UnknownTopic,
             })
-            .is_ok()
+            .is_ok();
+        if !queued {
+            record::dead_letter_lost();
+        }
+        queued
     }
 }
 
@@ -353,6 +360,14 @@ impl PushHandle {
     }
 
     fn dead_letter(&self, frame: &Bytes, reason: DeadLetterReason) {
+        record::undelivered(match reason {
+            DeadLetterReason::Full => Undelivered::Full,
+            DeadLetterReason::Evicted => Undelivered::Evicted,
+            DeadLetterReason::Closed => Undelivered::Closed,
+            DeadLetterReason::RateLimited => Undelivered::RateLimited,
+            DeadLetterReason::TooLarge => Undelivered::TooLarge,
+            DeadLetterReason::UnknownTopic => Undelivered::UnknownTopic,
+        });
         if let Some(dead_letters) = &self.dead_letters {
             dead_letters.record(self.session_id, frame, reason);
         }

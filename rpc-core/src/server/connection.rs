@@ -19,6 +19,7 @@ use super::{
 use crate::{
     error::CloseReason,
     identity::Identity,
+    metrics::record::{self, ConnectionRefusal},
     protocol::{Features, Limits, close_code},
     session::{self, Role, Setup, handshake},
     transport::{BoxTransport, websocket::Io},
@@ -73,6 +74,7 @@ pub(super) async fn accept_loop(mut incoming: Incoming, ctx: Arc<Context>) {
                 } else if let Ok(refusing) = Arc::clone(&ctx.refusing).try_acquire_owned() {
                     Some(refusing)
                 } else {
+                    record::connection_refused(ConnectionRefusal::ConnectionLimit);
                     tracing::debug!(peer = ?remote_addr, "over the connection limit; closed at once");
                     continue;
                 };
@@ -122,10 +124,15 @@ async fn serve(
         let upgraded = match upgraded {
             Ok(Ok(upgraded)) => upgraded,
             Ok(Err(refusal)) => {
+                // Over the limit, the upgrade counted it as such.
+                if permit.is_some() {
+                    record::connection_refused(ConnectionRefusal::UpgradeRefused);
+                }
                 tracing::info!(%refusal, "upgrade refused");
                 return;
             }
             Err(_) => {
+                record::connection_refused(ConnectionRefusal::HandshakeTimeout);
                 tracing::warn!("handshake timeout crossed before the upgrade");
                 return;
             }
@@ -156,10 +163,12 @@ pub(super) async fn run_upgraded(upgraded: Upgraded, id: u64, deadline: Instant,
     {
         Ok(Ok(agreed)) => agreed,
         Ok(Err(err)) => {
+            record::connection_refused(ConnectionRefusal::HandshakeFailed);
             tracing::info!(error = %err, "protocol handshake failed");
             return ws.linger(ctx.config.session.close_timeout).await;
         }
         Err(_) => {
+            record::connection_refused(ConnectionRefusal::HandshakeTimeout);
             tracing::warn!("handshake timeout crossed");
             handshake::refuse(&mut ws, close_code::POLICY, "handshake timed out").await;
             return ws.linger(ctx.config.session.close_timeout).await;

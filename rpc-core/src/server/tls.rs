@@ -7,7 +7,10 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::Context;
-use crate::transport::websocket::Io;
+use crate::{
+    metrics::record::{self, ConnectionRefusal},
+    transport::websocket::Io,
+};
 
 /// `io` behind TLS when the server has a certificate, else `io` itself,
 /// with the client's certificate chain if it presented one; `None`, and the
@@ -31,10 +34,12 @@ pub(super) async fn accept(
         Ok(Err(err)) => {
             let detail =
                 std::error::Error::source(&err).map_or_else(String::new, ToString::to_string);
+            record::connection_refused(ConnectionRefusal::HandshakeFailed);
             tracing::info!(error = %err, %detail, "tls handshake failed");
             None
         }
         Err(_) => {
+            record::connection_refused(ConnectionRefusal::HandshakeTimeout);
             tracing::warn!("handshake timeout crossed during tls");
             None
         }

@@ -22,6 +22,7 @@ use super::{
 use crate::{
     auth::{Refusal, UpgradeRequest},
     identity::Identity,
+    metrics::record::{self, ConnectionRefusal},
     transport::{
         BoxTransport,
         websocket::{self, Io, WsTransport},
@@ -255,6 +256,7 @@ pub(super) fn admit(head: &Head, admitted: bool, ctx: &Context) -> Result<String
         return Err(Answer::new(400, "missing Sec-WebSocket-Key"));
     };
     if !admitted {
+        record::connection_refused(ConnectionRefusal::ConnectionLimit);
         tracing::warn!(
             limit = ctx.config.max_connections,
             "connection limit crossed"

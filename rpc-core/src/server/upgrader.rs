@@ -18,7 +18,10 @@ use super::{
     Context, connection, forwarded,
     upgrade::{self, Head, Upgraded},
 };
-use crate::transport::websocket::{self, WsTransport};
+use crate::{
+    metrics::record::{self, ConnectionRefusal},
+    transport::websocket::{self, WsTransport},
+};
 
 /// Upgrades requests an HTTP server routed to the RPC endpoint. Cheap to
 /// clone; get one from [`Server::upgrader`](super::Server::upgrader).
@@ -79,10 +82,12 @@ impl Upgrader {
             let io = match upgraded {
                 Ok(Ok(io)) => TokioIo::new(io),
                 Ok(Err(err)) => {
+                    record::connection_refused(ConnectionRefusal::UpgradeRefused);
                     tracing::info!(error = %err, "http upgrade failed");
                     return;
                 }
                 Err(_) => {
+                    record::connection_refused(ConnectionRefusal::HandshakeTimeout);
                     tracing::warn!("handshake timeout crossed before the upgrade");
                     return;
                 }

@@ -23,6 +23,7 @@ use super::{
 use crate::{
     config::SessionConfig,
     error::CloseReason,
+    metrics::record::{self, Refusal},
     outbound::Budget,
     protocol::{CONNECTION_ERROR_ID, ErrorCode, REQUEST_ID_HEADER, close_code},
     rate::{RateLimit, TokenBucket},
@@ -214,7 +215,9 @@ impl Inbound {
 /// running call instead.
 pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), CloseReason> {
     let error_id = incoming.id.unwrap_or(CONNECTION_ERROR_ID);
-    let refuse = |code: ErrorCode, message: String| {
+    let refuse = |code: ErrorCode, reason: Refusal, message: String| {
+        record::refused(reason);
+        shared.routes.served_by_name(incoming.method).refused(code);
         shared.log_limit.warn(|suppressed| {
             tracing::warn!(method = %Clipped(incoming.method), id = incoming.id, %code, message = %Clipped(&message), suppressed, "request refused");
         });
@@ -222,20 +225,31 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
         Ok(())
     };
     if shared.is_draining() {
-        return refuse(ErrorCode::SHUTTING_DOWN, "the peer is shutting down".into());
+        return refuse(
+            ErrorCode::SHUTTING_DOWN,
+            Refusal::ShuttingDown,
+            "the peer is shutting down".into(),
+        );
     }
     match shared.inbound.check_rate(shared.config.max_rate_refusals) {
         RateVerdict::Pass => {}
-        RateVerdict::Refuse(message) => return refuse(ErrorCode::BUSY, message),
+        RateVerdict::Refuse(message) => {
+            return refuse(ErrorCode::BUSY, Refusal::RateLimited, message);
+        }
         RateVerdict::Abuse(message) => return Err(CloseReason::local(close_code::POLICY, message)),
     }
     let Some(route) = shared.routes.route(incoming.method) else {
         if incoming.notify {
             // The topic alone, so that the sender can report the push.
-            return refuse(ErrorCode::UNKNOWN_TOPIC, incoming.method.to_owned());
+            return refuse(
+                ErrorCode::UNKNOWN_TOPIC,
+                Refusal::UnknownTopic,
+                incoming.method.to_owned(),
+            );
         }
         return refuse(
             ErrorCode::UNKNOWN_METHOD,
+            Refusal::UnknownMethod,
             format!("no method named `{}`", Clipped(incoming.method)),
         );
     };
@@ -246,6 +260,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
                 None => None,
                 Some(Ok(id)) => Some((operations, id)),
                 Some(Err(refused)) => {
+                    shared.routes.served(route).refused(refused.code);
                     refuse_operation(shared, error_id, &refused);
                     return Ok(());
                 }
@@ -256,6 +271,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
     if !shared.inbound.try_enter() {
         return refuse(
             ErrorCode::BUSY,
+            Refusal::InFlight,
             format!(
                 "{} requests already in flight, the limit of this connection",
                 shared.inbound.limit
@@ -274,6 +290,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
         shared.inbound.leave();
         return refuse(
             ErrorCode::BUSY,
+            Refusal::InboundBudget,
             format!(
                 "running requests already hold the inbound budget of {} bytes",
                 shared.config.inbound_budget
@@ -287,6 +304,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
                 Ok(claim) => Some(claim),
                 Err(refused) => {
                     shared.inbound.release(held);
+                    shared.routes.served(route).refused(refused.code);
                     refuse_operation(shared, error_id, &refused);
                     return Ok(());
                 }
@@ -299,6 +317,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
 /// Refuses a call naming an operation. Logged at debug only: a peer can
 /// make these at will, and the bounds they meet are the server's own.
 fn refuse_operation(shared: &Shared, id: u64, refused: &operations::Refused) {
+    record::refused(Refusal::Operation);
     tracing::debug!(id, code = %refused.code, message = %refused.message, "operation refused");
     shared.refuse(id, refused.code, &refused.message);
 }
@@ -369,6 +388,7 @@ fn start(
         held,
         (incoming.id, serial, stream.is_some()),
         span,
+        route,
     );
 
     let Some(id) = incoming.id else {

@@ -21,8 +21,9 @@ use super::{
     handlers::{Cancel, PoolJob},
 };
 use crate::{
+    metrics::record::{self, PeerEvent, Refusal, Started},
     protocol::{CONNECTION_ERROR_ID, ErrorCode},
-    router::{HandlerError, HandlerFuture, Reply},
+    router::{HandlerError, HandlerFuture, Reply, Route},
     text::Clipped,
 };
 
@@ -55,6 +56,10 @@ pub(super) struct Job {
     span: Option<tracing::Span>,
     /// Set by [`PoolJob::cancel`]: the next poll ends the job unanswered.
     cancel: Cancel,
+    /// The method, whose metrics count the outcome, and when it was
+    /// admitted.
+    route: Route,
+    started: Started,
 }
 
 impl Job {
@@ -64,6 +69,7 @@ impl Job {
         held: Held,
         (id, serial, stream): (Option<u64>, u64, bool),
         span: tracing::Span,
+        route: Route,
     ) -> Self {
         Self {
             handler,
@@ -74,6 +80,8 @@ impl Job {
             stream,
             span: (!span.is_disabled()).then_some(span),
             cancel: Cancel::default(),
+            route,
+            started: Started::now(),
         }
     }
 
@@ -118,7 +126,8 @@ impl Future for Job {
         {
             shared.streams.forget_served(id);
         }
-        answer(shared, this.id, outcome);
+        let code = answer(shared, this.id, outcome);
+        shared.routes.served(this.route).ended(code, this.started);
         Poll::Ready(())
     }
 }
@@ -144,29 +153,42 @@ pub(super) fn panicked(panic: &(dyn Any + Send)) -> HandlerError {
     HandlerError::new(ErrorCode::INTERNAL, "handler panicked")
 }
 
-fn answer(shared: &Shared, id: Option<u64>, outcome: Result<Reply, HandlerError>) {
+/// Sends the outcome; returns the error code the caller gets, if any.
+fn answer(
+    shared: &Shared,
+    id: Option<u64>,
+    outcome: Result<Reply, HandlerError>,
+) -> Option<ErrorCode> {
     match (id, outcome) {
         (Some(id), Ok(Reply(Some(frame)))) => match shared.fits(&frame) {
-            Ok(()) => shared.answer(id, frame),
+            Ok(()) => {
+                shared.answer(id, frame);
+                None
+            }
             Err(too_large) => {
+                record::refused(Refusal::AnswerTooLarge);
                 tracing::warn!(
                     size = too_large.size,
                     max = too_large.max,
                     "answer too large for the caller"
                 );
                 shared.refuse(id, ErrorCode::TOO_LARGE, &too_large.message());
+                Some(ErrorCode::TOO_LARGE)
             }
         },
-        (_, Ok(Reply(_))) => {}
+        (_, Ok(Reply(_))) => None,
         (Some(id), Err(err)) => {
             tracing::debug!(code = %err.code(), message = err.message(), "call failed");
             shared.answer_error(id, err.code(), err.message(), err.data());
+            Some(err.code())
         }
         (None, Err(err)) => {
+            record::peer_event(PeerEvent::CastFailed);
             shared.log_limit.warn(|suppressed| {
                 tracing::warn!(code = %err.code(), message = %Clipped(err.message()), suppressed, "cast failed");
             });
             shared.answer_error(CONNECTION_ERROR_ID, err.code(), err.message(), err.data());
+            Some(err.code())
         }
     }
 }

@@ -48,6 +48,7 @@ use crate::{
     config::SessionConfig,
     error::CloseReason,
     identity::Identity,
+    metrics::record::{self, Refusal, SessionMetrics},
     outbound::{self, Class, Outbound},
     protocol::{ErrorCode, ErrorFrame, Features, Frame, Limits},
     push::{DeadLetters, PushHandle, Registry},
@@ -310,6 +311,7 @@ pub(crate) struct Shared {
     close_reason: OnceLock<CloseReason>,
     tracker: TaskTracker,
     span: tracing::Span,
+    metrics: SessionMetrics,
 }
 
 impl Shared {
@@ -349,6 +351,7 @@ impl Shared {
         } else {
             tracing::info!(code = reason.code, reason = %reason.reason, by_peer = reason.by_peer, "session closing");
         }
+        self.metrics.closed(reason.code, reason.by_peer);
         let unlogged = self.log_limit.unlogged();
         if unlogged > 0 {
             tracing::info!(unlogged, "peer-driven warnings left out of the log");
@@ -470,6 +473,7 @@ impl Shared {
     pub(crate) fn answer(&self, id: u64, frame: Bytes) {
         let size = frame.len();
         if self.outbound.try_send(Class::Normal, frame).is_err() {
+            record::refused(Refusal::AnswerOverBudget);
             let message = format!(
                 "the answer of {size} bytes does not fit the outbound budget of {} bytes; the caller is not reading",
                 self.config.outbound_budget
@@ -598,6 +602,10 @@ fn launch(
     ));
     let (inbound, handler_queue) = Inbound::new(config);
     let slots = slots::Slots::new(to_usize(peer.max_in_flight), config.max_queued_calls);
+    let (metrics, open) = SessionMetrics::opened(match setup.role {
+        Role::Server => record::Side::Server,
+        Role::Client => record::Side::Client,
+    });
     let shared = Arc::new(Shared {
         id: setup.id,
         remote_addr: setup.remote_addr,
@@ -625,6 +633,7 @@ fn launch(
         close_reason: OnceLock::new(),
         tracker: setup.tracker,
         span: span.clone(),
+        metrics,
     });
     if let Some(registry) = &shared.registry {
         shared.tags.register(registry, &shared);
@@ -638,6 +647,7 @@ fn launch(
     let on_disconnect = setup.hooks.on_disconnect;
     let ended = session.clone();
     let drive = async move {
+        let _open = open;
         drive(ws, shared, drain, handler_queue).await;
         if let Some(on_disconnect) = on_disconnect {
             on_disconnect(&ended, &ended.shared.close_reason());

@@ -15,6 +15,7 @@ use crate::{
     codec,
     error::{CloseReason, Error},
     metadata::RouterInfo,
+    metrics::record::{self, Started},
     protocol::{Call, Cast, Discover, Frame, Notify, REQUEST_ID_HEADER, close_code},
     text::Clipped,
 };
@@ -205,6 +206,7 @@ impl Peer {
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        let started = Started::now();
         let id = self.shared.next_id();
         let span = tracing::debug_span!(
             "call",
@@ -213,22 +215,29 @@ impl Peer {
             request_id = tracing::field::Empty
         );
         let traced = traced_headers(&span, &options);
-        let frame = Frame::Call(Call {
-            id,
-            method,
-            headers: options.header_refs(&traced),
-        });
-        let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
-        self.shared.fits(&bytes)?;
-        let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
-        let exchange = async {
+        let outcome = async {
+            let frame = Frame::Call(Call {
+                id,
+                method,
+                headers: options.header_refs(&traced),
+            });
+            let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+            self.shared.fits(&bytes)?;
+            let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
             // Held until the answer: calls over the peer's limit wait here,
             // within the call's timeout.
             let (_slot, timeout) = self.shared.slot(timeout).await?;
-            self.request(id, bytes, timeout).await
-        };
-        let answer = exchange.instrument(span).await?;
-        codec::decode_value(&answer).map_err(Error::Decode)
+            let answer = self.request(id, bytes, timeout).await?;
+            codec::decode_value(&answer).map_err(Error::Decode)
+        }
+        .instrument(span)
+        .await;
+        record::call_made(
+            method,
+            outcome.as_ref().map(drop).map_err(Error::kind),
+            started,
+        );
+        outcome
     }
 
     /// Sends `method` with `args` and no reply; returns once the frame is

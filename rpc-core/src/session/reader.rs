@@ -17,6 +17,7 @@ use super::{
 use crate::{
     codec::{self, Decoded},
     error::{CloseReason, RemoteError},
+    metrics::record::{self, PeerEvent, Undelivered},
     protocol::{
         CONNECTION_ERROR_ID, Described, ErrorCode, ErrorFrame, Frame, StreamRef, close_code,
     },
@@ -60,6 +61,7 @@ pub(super) async fn run(
         let outcome = match next {
             Received::Binary(bytes) => {
                 shared.liveness.received();
+                shared.metrics.received(bytes.len());
                 on_message(shared, &mut reassembly, &bytes)
             }
             // Pings and pongs: any of them is a sign of life.
@@ -71,6 +73,7 @@ pub(super) async fn run(
         };
         if let Err(reason) = outcome {
             if !reason.by_peer {
+                record::peer_event(PeerEvent::MalformedInput);
                 tracing::warn!(code = reason.code, reason = %reason.reason, "input refused");
             }
             shared.close(reason);
@@ -216,6 +219,7 @@ fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
         return;
     }
     if error.id == CONNECTION_ERROR_ID {
+        record::peer_event(PeerEvent::PeerError);
         shared.log_limit.warn(|suppressed| {
             tracing::warn!(code = %error.code, message = %Clipped(error.message), suppressed, "peer reported an error");
         });
@@ -237,6 +241,7 @@ fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
 /// A push the peer serves no method for: to the dead-letter queue, so that
 /// the sender learns of it, and to the (bounded) log.
 fn undelivered(shared: &Shared, topic: &str) {
+    record::undelivered(Undelivered::UnknownTopic);
     let queued = shared
         .dead_letters()
         .is_some_and(|letters| letters.unknown_topic(shared.id(), topic));

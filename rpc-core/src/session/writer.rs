@@ -13,6 +13,7 @@ use super::Shared;
 use crate::{
     error::CloseReason,
     error::TransportError,
+    metrics::record::{self, PeerEvent},
     outbound::{Drain, Round},
     protocol::close_code,
     transport::{BoxTransport, Outgoing},
@@ -51,6 +52,11 @@ pub(super) async fn run(mut sink: Sink, mut drain: Drain, shared: Arc<Shared>) -
         }
         if !round.messages.is_empty() {
             shared.liveness.sent();
+            // Counted when gathered: a round that fails to write ends the
+            // session anyway.
+            shared
+                .metrics
+                .sent(round.messages.iter().map(bytes::Bytes::len).sum());
         }
 
         // Most writes complete at once. One that does not is waiting on a
@@ -80,6 +86,7 @@ pub(super) async fn run(mut sink: Sink, mut drain: Drain, shared: Arc<Shared>) -
             }
             Err(_) => {
                 let reason = format!("peer stopped reading: a write stalled for {grace:?}");
+                record::peer_event(PeerEvent::SlowConsumer);
                 tracing::warn!(%reason, "slow consumer");
                 shared.close(CloseReason::local(close_code::POLICY, reason));
                 break;

@@ -10,6 +10,7 @@ use super::{ConnectionEvent, Link, OnConnected, ReconnectPolicy, Shared};
 use crate::{
     client::{Client, Connector},
     error::{CloseReason, ConnectError},
+    metrics::record::{self, Attempt},
     protocol::close_code,
 };
 
@@ -57,6 +58,7 @@ pub(super) async fn run(
         let client = match connected {
             Ok(client) => client,
             Err(err) => {
+                record::reconnect_attempt(Attempt::Failed);
                 tracing::debug!(url = connector.url(), error = %err, attempt, "connect failed");
                 let retryable = err.is_retryable();
                 last_error = Some(Arc::new(err));
@@ -103,11 +105,13 @@ async fn serve(
             outcome = hook(peer.clone()) => outcome,
         };
         if let Err(err) = outcome {
+            record::reconnect_attempt(Attempt::HookFailed);
             tracing::warn!(url = %shared.url, error = %err, "the on_connected hook failed; reconnecting");
             client.close().await;
             return Ended::Refused;
         }
     }
+    record::reconnect_attempt(Attempt::Connected);
     shared.link.send_replace(Link::Up(peer.clone()));
     shared.emit(ConnectionEvent::Connected {
         session_id: peer.session_id(),
@@ -119,6 +123,7 @@ async fn serve(
             Ended::Stopped
         }
         reason = peer.closed() => {
+            record::reconnect_disconnect();
             tracing::info!(url = %shared.url, %reason, "connection lost; reconnecting");
             shared.emit(ConnectionEvent::Disconnected { reason });
             // The session has ended: wait for its tasks, then drop it.
