@@ -31,7 +31,8 @@ use crate::protocol::{Frame, Limits, PROTOCOL_VERSION, Welcome};
 ///
 /// # async fn example() {
 /// let fake = FakeServer::bind().await;
-/// let (mut server, client) = tokio::join!(fake.accept(), Client::connect(&fake.url()));
+/// let url = fake.url();
+/// let (mut server, client) = tokio::join!(fake.accept(), Client::connect(&url));
 /// let client = client.expect("the client connects");
 ///
 /// let peer = client.peer().clone();
