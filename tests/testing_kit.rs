@@ -63,7 +63,7 @@ impl Kit {
     /// Fails with an application error.
     #[rpc::call]
     async fn halve(&self, n: u32) -> Result<u32, String> {
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             Ok(n / 2)
         } else {
             Err(format!("{n} is odd"))
