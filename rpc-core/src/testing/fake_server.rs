@@ -42,6 +42,7 @@ use crate::protocol::{Frame, Limits, PROTOCOL_VERSION, Welcome};
 /// assert_eq!(call.await.unwrap().unwrap(), 42);
 /// # }
 /// ```
+#[must_use]
 #[derive(Debug)]
 pub struct FakeServer {
     listener: TcpListener,

@@ -83,6 +83,7 @@ type Prepare = Box<dyn Fn(&Session) + Send + Sync>;
 /// assert_eq!(missing.code(), rpc::ErrorCode::UNKNOWN_METHOD);
 /// # }
 /// ```
+#[must_use]
 pub struct RouterHarness {
     router: Arc<dyn Router>,
     headers: Vec<(String, String)>,
