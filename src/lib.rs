@@ -87,7 +87,11 @@
 //!   [`ClientConfig`]); heartbeats notice a dead peer.
 //! - Testing without sockets: [`testing::pair`] connects a server's
 //!   routers and a client's in memory, with the whole protocol, so a test
-//!   can pause tokio's clock.
+//!   can pause tokio's clock; [`testing::RouterHarness`] calls a router's
+//!   handlers directly. The rest of the kit tests over real sockets: a
+//!   [`testing::TestServer`] on a free port, and scripted peers
+//!   ([`testing::FakePeer`], [`testing::FakeServer`]) that misbehave on
+//!   cue; `docs/testing.md`.
 //! - Typed errors ([`Error`], [`StreamError`], [`ConnectError`]) with
 //!   predicates: `is_timeout()`, `is_closed()`, `is_busy()`.
 //! - Graceful shutdown, authentication at upgrade time, tracing spans per
@@ -542,6 +546,11 @@ pub struct DeploymentDocs;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/client.md")]
 pub struct ClientDocs;
+
+// docs/testing.md: its examples that need no port run.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/testing.md")]
+pub struct TestingDocs;
 
 /// The names most programs need, in one import: `use rpc::prelude::*;`
 /// brings the client and server, what a handler takes and returns, the

@@ -20,10 +20,11 @@ use bytes::Bytes;
 use common::{
     Bystander, FnRouter, connections_become, raw, serve_with, server_config, session_config, within,
 };
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use rpc::{
     ErrorCode, HandlerError, RegistryEvent, Server, codec,
     protocol::{Call, Cast, Discover, Fragment, Frame, Limits, close_code},
+    testing::FakePeer,
 };
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tokio::{
@@ -119,10 +120,10 @@ enum Phase {
 impl Phase {
     const BOTH: [Self; 2] = [Self::BeforeHello, Self::AfterHandshake];
 
-    async fn open(self, addr: SocketAddr) -> raw::RawWs {
+    async fn open(self, addr: SocketAddr) -> FakePeer {
         match self {
-            Self::BeforeHello => raw::upgrade(addr).await,
-            Self::AfterHandshake => raw::handshaken(addr).await,
+            Self::BeforeHello => FakePeer::upgrade(addr).await,
+            Self::AfterHandshake => FakePeer::connect(addr).await,
         }
     }
 }
@@ -150,9 +151,10 @@ async fn length_headers_of_2_pow_32_and_2_pow_63_are_refused_from_the_header_in_
             let started = Instant::now();
             // The header and a few bytes: a server waiting for the rest, or
             // reserving room for it, would hang or run out of memory.
-            raw::write_raw(&mut ws, &raw::header(0x82, len)).await;
-            raw::write_raw(&mut ws, b"a start").await;
-            let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+            ws.write_header(0x82, len).await;
+            ws.write_socket(b"a start").await;
+            let closed = ws.closed().await;
+            let (code, reason) = (closed.code, closed.reason);
             assert_eq!(code, close_code::TOO_BIG, "{len} {phase:?}: {reason}");
             assert!(
                 reason.starts_with(&format!("message of {len} bytes exceeds the limit")),
@@ -197,9 +199,9 @@ async fn a_connection_reset_mid_frame_frees_its_slot_in_every_phase() {
         let mut ws = phase.open(server.local_addr().unwrap()).await;
         connections_become(&server, 2).await;
         // Half of a 1 MiB message, which the server is buffering.
-        raw::write_raw(&mut ws, &raw::header(0x82, 1 << 20)).await;
-        raw::write_raw(&mut ws, &vec![0; 512 << 10]).await;
-        reset(ws.into_inner());
+        ws.write_header(0x82, 1 << 20).await;
+        ws.write_socket(&vec![0; 512 << 10]).await;
+        ws.reset();
         connections_become(&server, 1).await;
     }
     bystander.assert_served(&server).await;
@@ -456,14 +458,13 @@ async fn a_method_name_of_16_mib_is_refused_from_its_length() {
     let _shared = shared().await;
     let server = server().await;
     let bystander = Bystander::join(&server).await;
-    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
+    let mut peer = FakePeer::connect(server.local_addr().unwrap()).await;
     // Just under the server's default limit of 16 MiB.
     let name = "x".repeat((16 << 20) - 64);
-    ws.send(Message::Binary(call_unchecked(1, &name).into()))
-        .await
-        .unwrap();
+    peer.send_raw(call_unchecked(1, &name)).await;
     drop(name);
-    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    let closed = peer.closed().await;
+    let (code, reason) = (closed.code, closed.reason);
     assert_eq!(code, close_code::PROTOCOL, "{reason}");
     assert!(reason.contains("method name length"), "{reason}");
     bystander.assert_served(&server).await;
@@ -477,9 +478,10 @@ async fn no_error_exceeds_a_small_announced_max_message_size() {
     let bystander = Bystander::join(&server).await;
     let limits = Limits {
         max_message_size: MAX,
-        ..raw::UNLIMITED
+        ..FakePeer::UNLIMITED
     };
-    let mut ws = raw::handshaken_with(server.local_addr().unwrap(), limits).await;
+    let mut peer = FakePeer::upgrade(server.local_addr().unwrap()).await;
+    peer.handshake(limits).await;
     // The longest name the bounds allow: `no method named ...` is longer
     // than the 256 bytes the client accepts.
     let long_name = "z".repeat(rpc::protocol::bounds::MAX_NAME);
@@ -514,8 +516,8 @@ async fn no_error_exceeds_a_small_announced_max_message_size() {
         ),
     ];
     for (what, request, id, code) in triggers {
-        ws.send(Message::Binary(request)).await.unwrap();
-        let answer = raw::next_binary(&mut ws).await;
+        peer.send_raw(request).await;
+        let answer = peer.expect_frame().await.message().clone();
         assert!(
             answer.len() <= MAX as usize,
             "{what}: {} bytes",
@@ -609,9 +611,10 @@ async fn a_discover_with_id_0_closes_with_1002() {
     let _shared = shared().await;
     let server = server().await;
     let bystander = Bystander::join(&server).await;
-    let discover = codec::encode(&Frame::Discover(Discover { id: 0 })).unwrap();
-    let (code, reason) =
-        raw::close_after(server.local_addr().unwrap(), Message::Binary(discover)).await;
+    let mut peer = FakePeer::connect(server.local_addr().unwrap()).await;
+    peer.send(&Frame::Discover(Discover { id: 0 }), &()).await;
+    let closed = peer.closed().await;
+    let (code, reason) = (closed.code, closed.reason);
     assert_eq!(code, close_code::PROTOCOL, "{reason}");
     assert_eq!(reason, "id 0 is reserved");
     bystander.assert_served(&server).await;
@@ -622,10 +625,11 @@ async fn reusing_the_id_of_a_running_call_closes_with_1002() {
     let _shared = shared().await;
     let server = server().await;
     let bystander = Bystander::join(&server).await;
-    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
-    ws.send(Message::Binary(call(7, "wait"))).await.unwrap();
-    ws.send(Message::Binary(call(7, "wait"))).await.unwrap();
-    let (code, reason) = within("close", raw::expect_close(&mut ws)).await;
+    let mut peer = FakePeer::connect(server.local_addr().unwrap()).await;
+    peer.call(7, "wait", &()).await;
+    peer.call(7, "wait", &()).await;
+    let closed = peer.closed().await;
+    let (code, reason) = (closed.code, closed.reason);
     assert_eq!(code, close_code::PROTOCOL, "{reason}");
     assert_eq!(reason, "call id 7 is already in flight");
     bystander.assert_served(&server).await;

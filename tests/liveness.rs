@@ -11,9 +11,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{FnRouter, raw, serve_with, server_config, session_config, url};
-use rpc::{Client, ClientConfig, protocol::close_code};
-use tokio::{net::TcpListener, time::Instant};
+use common::{FnRouter, serve_with, server_config, session_config, url};
+use rpc::{
+    Client, ClientConfig,
+    protocol::close_code,
+    testing::{FakePeer, FakeServer},
+};
+use tokio::time::Instant;
 
 /// Longest any paused test waits; far beyond every timeout under test.
 const PATIENCE: Duration = Duration::from_secs(3600);
@@ -32,8 +36,8 @@ async fn a_client_that_answers_nothing_is_closed_with_1001_and_calls_to_it_fail_
         .pong_timeout(Duration::from_secs(5));
     let server = serve_with(router, server_config().session(config)).await;
     // A raw client that joins, then never reads (so never answers a ping).
-    let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
-    raw::send_call(&mut ws, 1, "join").await;
+    let mut ws = FakePeer::connect(server.local_addr().unwrap()).await;
+    ws.call(1, "join", &()).await;
     let session = sessions.recv().await.unwrap();
 
     tokio::time::pause();
@@ -86,11 +90,11 @@ async fn a_quiet_client_that_answers_pings_stays_connected() {
 #[tokio::test]
 async fn a_client_notices_a_server_that_stopped_answering_before_its_call_times_out() {
     // A server that answers the handshake, then neither reads nor writes.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let fake = FakeServer::bind().await;
+    let addr = fake.addr();
     let (handshaken_tx, handshaken) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(async move {
-        let ws = raw::fake_server(listener).await;
+        let ws = fake.accept().await;
         handshaken_tx.send(()).unwrap();
         // Hold the connection open, silent, until the test ends.
         std::future::pending::<()>().await;

@@ -1,5 +1,5 @@
 //! Our client against a malicious server: a fake driven by hand
-//! (`raw::fake_server`) that answers the handshake, then sends what a
+//! (`rpc::testing::FakeServer`) that answers the handshake, then sends what a
 //! hostile server would (oversized answers, garbage, answers to ids never
 //! asked, no answer at all, floods of pushes, fragments beyond the limits).
 //! The session code is the same on both sides, so the client keeps the
@@ -12,35 +12,22 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use common::{
-    FnRouter,
-    raw::{self, RawWs},
-    within,
-};
-use futures_util::SinkExt;
+use common::{FnRouter, raw, within};
 use rpc::{
     CallOptions, Client, ClientBuilder, ClientConfig, Error, ErrorCode, SessionConfig, codec,
     protocol::{
         Call, Discover, ErrorFrame, Fragment, Frame, Hello, Limits, Notify, PROTOCOL_VERSION,
         Reply, Welcome, close_code,
     },
+    testing::{FakePeer, FakeServer},
 };
-use serde::Serialize;
 use tokio::{
-    io::AsyncWriteExt,
-    net::TcpListener,
     sync::{Semaphore, mpsc},
     task::JoinHandle,
 };
-use tokio_tungstenite::tungstenite::Message;
 
-/// Limits a fake server announces: as `raw::fake_server`'s.
-const FAKE_LIMITS: Limits = Limits {
-    max_message_size: 1 << 20,
-    max_in_flight: 16,
-    max_reassembly: 1 << 20,
-    max_partials: 16,
-};
+/// Limits a fake server announces: the kit's defaults.
+const FAKE_LIMITS: Limits = FakeServer::LIMITS;
 
 /// A client session config with a short close timeout, so that closes
 /// finish fast.
@@ -54,20 +41,14 @@ fn builder(session: SessionConfig) -> ClientBuilder {
 
 /// `builder` connected to a fake server announcing `limits`: the fake's
 /// socket and the client.
-async fn against_fake_announcing(builder: ClientBuilder, limits: Limits) -> (RawWs, Client) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    let (fake, client) = within("the handshake", async {
-        tokio::join!(
-            raw::fake_server_announcing(listener, Vec::new(), limits),
-            builder.connect(&url)
-        )
-    })
-    .await;
+async fn against_fake_announcing(builder: ClientBuilder, limits: Limits) -> (FakePeer, Client) {
+    let server = FakeServer::bind().await.limits(limits);
+    let url = server.url();
+    let (fake, client) = tokio::join!(server.accept(), builder.connect(&url));
     (fake, client.expect("the client connects to the fake"))
 }
 
-async fn against_fake(builder: ClientBuilder) -> (RawWs, Client) {
+async fn against_fake(builder: ClientBuilder) -> (FakePeer, Client) {
     against_fake_announcing(builder, FAKE_LIMITS).await
 }
 
@@ -81,20 +62,6 @@ fn spawn_call(
     let peer = client.peer().clone();
     let method = method.to_owned();
     tokio::spawn(async move { peer.call_with(&method, &(), options).await })
-}
-
-async fn send(fake: &mut RawWs, bytes: Bytes) {
-    fake.send(Message::Binary(bytes))
-        .await
-        .expect("the fake sends");
-}
-
-async fn send_frame(fake: &mut RawWs, frame: &Frame<'_>) {
-    send(fake, codec::encode(frame).unwrap()).await;
-}
-
-async fn send_with<T: Serialize + ?Sized>(fake: &mut RawWs, frame: &Frame<'_>, value: &T) {
-    send(fake, codec::encode_with(frame, value).unwrap()).await;
 }
 
 /// What the fake read from the client, owned.
@@ -115,9 +82,9 @@ enum Seen {
 }
 
 /// The next frame the client sends, past pings and pongs.
-async fn next_frame(fake: &mut RawWs) -> Seen {
-    let bytes = raw::next_binary(fake).await;
-    match codec::decode(&bytes, usize::MAX).unwrap().frame {
+async fn next_frame(fake: &mut FakePeer) -> Seen {
+    let received = fake.expect_frame().await;
+    match received.frame() {
         Frame::Call(call) => Seen::Call {
             id: call.id,
             method: call.method.to_owned(),
@@ -134,27 +101,25 @@ async fn next_frame(fake: &mut RawWs) -> Seen {
 }
 
 /// Reads the client's next frame, a call of `method`; returns its id.
-async fn next_call(fake: &mut RawWs, method: &str) -> u64 {
-    match next_frame(fake).await {
-        Seen::Call { id, method: name } if name == method => id,
-        other => panic!("expected a call of {method}, got {other:?}"),
-    }
+async fn next_call(fake: &mut FakePeer, method: &str) -> u64 {
+    fake.expect_call(method).await.0
 }
 
-async fn reply(fake: &mut RawWs, id: u64, value: u64) {
-    send_with(fake, &Frame::Reply(Reply { id }), &value).await;
+async fn reply(fake: &mut FakePeer, id: u64, value: u64) {
+    fake.reply(id, &value).await;
 }
 
 /// Reads the client's close frame on the fake side and the client's own
 /// view of the close; asserts that both give `code` and a reason that
 /// contains `reason`. Returns the reason.
 async fn assert_client_closes(
-    fake: &mut RawWs,
+    fake: &mut FakePeer,
     client: &Client,
     code: u16,
     reason: &str,
 ) -> String {
-    let (sent_code, sent_reason) = within("the client's close", raw::expect_close(fake)).await;
+    let sent = fake.closed().await;
+    let (sent_code, sent_reason) = (sent.code, sent.reason);
     assert_eq!(sent_code, code, "{sent_reason}");
     assert!(
         sent_reason.contains(reason),
@@ -196,7 +161,8 @@ async fn an_answer_over_the_clients_max_message_size_closes_with_1009_and_fails_
     let (mut fake, client) = against_fake(builder(session().max_message_size(1024))).await;
     let call = spawn_call(&client, "big", CallOptions::default());
     let id = next_call(&mut fake, "big").await;
-    send_with(&mut fake, &Frame::Reply(Reply { id }), &vec![7u8; 4096]).await;
+    fake.send(&Frame::Reply(Reply { id }), &vec![7u8; 4096])
+        .await;
     let reason = assert_client_closes(
         &mut fake,
         &client,
@@ -216,8 +182,9 @@ async fn a_frame_header_announcing_a_gib_closes_with_1009_before_its_payload() {
     next_call(&mut fake, "big").await;
     // A binary frame announcing 1 GiB, and none of its payload: the client
     // must judge it from the header alone.
-    raw::write_raw(&mut fake, &raw::server_header(0x82, 1 << 30)).await;
-    let (code, reason) = within("the client's close", raw::expect_close(&mut fake)).await;
+    fake.write_header(0x82, 1 << 30).await;
+    let closed = fake.closed().await;
+    let (code, reason) = (closed.code, closed.reason);
     assert_eq!(code, close_code::TOO_BIG, "{reason}");
     assert!(
         reason.contains("exceeds the limit of 1024 bytes"),
@@ -228,6 +195,12 @@ async fn a_frame_header_announcing_a_gib_closes_with_1009_before_its_payload() {
 }
 
 // ---- Garbage ----
+
+/// A message a fake sends that no server should.
+enum Garbage {
+    Binary(Bytes),
+    Text(&'static str),
+}
 
 #[tokio::test]
 async fn garbage_from_the_server_closes_with_the_documented_codes() {
@@ -254,40 +227,40 @@ async fn garbage_from_the_server_closes_with_the_documented_codes() {
         &(),
     )
     .unwrap();
-    let cases: [(&str, Message, u16, &str); 6] = [
+    let cases: [(&str, Garbage, u16, &str); 6] = [
         (
             "binary that is not a frame",
-            Message::Binary(Bytes::from_static(&[0xff, 0xff, 0xff, 0xff])),
+            Garbage::Binary(Bytes::from_static(&[0xff, 0xff, 0xff, 0xff])),
             close_code::PROTOCOL,
             "malformed frame",
         ),
         (
             "an empty binary message",
-            Message::Binary(Bytes::new()),
+            Garbage::Binary(Bytes::new()),
             close_code::PROTOCOL,
             "malformed frame",
         ),
         (
             "text",
-            Message::Text("{\"jsonrpc\": \"2.0\"}".into()),
+            Garbage::Text("{\"jsonrpc\": \"2.0\"}"),
             close_code::UNSUPPORTED_DATA,
             "text messages are not accepted",
         ),
         (
             "a second welcome",
-            Message::Binary(welcome),
+            Garbage::Binary(welcome),
             close_code::PROTOCOL,
             "unexpected welcome frame after the handshake",
         ),
         (
             "a hello",
-            Message::Binary(hello),
+            Garbage::Binary(hello),
             close_code::PROTOCOL,
             "unexpected hello frame after the handshake",
         ),
         (
             "a call with id 0",
-            Message::Binary(call_id_0),
+            Garbage::Binary(call_id_0),
             close_code::PROTOCOL,
             "id 0 is reserved",
         ),
@@ -296,8 +269,12 @@ async fn garbage_from_the_server_closes_with_the_documented_codes() {
         let (mut fake, client) = against_fake(builder(session())).await;
         let call = spawn_call(&client, "pending", CallOptions::default());
         next_call(&mut fake, "pending").await;
-        fake.send(message).await.unwrap();
-        let (sent_code, sent_reason) = within(what, raw::expect_close(&mut fake)).await;
+        match message {
+            Garbage::Binary(bytes) => fake.send_raw(bytes).await,
+            Garbage::Text(text) => fake.send_text(text).await,
+        }
+        let closed = fake.closed().await;
+        let (sent_code, sent_reason) = (closed.code, closed.reason);
         assert_eq!(sent_code, code, "{what}: {sent_reason}");
         assert!(sent_reason.contains(reason), "{what}: {sent_reason}");
         assert_call_closed(call, code).await;
@@ -310,9 +287,8 @@ async fn garbage_from_the_server_closes_with_the_documented_codes() {
 #[tokio::test]
 async fn answers_to_ids_never_asked_are_ignored_and_the_session_goes_on() {
     let (mut fake, client) = against_fake(builder(session())).await;
-    send_with(&mut fake, &Frame::Reply(Reply { id: 999 }), &5u64).await;
-    send_with(
-        &mut fake,
+    fake.send(&Frame::Reply(Reply { id: 999 }), &5u64).await;
+    fake.send(
         &Frame::Error(ErrorFrame {
             id: 998,
             code: ErrorCode::APPLICATION,
@@ -321,7 +297,7 @@ async fn answers_to_ids_never_asked_are_ignored_and_the_session_goes_on() {
         &(),
     )
     .await;
-    send_with(&mut fake, &Frame::Reply(Reply { id: 0 }), &5u64).await;
+    fake.send(&Frame::Reply(Reply { id: 0 }), &5u64).await;
     let call = spawn_call(&client, "real", CallOptions::default());
     let id = next_call(&mut fake, "real").await;
     assert!(![0, 998, 999].contains(&id), "{id}");
@@ -380,12 +356,9 @@ async fn a_flood_of_pushes_is_refused_busy_past_the_clients_max_in_flight() {
     )
     .await;
     let tick = Frame::Notify(Notify { topic: "tick" });
-    let flood: Vec<Message> = (0..FLOOD)
-        .map(|i| Message::Binary(codec::encode_with(&tick, &(i,)).unwrap()))
-        .collect();
-    fake.send_all(&mut futures_util::stream::iter(flood.into_iter().map(Ok)))
-        .await
-        .unwrap();
+    for i in 0..FLOOD {
+        fake.send(&tick, &(i,)).await;
+    }
     // Every push past the limit is refused with an error of id 0, code 5.
     let refused = FLOOD - LIMIT as u64;
     for _ in 0..refused {
@@ -412,9 +385,9 @@ async fn a_flood_of_pushes_is_refused_busy_past_the_clients_max_in_flight() {
     // was sent back for the flood.
     gate.add_permits(LIMIT);
     // A discover round trip: the client has read everything before it.
-    send_frame(&mut fake, &Frame::Discover(Discover { id: 1 })).await;
+    fake.send(&Frame::Discover(Discover { id: 1 }), &()).await;
     assert_eq!(next_frame(&mut fake).await, Seen::Described(1));
-    send_with(&mut fake, &tick, &(FLOOD,)).await;
+    fake.send(&tick, &(FLOOD,)).await;
     within("a push after the flood runs", started.recv())
         .await
         .unwrap();
@@ -429,7 +402,7 @@ async fn a_push_to_a_topic_the_client_does_not_serve_is_answered_code_10_with_th
     let (mut fake, client) =
         against_fake(builder(session()).mount(blocking_feed(started_tx, gate).finished())).await;
     let topic = "nowhere.to-be/found";
-    send_with(&mut fake, &Frame::Notify(Notify { topic }), &(1u64,)).await;
+    fake.send(&Frame::Notify(Notify { topic }), &(1u64,)).await;
     assert_eq!(
         next_frame(&mut fake).await,
         Seen::Error {
@@ -440,7 +413,7 @@ async fn a_push_to_a_topic_the_client_does_not_serve_is_answered_code_10_with_th
     );
     // A client with no router at all answers the same.
     let (mut bare, bare_client) = against_fake(builder(session())).await;
-    send_with(&mut bare, &Frame::Notify(Notify { topic }), &(1u64,)).await;
+    bare.send(&Frame::Notify(Notify { topic }), &(1u64,)).await;
     assert_eq!(
         next_frame(&mut bare).await,
         Seen::Error {
@@ -471,7 +444,7 @@ async fn the_client_keeps_within_a_max_in_flight_of_1_announced_by_the_server() 
     };
     // Both calls were made before the fake read the first one; a discover
     // round trip shows that nothing else was written before its answer.
-    send_frame(&mut fake, &Frame::Discover(Discover { id: 1 })).await;
+    fake.send(&Frame::Discover(Discover { id: 1 }), &()).await;
     assert_eq!(
         next_frame(&mut fake).await,
         Seen::Described(1),
@@ -558,12 +531,12 @@ async fn fragmented_answers_beyond_the_clients_reassembly_limits_close_with_1009
         let call = spawn_call(&client, "pending", CallOptions::default());
         next_call(&mut fake, "pending").await;
         for piece in fragments {
-            // The client may close before the last piece.
-            if fake.send(Message::Binary(piece)).await.is_err() {
-                break;
-            }
+            // The client may close before the last piece; it reads on
+            // until the fake hangs up, so the piece is still written.
+            fake.send_raw(piece).await;
         }
-        let (code, sent_reason) = within(what, raw::expect_close(&mut fake)).await;
+        let closed = fake.closed().await;
+        let (code, sent_reason) = (closed.code, closed.reason);
         assert_eq!(code, close_code::TOO_BIG, "{what}: {sent_reason}");
         assert!(sent_reason.contains(reason), "{what}: {sent_reason}");
         assert_call_closed(call, close_code::TOO_BIG).await;
@@ -578,7 +551,7 @@ async fn a_fragment_inside_a_fragmented_answer_closes_with_1002() {
     let call = spawn_call(&client, "pending", CallOptions::default());
     next_call(&mut fake, "pending").await;
     let inner = fragment(9, true, b"x");
-    send(&mut fake, fragment(1, true, &inner)).await;
+    fake.send_raw(fragment(1, true, &inner)).await;
     assert_client_closes(
         &mut fake,
         &client,
@@ -598,7 +571,7 @@ async fn a_fragmented_answer_never_finished_closes_with_1008_at_the_reassembly_t
     let call = spawn_call(&client, "pending", CallOptions::default());
     let id = next_call(&mut fake, "pending").await;
     let answer = codec::encode_with(&Frame::Reply(Reply { id }), &1u64).unwrap();
-    send(&mut fake, fragment(1, false, &answer[..1])).await;
+    fake.send_raw(fragment(1, false, &answer[..1])).await;
     assert_client_closes(
         &mut fake,
         &client,
@@ -618,8 +591,8 @@ async fn a_fragmented_answer_within_the_limits_is_reassembled() {
     let id = next_call(&mut fake, "pieces").await;
     let answer = codec::encode_with(&Frame::Reply(Reply { id }), &77u64).unwrap();
     let (head, tail) = answer.split_at(1);
-    send(&mut fake, fragment(3, false, head)).await;
-    send(&mut fake, fragment(3, true, tail)).await;
+    fake.send_raw(fragment(3, false, head)).await;
+    fake.send_raw(fragment(3, true, tail)).await;
     assert_eq!(within("the answer", call).await.unwrap().unwrap(), 77);
     assert!(!client.session().is_closed());
 }
@@ -642,7 +615,8 @@ async fn a_server_silent_even_to_pings_is_closed_with_1001_and_the_call_fails_at
     assert_eq!(closed.code, close_code::GOING_AWAY, "{closed:?}");
     assert!(closed.reason.starts_with("no pong within"), "{closed:?}");
     assert_call_closed(call, close_code::GOING_AWAY).await;
-    let (code, reason) = within("the client's close", raw::expect_close(&mut fake)).await;
+    let closed = fake.closed().await;
+    let (code, reason) = (closed.code, closed.reason);
     assert_eq!(code, close_code::GOING_AWAY, "{reason}");
     assert_a_new_session_works().await;
 }
@@ -667,15 +641,12 @@ async fn a_server_that_floods_pushes_without_reading_the_refusals_is_closed_with
     let batch: Vec<u8> = push.repeat(100);
     let flood = async {
         for _ in 0..2000 {
-            if fake.get_mut().write_all(&batch).await.is_err() {
-                return;
-            }
+            fake.write_socket(&batch).await;
         }
     };
-    tokio::pin!(flood);
     within("the client gives up", async {
         tokio::select! {
-            () = &mut flood => {}
+            () = flood => {}
             _ = client.session().closed() => {}
         }
     })
@@ -690,7 +661,8 @@ async fn a_server_that_floods_pushes_without_reading_the_refusals_is_closed_with
     );
     assert!(!closed.by_peer);
     // The fake, reading at last, gets the refusals then the close frame.
-    let (code, reason) = within("the client's close", raw::expect_close(&mut fake)).await;
+    let closed = fake.closed().await;
+    let (code, reason) = (closed.code, closed.reason);
     assert_eq!(code, close_code::POLICY, "{reason}");
     assert_a_new_session_works().await;
 }

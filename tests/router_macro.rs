@@ -1,11 +1,15 @@
 //! `#[rpc::router]` end to end over real sockets on 127.0.0.1: typed stubs
 //! for calls and casts, typed application errors, wire-name overrides,
 //! server-side timeouts, session injection with the authenticated identity,
-//! the server calling a router the client mounted, and reflection.
+//! the server calling a router the client mounted, and reflection; then the
+//! same handlers run directly, as unit tests, through `RouterHarness`.
 
 use std::{collections::HashMap, time::Duration};
 
-use rpc::{Client, ErrorCode, Identity, MethodKind, Refusal, Server, Session, UpgradeRequest};
+use rpc::{
+    Client, ErrorCode, Identity, MethodKind, Refusal, Server, Session, UpgradeRequest, codec,
+    testing::RouterHarness,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
@@ -350,6 +354,58 @@ async fn discover_describes_the_generated_router() {
     assert_eq!(methods["stall"].timeout_ms, Some(100));
     assert_eq!(methods["whoami"].returns, "Option<String>");
     t.finish().await;
+}
+
+// ---- The same handlers without a connection ----
+
+#[tokio::test]
+async fn the_harness_runs_handlers_without_a_connection() {
+    let (events, mut seen) = mpsc::unbounded_channel();
+    let harness = RouterHarness::new(Calculator { events }).identity(Identity::new("bob"));
+    assert_eq!(harness.call::<_, i64>("add", &(2_i64, 3_i64)).await, Ok(5));
+    assert_eq!(
+        harness.call::<_, Option<String>>("whoami", &()).await,
+        Ok(Some("bob".to_owned()))
+    );
+    // A method returning `Result` answers its `Ok`; its `Err` is the
+    // error's data, with the `Display` text as the message.
+    assert_eq!(
+        harness.call::<_, i64>("math.div", &(7_i64, 2_i64)).await,
+        Ok(3)
+    );
+    let err = harness
+        .call::<_, i64>("math.div", &(1_i64, 0_i64))
+        .await
+        .expect_err("division by zero");
+    assert_eq!(
+        (err.code(), err.message()),
+        (ErrorCode::APPLICATION, "division by zero")
+    );
+    assert_eq!(
+        codec::decode_value::<DivError>(err.data()).ok(),
+        Some(DivError::ByZero)
+    );
+    // A cast has run once the harness returns.
+    harness.cast("log", &("hi",)).await.expect("the cast runs");
+    let Ok(Event::Logged { subject, line }) = seen.try_recv() else {
+        panic!("expected the cast's log line");
+    };
+    assert_eq!((subject.as_deref(), line.as_str()), (Some("bob"), "hi"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_harness_keeps_the_methods_deadline_and_drops_the_handler() {
+    let (events, mut seen) = mpsc::unbounded_channel();
+    let harness = RouterHarness::new(Calculator { events });
+    let err = harness
+        .call::<_, u8>("stall", &())
+        .await
+        .expect_err("the handler never answers");
+    assert_eq!(err.code(), ErrorCode::TIMEOUT);
+    let Ok(Event::Stuck(mut stopped)) = seen.try_recv() else {
+        panic!("expected the stuck handler");
+    };
+    stopped.closed().await;
 }
 
 #[test]

@@ -7,11 +7,8 @@ use std::{sync::Arc, time::Duration};
 
 use common::{DropSignal, FnRouter, connect, raw, serve, within};
 use futures_util::{SinkExt, StreamExt};
-use rpc::{ErrorCode, protocol::close_code};
-use tokio::{
-    net::TcpListener,
-    sync::{Semaphore, mpsc, oneshot},
-};
+use rpc::{ErrorCode, protocol::close_code, testing::FakeServer};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
 fn slow_router(started: mpsc::UnboundedSender<()>, release: Arc<Semaphore>) -> FnRouter {
@@ -245,17 +242,16 @@ async fn shutdown_aborts_handlers_still_running_after_the_grace_period() {
 async fn calls_pending_on_a_vanished_server_all_resolve_closed() {
     // A fake server that completes the handshake, reads the calls, and then
     // drops the TCP connection without a close frame.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let server = FakeServer::bind().await;
+    let addr = server.addr();
     let (calls_seen_tx, calls_seen) = oneshot::channel();
     let fake = tokio::spawn(async move {
-        use futures_util::StreamExt;
-        let mut ws = raw::fake_server(listener).await;
+        let mut ws = server.accept().await;
         for _ in 0..3 {
-            ws.next().await.unwrap().unwrap();
+            ws.expect_call("add").await;
         }
         calls_seen_tx.send(()).unwrap();
-        drop(ws);
+        ws.disconnect();
     });
 
     let client = within("connect", rpc::Client::connect(&format!("ws://{addr}")))

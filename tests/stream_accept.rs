@@ -18,6 +18,7 @@ use rpc::{
     protocol::{
         Accepted, Features, Frame, Hello, Open, PROTOCOL_VERSION, Side, StreamRef, close_code,
     },
+    testing::{FakePeer, FakeServer},
 };
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
@@ -250,16 +251,13 @@ async fn a_peer_not_asking_for_the_feature_gets_items_only() {
 async fn open_against_fake(
     features: Vec<String>,
 ) -> (
-    RawWs,
+    FakePeer,
     Client,
     oneshot::Receiver<Result<rpc::Incoming<u64>, Error>>,
 ) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    let (fake, client) = tokio::join!(
-        raw::fake_server_granting(listener, features),
-        Client::connect(&url)
-    );
+    let server = FakeServer::bind().await.features(features);
+    let url = server.url();
+    let (fake, client) = tokio::join!(server.accept(), Client::connect(&url));
     let client = client.unwrap();
     let peer = client.peer().clone();
     let (opened, result) = oneshot::channel();
@@ -270,18 +268,12 @@ async fn open_against_fake(
 }
 
 /// The fake server reads the client's `Open`; returns its id.
-async fn read_open(fake: &mut RawWs) -> u64 {
-    let bytes = raw::next_binary(fake).await;
-    match codec::decode(&bytes, usize::MAX).unwrap().frame {
+async fn read_open(fake: &mut FakePeer) -> u64 {
+    let received = fake.expect_frame().await;
+    match received.frame() {
         Frame::Open(open) => open.id,
         other => panic!("expected an open, got {other:?}"),
     }
-}
-
-async fn send_frame(fake: &mut RawWs, frame: &Frame<'_>) {
-    fake.send(Message::Binary(codec::encode(frame).unwrap()))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -289,15 +281,11 @@ async fn an_answer_without_accepted_still_opens_the_stream() {
     let (mut fake, _client, opened) =
         open_against_fake(vec![Features::STREAM_ACCEPTED.to_owned()]).await;
     let id = read_open(&mut fake).await;
-    let item = codec::encode_with(
-        &Frame::Item(StreamRef {
-            id,
-            to: Side::Caller,
-        }),
-        &42u64,
-    )
-    .unwrap();
-    fake.send(Message::Binary(item)).await.unwrap();
+    let item = Frame::Item(StreamRef {
+        id,
+        to: Side::Caller,
+    });
+    fake.send(&item, &42u64).await;
     let mut items = within("open", opened).await.unwrap().unwrap();
     assert_eq!(within("item", items.next()).await.unwrap().unwrap(), 42);
 }
@@ -307,10 +295,11 @@ async fn accepted_twice_closes_with_1002() {
     let (mut fake, client, opened) =
         open_against_fake(vec![Features::STREAM_ACCEPTED.to_owned()]).await;
     let id = read_open(&mut fake).await;
-    send_frame(&mut fake, &Frame::Accepted(Accepted { id })).await;
+    fake.send(&Frame::Accepted(Accepted { id }), &()).await;
     let _items = within("open", opened).await.unwrap().unwrap();
-    send_frame(&mut fake, &Frame::Accepted(Accepted { id })).await;
-    let (code, reason) = within("close", raw::expect_close(&mut fake)).await;
+    fake.send(&Frame::Accepted(Accepted { id }), &()).await;
+    let closed = fake.closed().await;
+    let (code, reason) = (closed.code, closed.reason);
     assert_eq!(code, close_code::PROTOCOL);
     assert!(reason.contains("accepted twice"), "{reason}");
     within("client closed", client.session().closed()).await;
@@ -322,8 +311,9 @@ async fn accepted_without_the_feature_closes_with_1002() {
     let id = read_open(&mut fake).await;
     // Without the feature the client does not wait for `Accepted`.
     let _items = within("open", opened).await.unwrap().unwrap();
-    send_frame(&mut fake, &Frame::Accepted(Accepted { id })).await;
-    let (code, reason) = within("close", raw::expect_close(&mut fake)).await;
+    fake.send(&Frame::Accepted(Accepted { id }), &()).await;
+    let closed = fake.closed().await;
+    let (code, reason) = (closed.code, closed.reason);
     assert_eq!(code, close_code::PROTOCOL);
     assert!(reason.contains("stream-accepted"), "{reason}");
 }

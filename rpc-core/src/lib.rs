@@ -24,7 +24,9 @@
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.
 //! - `transport`: the seam under the session (binary messages, pings, close)
-//!   over tokio-tungstenite or in memory; [`testing`]: an in-memory pair.
+//!   over tokio-tungstenite or in memory; [`testing`]: the test kit (an
+//!   in-memory pair, a server on a free port, scripted fake peers, a
+//!   harness that runs handlers without a connection).
 //! - `auth`: the authentication hook's view of the upgrade request.
 //! - `tls` (the `tls` feature): `ClientTls` and `ServerTls`, rustls
 //!   under the WebSocket on either side.

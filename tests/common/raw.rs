@@ -1,5 +1,10 @@
 //! A hand-driven WebSocket client: performs the upgrade and (optionally) the
 //! protocol handshake, then sends arbitrary messages or raw bytes.
+//!
+//! `rpc::testing::FakePeer` and `FakeServer` are the public kit for most of
+//! this; what stays here is what they leave out on purpose: the raw
+//! tungstenite stream (pongs, write errors a flood expects), frames
+//! encoded without the codec's bounds, hellos with chosen versions.
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -164,48 +169,6 @@ pub async fn send_call(ws: &mut RawWs, id: u64, method: &str) {
     });
     let bytes = codec::encode_with(&call, &()).expect("call encodes");
     ws.send(Message::Binary(bytes)).await.expect("send call");
-}
-
-/// A fake server's side of a connection: accepts one client from
-/// `listener`, reads its `Hello` and answers `Welcome` (1 MiB limits), then
-/// hands the WebSocket to the test.
-pub async fn fake_server(listener: tokio::net::TcpListener) -> RawWs {
-    fake_server_granting(listener, Vec::new()).await
-}
-
-/// [`fake_server`], granting `features` in its `Welcome`.
-pub async fn fake_server_granting(
-    listener: tokio::net::TcpListener,
-    features: Vec<String>,
-) -> RawWs {
-    let limits = Limits {
-        max_message_size: 1 << 20,
-        max_in_flight: 16,
-        max_reassembly: 1 << 20,
-        max_partials: 16,
-    };
-    fake_server_announcing(listener, features, limits).await
-}
-
-/// [`fake_server_granting`], announcing `limits` in its `Welcome` instead
-/// of 1 MiB ones.
-pub async fn fake_server_announcing(
-    listener: tokio::net::TcpListener,
-    features: Vec<String>,
-    limits: Limits,
-) -> RawWs {
-    let (tcp, _) = listener.accept().await.expect("accept");
-    let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
-    let _hello = ws.next().await.expect("hello").expect("hello");
-    let welcome = Frame::Welcome(rpc::protocol::Welcome {
-        version: PROTOCOL_VERSION,
-        session_id: 1,
-        features,
-        limits,
-    });
-    let bytes = codec::encode(&welcome).expect("welcome encodes");
-    ws.send(Message::Binary(bytes)).await.expect("send welcome");
-    ws
 }
 
 /// The header of an unmasked server WebSocket frame announcing `len`

@@ -1,19 +1,4 @@
-//! Testing without sockets: [`pair`] connects a server's routers and a
-//! client's over an in-memory transport, with the whole protocol (the
-//! handshake, limits, fragments, heartbeats, close codes) and nothing else.
-//! No socket and no reactor are involved, so a test over a pair can pause
-//! tokio's clock and let timeouts pass in an instant, deterministically.
-//!
-//! ```
-//! # extern crate rpc_core as rpc;
-//! # use rpc::{ClientBuilder, Client, Server, testing};
-//! # async fn example(server: rpc::ServerBuilder) -> Result<(), testing::PairError> {
-//! let pair = testing::pair(server, Client::builder()).await?;
-//! let methods = pair.client.peer().discover().await.expect("discover");
-//! # let _ = methods;
-//! # Ok(())
-//! # }
-//! ```
+//! [`pair`]: a server's routers and a client's over the in-memory transport.
 
 use std::sync::Arc;
 
