@@ -1,6 +1,6 @@
 //! A call nobody traces sends no request id. In a test binary of its own:
 //! tracing caches, per call site, whether any subscriber wants its spans,
-//! so a test that installs one (tests/request_id.rs) would enable the span
+//! so a test that installs one (`tests/request_id.rs`) would enable the span
 //! for every thread of the binary.
 
 mod common;
