@@ -123,3 +123,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         client,
     })
 }
+
+pub use crate::recording::{
+    Answer, Recorded, RecordedFrame, ReplayError, ReplayReport, ReplayedCall, replay,
+};

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{ConfigError, require};
-use crate::rate::RateLimit;
+use crate::{rate::RateLimit, recording::Recording};
 
 /// Limits and timeouts of one session, the same on both sides.
 #[derive(Debug, Clone)]
@@ -115,6 +115,10 @@ pub struct SessionConfig {
     /// Bytes of one tag's key and value together at most; longer fails with
     /// [`TagError::TooLong`](crate::TagError::TooLong). Default: 256.
     pub max_tag_len: usize,
+    /// Records every message of the session, both ways, to a file of
+    /// JSON Lines (see [`Recording`] and `docs/recording.md`); `None`
+    /// records nothing. Default: `None`.
+    pub record: Option<Recording>,
 }
 
 impl Default for SessionConfig {
@@ -146,6 +150,7 @@ impl Default for SessionConfig {
             reassembly_timeout: Duration::from_secs(30),
             max_tags: 64,
             max_tag_len: 256,
+            record: None,
         }
     }
 }
@@ -308,6 +313,12 @@ impl SessionConfig {
         self
     }
 
+    /// Sets [`record`](Self::record).
+    pub fn record(mut self, recording: Option<Recording>) -> Self {
+        self.record = recording;
+        self
+    }
+
     /// Checks that every limit can be met.
     ///
     /// # Errors
@@ -413,6 +424,11 @@ impl SessionConfig {
                 .is_none_or(|r| r.per_second > 0 && r.burst > 0),
             "inbound_rate",
             "needs a positive rate and burst",
+        )?;
+        require(
+            self.record.as_ref().is_none_or(|r| r.queue > 0),
+            "record",
+            "needs a queue of at least 1 message",
         )
     }
 }
