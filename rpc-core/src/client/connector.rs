@@ -166,7 +166,9 @@ impl Connector {
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let limit = self.config.connect_timeout;
-        let (ws, welcome, remote_addr) = tokio::time::timeout(limit, self.open(io))
+        // Boxed: upgrade, TLS and handshake make a future of many KiB,
+        // which would otherwise sit inline in every caller's future.
+        let (ws, welcome, remote_addr) = tokio::time::timeout(limit, Box::pin(self.open(io)))
             .await
             .map_err(|_| ConnectError::Timeout(limit))??;
         Ok(start(

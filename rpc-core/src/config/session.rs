@@ -1,6 +1,6 @@
 //! The limits and timeouts of one session, the same on both sides.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use super::{ConfigError, require};
 use crate::{rate::RateLimit, recording::Recording};
@@ -117,8 +117,9 @@ pub struct SessionConfig {
     pub max_tag_len: usize,
     /// Records every message of the session, both ways, to a file of
     /// JSON Lines (see [`Recording`] and `docs/recording.md`); `None`
-    /// records nothing. Default: `None`.
-    pub record: Option<Recording>,
+    /// records nothing. Shared, so that the sessions of a server clone it
+    /// for nothing. Default: `None`.
+    pub record: Option<Arc<Recording>>,
 }
 
 impl Default for SessionConfig {
@@ -315,7 +316,7 @@ impl SessionConfig {
 
     /// Sets [`record`](Self::record).
     pub fn record(mut self, recording: Option<Recording>) -> Self {
-        self.record = recording;
+        self.record = recording.map(Arc::new);
         self
     }
 
@@ -424,11 +425,6 @@ impl SessionConfig {
                 .is_none_or(|r| r.per_second > 0 && r.burst > 0),
             "inbound_rate",
             "needs a positive rate and burst",
-        )?;
-        require(
-            self.record.as_ref().is_none_or(|r| r.queue > 0),
-            "record",
-            "needs a queue of at least 1 message",
         )
     }
 }

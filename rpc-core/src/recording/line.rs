@@ -11,7 +11,7 @@
 //! `ts` is microseconds since the Unix epoch (UTC), from the system clock:
 //! one integer, easy to diff and sort.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, fmt::Write as _};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use bytes::Bytes;
@@ -167,6 +167,7 @@ pub(super) struct Description<'a> {
 
 /// Decodes the frame at the head of `message` and describes it in a few
 /// words; a message that does not decode is kind `malformed`.
+#[expect(clippy::too_many_lines, reason = "one short arm per frame kind")]
 pub(super) fn describe(message: &Bytes) -> Description<'_> {
     let decoded = match codec::decode(message, usize::MAX) {
         Ok(decoded) => decoded,
@@ -242,7 +243,7 @@ pub(super) fn describe(message: &Bytes) -> Description<'_> {
                 clip(error.message, SUMMARY_TEXT)
             );
             if payload > 0 {
-                summary.push_str(&format!("; {payload} data bytes"));
+                let _ = write!(summary, "; {payload} data bytes");
             }
             (Some(error.id), summary)
         }

@@ -46,8 +46,8 @@ pub struct Recording {
     /// The folder the files go in; created if missing. No default: given
     /// to [`Recording::new`].
     pub dir: PathBuf,
-    /// Messages waiting to be written at most; past it a message is left
-    /// out of the file and counted. Default: 4096.
+    /// Messages waiting to be written at most (0 counts as 1); past it a
+    /// message is left out of the file and counted. Default: 4096.
     pub queue: usize,
     /// Size of one file at most, in bytes; the line that would pass it is
     /// replaced by a last `{"stopped": ..}` line and the rest of the session

@@ -356,9 +356,9 @@ pub async fn replay(
         tokio::join!(send(sink, &plan, &sync, wait), receive(stream, &sync));
         Ok(())
     };
-    let (served, sent) = tokio::join!(serve, client);
-    served.map_err(ReplayError::Handshake)?;
-    sent.map_err(ReplayError::Handshake)?;
+    let (accepted, replayed) = tokio::join!(serve, client);
+    accepted.map_err(ReplayError::Handshake)?;
+    replayed.map_err(ReplayError::Handshake)?;
 
     let state = sync
         .state
@@ -485,7 +485,7 @@ impl Plan {
                 Direction::In if frame.truncated => plan.skipped += 1,
                 Direction::In => {
                     let whole = inbound.push(&frame.bytes, false);
-                    plan.inbound(frame.bytes.clone(), whole.map(|(whole, _)| whole));
+                    plan.inbound(frame.bytes.clone(), whole.as_ref().map(|(whole, _)| whole));
                 }
                 Direction::Out => {
                     if let Some((whole, cut)) = outbound_pieces.push(&frame.bytes, frame.truncated)
@@ -514,9 +514,9 @@ impl Plan {
     }
 
     /// A recorded inbound message (`piece`), and the message it completes.
-    fn inbound(&mut self, piece: Bytes, whole: Option<Bytes>) {
+    fn inbound(&mut self, piece: Bytes, whole: Option<&Bytes>) {
         let mut answers_server = None;
-        if let Some(whole) = &whole
+        if let Some(whole) = whole
             && let Ok(decoded) = codec::decode(whole, usize::MAX)
         {
             match decoded.frame {

@@ -82,17 +82,14 @@ pub(super) async fn run(
             }
         }
         loop {
-            let next = match out.unflushed {
-                Some(since) => {
-                    match tokio::time::timeout_at(since + FLUSH_AFTER, rx.recv()).await {
-                        Ok(next) => next,
-                        Err(_) => {
-                            out.flush().await?;
-                            continue;
-                        }
-                    }
-                }
-                None => rx.recv().await,
+            let next = if let Some(since) = out.unflushed {
+                let Ok(next) = tokio::time::timeout_at(since + FLUSH_AFTER, rx.recv()).await else {
+                    out.flush().await?;
+                    continue;
+                };
+                next
+            } else {
+                rx.recv().await
             };
             let Some(entry) = next else { break };
             if !out.entry(entry).await? {
