@@ -540,6 +540,11 @@ pub struct DeploymentDocs;
 #[doc = include_str!("../docs/client.md")]
 pub struct ClientDocs;
 
+// docs/recording.md, so that its replay example runs.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/recording.md")]
+pub struct RecordingDocs;
+
 /// The names most programs need, in one import: `use rpc::prelude::*;`
 /// brings the client and server, what a handler takes and returns, the
 /// stream types, and [`StreamExt`](prelude::StreamExt) to read a stream

@@ -125,5 +125,5 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
 }
 
 pub use crate::recording::{
-    Answer, Recorded, RecordedFrame, ReplayError, ReplayReport, ReplayedCall, replay,
+    Answer, JsonError, Recorded, RecordedFrame, ReplayError, ReplayReport, ReplayedCall, replay,
 };

@@ -8,16 +8,19 @@
 //!   drops the copy and counts it.
 //! - `writer`: the task that empties the queue, formats the lines and
 //!   writes them, off the session's reader and writer.
-//! - `read`, `replay`: reading a recording back, and running its inbound
-//!   messages against a server's routers ([`crate::testing::replay`]).
+//! - `read`, `plan`, `replay`, `report`: reading a recording back, sorting
+//!   it for replay, running its inbound messages against a server's
+//!   routers ([`crate::testing::replay`]), and what that found.
 //!
 //! The tap sits at the transport seam, under the handshake, so the file
 //! holds `Hello` and `Welcome` too; WebSocket pings and pongs are not
 //! recorded.
 
 mod line;
+mod plan;
 mod read;
 mod replay;
+mod report;
 mod tap;
 mod writer;
 
@@ -28,7 +31,8 @@ use serde::{Deserialize, Serialize};
 use crate::{config::SessionConfig, transport::BoxTransport};
 
 pub use read::{Recorded, RecordedFrame};
-pub use replay::{Answer, ReplayError, ReplayReport, ReplayedCall, replay};
+pub use replay::{JsonError, ReplayError, replay};
+pub use report::{Answer, ReplayReport, ReplayedCall};
 
 /// Where and within which bounds a session is recorded
 /// ([`SessionConfig::record`]). A server writes each session to

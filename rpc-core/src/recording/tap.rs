@@ -149,7 +149,9 @@ impl Stream for Tap {
                     bytes: bytes.clone(),
                 });
             }
-            Poll::Ready(Some(Received::End(reason))) => {
+            // A close this side decided (a message over the limit) is
+            // recorded as the close frame it sends.
+            Poll::Ready(Some(Received::End(reason))) if reason.by_peer => {
                 this.recorder.record(|ts| Entry::Close {
                     ts,
                     dir: Direction::In,
