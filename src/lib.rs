@@ -552,6 +552,11 @@ pub struct ClientDocs;
 #[doc = include_str!("../docs/testing.md")]
 pub struct TestingDocs;
 
+// docs/recording.md, so that its replay example runs.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/recording.md")]
+pub struct RecordingDocs;
+
 /// The names most programs need, in one import: `use rpc::prelude::*;`
 /// brings the client and server, what a handler takes and returns, the
 /// stream types, and [`StreamExt`](prelude::StreamExt) to read a stream

@@ -32,6 +32,8 @@
 //!   under the WebSocket on either side.
 //! - `server::upgrader` (the `hyper` and `axum` features): `Upgrader`, the
 //!   endpoint inside an HTTP server of yours, sharing its port.
+//! - `recording`: session recordings (a tap at the transport seam, a
+//!   writer task, JSON Lines) and their replay, in [`testing`].
 //! - `identity`, `rate`, `text`: small pieces below session and server: who
 //!   the peer is, token-bucket rate limits, peer text clipped for logs.
 
@@ -56,6 +58,7 @@ mod outbound;
 pub mod protocol;
 mod push;
 mod rate;
+mod recording;
 mod router;
 mod server;
 mod session;
@@ -94,6 +97,7 @@ pub use push::{
     PushHandle, PushPolicy, Registry, RegistryEvent, RegistryEvents, RegistryStats, SessionHandle,
 };
 pub use rate::RateLimit;
+pub use recording::{Direction, RecordedSide, Recording};
 pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
 #[cfg(feature = "hyper")]
 pub use server::Upgrader;

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use rpc::{
     Audience, Client, ErrorCode, HandlerError, HandlerFuture, MethodInfo, MethodKind, ParamInfo,
-    Request, Router, RouterInfo, Server, ServerConfig, Session, SessionConfig,
+    Recording, Request, Router, RouterInfo, Server, ServerConfig, Session, SessionConfig,
 };
 
 use super::{BenchClient, Probe, Running, ServeConfig, TICK};
@@ -148,7 +148,11 @@ impl Router for Ticks {
 pub async fn serve(config: ServeConfig) -> Result<Running, BenchError> {
     let config = ServerConfig::default()
         .max_connections(config.max_connections)
-        .session(SessionConfig::default().max_in_flight(MAX_IN_FLIGHT));
+        .session(
+            SessionConfig::default()
+                .max_in_flight(MAX_IN_FLIGHT)
+                .record(recording()),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = Server::builder()
@@ -156,6 +160,13 @@ pub async fn serve(config: ServeConfig) -> Result<Running, BenchError> {
         .mount(Bench)
         .serve(listener)?;
     Ok(Running::new(addr, server))
+}
+
+/// `RPC_BENCH_RECORD=<dir>` records every session of the server into
+/// `dir`, with no file cap so that the whole run is recorded: how
+/// docs/recording.md measures what recording costs.
+fn recording() -> Option<Recording> {
+    std::env::var_os("RPC_BENCH_RECORD").map(|dir| Recording::new(dir).max_file_bytes(u64::MAX))
 }
 
 /// An `rpc` client connection.

@@ -17,6 +17,7 @@ use super::{Client, start};
 use crate::{
     config::ClientConfig,
     error::{ConnectError, TransportError},
+    recording::{self, RecordedSide},
     router::Routes,
     session::{Hooks, handshake},
     transport::{
@@ -228,7 +229,12 @@ impl Connector {
             tokio_tungstenite::client_async_with_config(request, io, Some(config))
                 .await
                 .map_err(upgrade_error)?;
-        let mut ws: BoxTransport = Box::new(WsTransport::new(ws));
+        let mut ws = recording::tap(
+            Box::new(WsTransport::new(ws)),
+            session,
+            RecordedSide::Client,
+            None,
+        );
         let welcome = handshake::open(&mut ws, session)
             .await
             .map_err(ConnectError::Handshake)?;

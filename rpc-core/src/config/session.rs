@@ -1,9 +1,9 @@
 //! The limits and timeouts of one session, the same on both sides.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use super::{ConfigError, require};
-use crate::rate::RateLimit;
+use crate::{rate::RateLimit, recording::Recording};
 
 /// Limits and timeouts of one session, the same on both sides.
 #[derive(Debug, Clone)]
@@ -115,6 +115,11 @@ pub struct SessionConfig {
     /// Bytes of one tag's key and value together at most; longer fails with
     /// [`TagError::TooLong`](crate::TagError::TooLong). Default: 256.
     pub max_tag_len: usize,
+    /// Records every message of the session, both ways, to a file of
+    /// JSON Lines (see [`Recording`] and `docs/recording.md`); `None`
+    /// records nothing. Shared, so that the sessions of a server clone it
+    /// for nothing. Default: `None`.
+    pub record: Option<Arc<Recording>>,
 }
 
 impl Default for SessionConfig {
@@ -146,6 +151,7 @@ impl Default for SessionConfig {
             reassembly_timeout: Duration::from_secs(30),
             max_tags: 64,
             max_tag_len: 256,
+            record: None,
         }
     }
 }
@@ -305,6 +311,12 @@ impl SessionConfig {
     /// Sets [`max_tag_len`](Self::max_tag_len).
     pub fn max_tag_len(mut self, bytes: usize) -> Self {
         self.max_tag_len = bytes;
+        self
+    }
+
+    /// Sets [`record`](Self::record).
+    pub fn record(mut self, recording: Option<Recording>) -> Self {
+        self.record = recording.map(Arc::new);
         self
     }
 

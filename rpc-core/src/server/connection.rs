@@ -21,6 +21,7 @@ use crate::{
     identity::Identity,
     metrics::record::{self, ConnectionRefusal},
     protocol::{Features, Limits, close_code},
+    recording::{self, RecordedSide},
     session::{self, Role, Setup, handshake},
     transport::{BoxTransport, websocket::Io},
 };
@@ -148,10 +149,11 @@ async fn serve(
 /// then the session.
 pub(super) async fn run_upgraded(upgraded: Upgraded, id: u64, deadline: Instant, ctx: &Context) {
     let Upgraded {
-        mut ws,
+        ws,
         identity,
         remote_addr,
     } = upgraded;
+    let mut ws = recording::tap(ws, &ctx.config.session, RecordedSide::Server, Some(id));
     // From here the connection may become a session, so the accept loop
     // keeps answering others until it has ended.
     let _session = ctx.sessions.token();

@@ -41,6 +41,11 @@ pub use pair::{Pair, PairError, pair};
 pub use peer::{FakePeer, Received};
 pub use server::TestServer;
 
+/// Replaying a session's recording ([`SessionConfig::record`](crate::SessionConfig::record)).
+pub use crate::recording::{
+    Answer, JsonError, Recorded, RecordedFrame, ReplayError, ReplayReport, ReplayedCall, replay,
+};
+
 use std::time::Duration;
 
 /// How long the fakes wait for what a test expects before they fail it,
