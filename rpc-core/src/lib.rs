@@ -14,8 +14,12 @@
 //! - [`metadata`]: reflection types that `discover()` returns.
 //! - [`metrics`]: names of the counters and histograms recorded through the
 //!   `metrics` facade (the `metrics` feature), and the handles kept for them.
-//! - `server`, `client`: accepting and opening connections; the client's
-//!   latency statistics and circuit breakers.
+//! - `server`, `client`: accepting and opening connections; the
+//!   [`ReconnectingClient`] and the [`Pool`], with their latency statistics
+//!   and circuit breakers; [`Caller`], what typed stubs call through.
+//! - [`middleware`]: layers around the handlers a side serves.
+//! - `recording`: sessions recorded as JSON Lines
+//!   ([`SessionConfig::record`]), replayed by [`testing::replay`].
 //! - `outbound`: what waits to be written to a peer: priority classes, the
 //!   byte budgets, the refusal lane, large messages in pieces.
 //! - `push`: push handles, the session registry (indexes, events), broadcast,
