@@ -92,7 +92,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// Outcome words of [`CALLS_SERVED`], indexed as [`outcome_index`] says.
-const OUTCOMES: [&str; 13] = [
+const OUTCOMES: [&str; 14] = [
     "ok",
     "unknown-method",
     "bad-arguments",
@@ -105,6 +105,7 @@ const OUTCOMES: [&str; 13] = [
     "unauthenticated",
     "unknown-topic",
     "answer-gone",
+    "forbidden",
     "other",
 ];
 
@@ -130,7 +131,8 @@ fn outcome_index(code: Option<ErrorCode>) -> usize {
         ErrorCode::UNAUTHENTICATED => 9,
         ErrorCode::UNKNOWN_TOPIC => 10,
         ErrorCode::ANSWER_GONE => 11,
-        _ => 12,
+        ErrorCode::FORBIDDEN => 12,
+        _ => 13,
     }
 }
 
@@ -167,7 +169,7 @@ mod tests {
 
     #[test]
     fn known_codes_have_their_own_word() {
-        let words: Vec<_> = (1..=11)
+        let words: Vec<_> = (1..=12)
             .map(|code| outcome(Some(ErrorCode(code))))
             .collect();
         assert!(!words.contains(&"other"));
