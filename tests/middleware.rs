@@ -233,22 +233,13 @@ async fn layers_on_a_client_wrap_the_handlers_it_serves_the_server() {
 
 #[tokio::test]
 async fn the_request_log_says_what_failed() {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let writer = {
-        let lines = Arc::clone(&lines);
-        move || Capture(Arc::clone(&lines))
-    };
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let server = serve_with_layers(|b| b.layer(RequestLog::default())).await;
-    let client = client_as(&server, Some("user:ann")).await;
-    let _: i64 = client.peer().call("add", &(1_i64, 1_i64)).await.unwrap();
-    client.peer().call::<_, ()>("fail", &()).await.unwrap_err();
-    let logged = String::from_utf8(lines.lock().unwrap().concat()).unwrap();
+    let logged = common::logs::logged(async {
+        let server = serve_with_layers(|b| b.layer(RequestLog::default())).await;
+        let client = client_as(&server, Some("user:ann")).await;
+        let _: i64 = client.peer().call("add", &(1_i64, 1_i64)).await.unwrap();
+        client.peer().call::<_, ()>("fail", &()).await.unwrap_err();
+    })
+    .await;
     let requests: Vec<&str> = logged
         .lines()
         .filter(|line| line.contains("rpc::request"))
@@ -266,18 +257,4 @@ async fn the_request_log_says_what_failed() {
             && line.contains("application error")),
         "{requests:#?}"
     );
-}
-
-/// Collects what the subscriber writes.
-struct Capture(Arc<Mutex<Vec<Vec<u8>>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().push(buf.to_vec());
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

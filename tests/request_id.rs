@@ -3,11 +3,8 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use common::FnRouter;
 use rpc::{CallOptions, protocol::REQUEST_ID_HEADER};
-use tracing_subscriber::fmt::format::FmtSpan;
 
 /// A router whose `seen` answers the request id header it received.
 fn echoing_ids() -> FnRouter {
@@ -15,38 +12,6 @@ fn echoing_ids() -> FnRouter {
         let id = req.header(REQUEST_ID_HEADER).map(str::to_owned);
         req.reply(&id)
     })
-}
-
-/// Collects what the subscriber writes.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Runs `f` with a subscriber that logs every span's close, with its
-/// fields, at DEBUG; returns what it logged.
-async fn logged<F: std::future::Future<Output = ()>>(f: F) -> String {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_ansi(false)
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    f.await;
-    drop(guard);
-    String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
 }
 
 fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
@@ -57,7 +22,7 @@ fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn a_traced_call_and_its_handler_share_a_request_id() {
     let mut seen = None;
-    let logs = logged(async {
+    let logs = common::logs::logged(async {
         let server = common::serve(echoing_ids()).await;
         let client = common::connect(&server).await;
         seen = client
@@ -85,7 +50,7 @@ async fn a_traced_call_and_its_handler_share_a_request_id() {
 #[tokio::test]
 async fn the_caller_s_own_request_id_is_sent_as_it_is() {
     let mut seen = None;
-    logged(async {
+    common::logs::logged(async {
         let server = common::serve(echoing_ids()).await;
         let client = common::connect(&server).await;
         let options = CallOptions::default().header(REQUEST_ID_HEADER, "order-42");

@@ -11,6 +11,7 @@
 )]
 
 pub mod certs;
+pub mod logs;
 pub mod proxy;
 pub mod raw;
 

@@ -161,8 +161,9 @@ impl Pool {
             .await;
     }
 
-    /// The member to try next for `method`, among those not `tried`.
-    fn pick(&self, method: &str, tried: &[bool]) -> Option<&ReconnectingClient> {
+    /// The index of the member to try next for `method`, among those not
+    /// `tried`.
+    fn pick(&self, method: &str, tried: &[bool]) -> Option<usize> {
         let members = &self.inner.members;
         let scores: Vec<Option<f64>> = members
             .iter()
@@ -177,7 +178,7 @@ impl Pool {
             .filter(|(_, score)| score.is_some_and(|score| score <= best * EQUAL_WITHIN))
             .map(|(index, _)| index)
             .collect();
-        Some(&members[equals[turn % equals.len()]])
+        Some(equals[turn % equals.len()])
     }
 
     /// No member can take a request: when some are connected, their
@@ -226,29 +227,20 @@ impl Pool {
         let mut tried = vec![false; self.inner.members.len()];
         let mut last = None;
         loop {
-            let Some(member) = self.pick(method, &tried) else {
+            let Some(index) = self.pick(method, &tried) else {
                 if let Some(err) = last {
                     return Err(err);
                 }
                 self.none_ready(deadline).await?;
                 continue;
             };
-            let index = self.index_of(member);
             tried[index] = true;
             let left = deadline.saturating_duration_since(Instant::now());
-            match request(member, left).await {
+            match request(&self.inner.members[index], left).await {
                 Err(err) if err.is_retryable() => last = Some(err),
                 outcome => return outcome,
             }
         }
-    }
-
-    fn index_of(&self, member: &ReconnectingClient) -> usize {
-        self.inner
-            .members
-            .iter()
-            .position(|candidate| std::ptr::eq(candidate, member))
-            .unwrap_or_default()
     }
 }
 
@@ -369,8 +361,8 @@ impl Pool {
         let deadline = Instant::now() + timeout.unwrap_or(self.inner.call_timeout);
         let none_tried = vec![false; self.inner.members.len()];
         loop {
-            if let Some(member) = self.pick(method, &none_tried) {
-                return Ok(member);
+            if let Some(index) = self.pick(method, &none_tried) {
+                return Ok(&self.inner.members[index]);
             }
             self.none_ready(deadline).await?;
         }

@@ -81,7 +81,7 @@ pub(super) async fn run(
     };
     let reason = match &gave_up {
         Some(err) => CloseReason::local(close_code::ABNORMAL, format!("gave up: {err}")),
-        None => CloseReason::local(close_code::NORMAL, "client closed"),
+        None => super::closed_by_user(),
     };
     shared.link.send_replace(Link::Closed(reason));
     shared.emit(ConnectionEvent::Closed { error: gave_up });

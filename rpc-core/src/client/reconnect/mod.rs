@@ -209,6 +209,12 @@ impl ReconnectingClient {
     }
 }
 
+/// Why a client closed by [`ReconnectingClient::close`] (or by dropping
+/// every handle) ended.
+fn closed_by_user() -> CloseReason {
+    CloseReason::local(crate::protocol::close_code::NORMAL, "client closed")
+}
+
 /// The connection as calls see it.
 #[derive(Clone)]
 enum Link {
@@ -406,12 +412,7 @@ impl ReconnectingClient {
             }
             match tokio::time::timeout_at(deadline, link.changed()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(_)) => {
-                    return Err(Error::Closed(CloseReason::local(
-                        crate::protocol::close_code::NORMAL,
-                        "client closed",
-                    )));
-                }
+                Ok(Err(_)) => return Err(Error::Closed(closed_by_user())),
                 Err(_) => return Err(Error::Disconnected),
             }
         }

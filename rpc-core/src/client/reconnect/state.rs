@@ -132,3 +132,35 @@ impl ConnectionEvents {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reconnecting(attempt: u32) -> ConnectionEvent {
+        ConnectionEvent::Reconnecting {
+            attempt,
+            delay: Duration::ZERO,
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_skips_the_oldest_and_goes_on() {
+        let (tx, rx) = broadcast::channel(2);
+        let mut events = ConnectionEvents { rx };
+        for attempt in 1..=5 {
+            tx.send(reconnecting(attempt)).unwrap();
+        }
+        drop(tx);
+        let mut read = Vec::new();
+        while let Some(event) = events.next().await {
+            read.push(event.state());
+        }
+        // The two newest survive; the reader is not stuck on the lag.
+        assert_eq!(
+            read,
+            [4, 5].map(|attempt| Some(ConnectionState::Reconnecting { attempt }))
+        );
+    }
+}

@@ -72,10 +72,7 @@ impl ReconnectingClient {
                 () = tx.closed() => {}
                 () = follow(&client, &method, &args, options, &tx) => {}
                 () = client.shared.stop.cancelled() => {
-                    let _ = tx.try_send(Err(Error::Closed(crate::error::CloseReason::local(
-                        crate::protocol::close_code::NORMAL,
-                        "client closed",
-                    ))));
+                    let _ = tx.try_send(Err(Error::Closed(super::closed_by_user())));
                 }
             }
         });
