@@ -12,6 +12,8 @@
 //! - `session`: the connection actor; [`Session`] and [`Peer`] are its handles.
 //! - `router`: the [`Router`] trait, [`Request`], [`HandlerError`].
 //! - [`metadata`]: reflection types that `discover()` returns.
+//! - [`schema`]: type schemas of method parameters and answers, the
+//!   [`Schema`] trait that describes a type, and schema hashes.
 //! - [`metrics`]: names of the counters and histograms recorded through the
 //!   `metrics` facade (the `metrics` feature), and the handles kept for them.
 //! - `server`, `client`: accepting and opening connections; the
@@ -64,6 +66,7 @@ mod push;
 mod rate;
 mod recording;
 mod router;
+pub mod schema;
 mod server;
 mod session;
 mod stream;
@@ -103,6 +106,7 @@ pub use push::{
 pub use rate::RateLimit;
 pub use recording::{Direction, RecordedSide, Recording};
 pub use router::{HandlerError, HandlerFuture, Reply, Request, Router};
+pub use schema::Schema;
 #[cfg(feature = "hyper")]
 pub use server::Upgrader;
 pub use server::{Server, ServerBuilder};
