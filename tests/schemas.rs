@@ -90,6 +90,11 @@ async fn discover_carries_each_methods_types_and_the_stubs_hash() {
     assert_eq!(add.returns, Type::I64);
     assert_eq!(add.error, Some(Type::String));
     assert_eq!((&add.item, &add.upload), (&None, &None));
+    let info = routers[0].methods.iter().find(|m| m.name == "add").unwrap();
+    assert_eq!(
+        info.signature(),
+        "add(a: String, b: i64) -> Result<i64, String>"
+    );
     let note = method(&routers, "note");
     assert_eq!(note.returns, Type::Unit);
     // The hashes are the ones the stubs compiled.
