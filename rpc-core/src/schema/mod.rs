@@ -21,12 +21,14 @@ mod depth;
 mod describe;
 mod display;
 mod hash;
+mod raw_bytes;
 mod std_impls;
 
 use serde::{Deserialize, Serialize};
 
 pub use depth::MAX_TYPE_DEPTH;
 pub use describe::{Schema, Types};
+pub use raw_bytes::RawBytes;
 
 /// The shape of a value on the wire. On the wire, a postcard enum whose
 /// variant indexes are fixed; new shapes will only be appended. A peer's
