@@ -18,11 +18,16 @@
 
 mod describe;
 mod hash;
+mod json;
 mod std_impls;
 
 use serde::{Deserialize, Serialize};
 
 pub use describe::{Schema, Types};
+pub use json::{
+    JsonKind, MAX_JSON_DEPTH, TranscodeError, TranscodeErrorKind, args_to_postcard, from_postcard,
+    to_postcard,
+};
 
 /// The shape of a value on the wire. On the wire, a postcard enum whose
 /// variant indexes are fixed; new shapes will only be appended.
