@@ -21,6 +21,7 @@ mod depth;
 mod describe;
 mod display;
 mod hash;
+mod json;
 mod raw_bytes;
 mod std_impls;
 
@@ -28,6 +29,10 @@ use serde::{Deserialize, Serialize};
 
 pub use depth::MAX_TYPE_DEPTH;
 pub use describe::{Schema, Types};
+pub use json::{
+    JsonKind, MAX_JSON_DEPTH, TranscodeError, TranscodeErrorKind, args_to_postcard, from_postcard,
+    to_postcard,
+};
 pub use raw_bytes::RawBytes;
 
 /// The shape of a value on the wire. On the wire, a postcard enum whose
