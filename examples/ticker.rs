@@ -10,7 +10,7 @@ use rpc::{Client, Server, StreamOptions};
 use serde::{Deserialize, Serialize};
 
 /// One tick of the feed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, rpc::Schema)]
 struct Tick {
     seq: u32,
     price: f64,

@@ -14,7 +14,7 @@ use rpc::{Client, Incoming, Server};
 use serde::{Deserialize, Serialize};
 
 /// What the server made of an upload.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, rpc::Schema)]
 struct Receipt {
     name: String,
     chunks: u64,

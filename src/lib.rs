@@ -128,7 +128,7 @@ pub use rpc_core::*;
 ///     logged: AtomicU64,
 /// }
 ///
-/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, rpc::Schema)]
 /// enum DivError {
 ///     ByZero,
 /// }
@@ -332,7 +332,7 @@ pub use rpc_macros::router;
 ///
 /// ```
 /// // The API crate: the trait and the types its methods take.
-/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, rpc::Schema)]
 /// pub struct TooLow {
 ///     pub highest: u64,
 /// }
@@ -662,6 +662,7 @@ pub mod __private {
         result::Result::{self, Err, Ok},
         string::ToString,
         sync::{Arc, OnceLock},
-        vec::{self, Vec},
+        vec,
+        vec::Vec,
     };
 }

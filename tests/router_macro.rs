@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 /// How long a test waits for something that should happen at once.
 const PATIENCE: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rpc::Schema)]
 enum DivError {
     ByZero,
     Overflow { a: i64, b: i64 },

@@ -20,7 +20,7 @@ mod api {
     use serde::{Deserialize, Serialize};
 
     /// Why a bid is refused.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rpc::Schema)]
     pub(crate) enum BidError {
         /// No lot has this number.
         NoSuchLot(u32),

@@ -14,12 +14,12 @@ use rpc::{Client, ErrorCode, Incoming, MethodKind, Server, StreamError, StreamOp
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rpc::Schema)]
 struct Tick {
     n: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rpc::Schema)]
 enum FeedError {
     Closed { at: u64 },
     TooFar { from: u64 },

@@ -12,7 +12,7 @@ use rpc::Session;
 use serde::{Deserialize, Serialize};
 
 /// Why a division failed; travels to the caller as a typed error.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rpc::Schema)]
 pub(crate) enum DivError {
     /// The divisor was zero.
     ByZero,

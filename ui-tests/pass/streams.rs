@@ -7,12 +7,12 @@ use futures_util::{Stream, StreamExt, stream, stream::BoxStream};
 use rpc::{BidiStream, Incoming, Session, StreamOptions};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, rpc::Schema)]
 struct Tick {
     n: u64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, rpc::Schema)]
 struct Gone;
 
 impl std::fmt::Display for Gone {

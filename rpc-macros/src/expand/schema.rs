@@ -7,7 +7,9 @@
 //!
 //! Each type is described where it is written (`quote_spanned!`), so a type
 //! without `Schema` is reported at the parameter or return type, with the
-//! trait's message saying to derive it.
+//! trait's message saying to derive it. Vectors are built with
+//! `<[_]>::into_vec`, an inherent method: the user's module may have no
+//! prelude, so no `From` in scope.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -26,7 +28,7 @@ pub(super) fn function(router: &Router) -> TokenStream {
             static SCHEMA: #p::OnceLock<#p::rpc_core::schema::RouterSchema> = #p::OnceLock::new();
             SCHEMA.get_or_init(|| {
                 let mut types = #p::rpc_core::schema::Types::new();
-                let methods = #p::Vec::from([#(#methods),*]);
+                let methods = <[_]>::into_vec(#p::Box::new([#(#methods),*]));
                 #p::rpc_core::schema::RouterSchema::new(types, methods)
             })
         }
@@ -85,7 +87,7 @@ fn method_types(p: &TokenStream, method: &Method) -> TokenStream {
     let item_error = some(item_error);
     quote! {
         #p::rpc_core::schema::MethodTypes {
-            params: #p::Vec::from([#(#params),*]),
+            params: <[_]>::into_vec(#p::Box::new([#(#params),*])),
             returns: #returns,
             error: #error,
             item: #item,

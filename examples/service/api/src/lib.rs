@@ -11,7 +11,7 @@ use rpc::stub::Stream;
 use serde::{Deserialize, Serialize};
 
 /// Why a bid is refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rpc::Schema)]
 pub enum BidError {
     /// No lot has this number.
     NoSuchLot(u32),
