@@ -59,7 +59,7 @@ impl Sessions {
             identity,
             config: config.clone(),
             routes: Arc::clone(&self.routes),
-            described: bytes::Bytes::new(),
+            described: crate::metadata::DiscoverAnswer::default(),
             tracker: self.tracker.clone(),
             registry: Some(self.registry.clone()),
             dead_letters: None,

@@ -82,8 +82,8 @@ impl Error {
     /// answer the code's word: `unknown-method`, `bad-arguments`,
     /// `application`, `remote-timeout`, `busy`, `shutting-down`,
     /// `internal`, `answer-too-large`, `unauthenticated`, `unknown-topic`,
-    /// `answer-gone`, `forbidden`, `remote` (a code this build does not
-    /// know).
+    /// `answer-gone`, `forbidden`, `incompatible-schema`, `remote` (a code
+    /// this build does not know).
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Timeout(_) => "timeout",
@@ -108,6 +108,7 @@ impl Error {
                 ErrorCode::UNKNOWN_TOPIC => "unknown-topic",
                 ErrorCode::ANSWER_GONE => "answer-gone",
                 ErrorCode::FORBIDDEN => "forbidden",
+                ErrorCode::INCOMPATIBLE_SCHEMA => "incompatible-schema",
                 _ => "remote",
             },
         }

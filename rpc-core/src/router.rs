@@ -10,10 +10,11 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::{
     codec,
     error::MountError,
-    metadata::RouterInfo,
+    metadata::{DiscoverAnswer, RouterInfo},
     metrics::record::{Served, UNKNOWN_METHOD},
     middleware::Layers,
     protocol::{ErrorCode, Frame, RESERVED_PREFIX, Reply as ReplyHeader},
+    schema::{self, RouterSchema},
     session::Session,
 };
 
@@ -76,6 +77,15 @@ pub trait Router: Send + Sync + 'static {
     /// session closes, so that a retry on another connection gets its
     /// answer rather than a second run.
     fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture;
+
+    /// Type schemas of the methods, one per entry of `info().methods` in
+    /// that order, which discover answers carry to peers that agreed the
+    /// `schemas` feature. `#[rpc::router]` derives them from the methods'
+    /// types; the default, `None`, describes no types, and calls to the
+    /// router are then never checked for an incompatible schema.
+    fn schema(&self) -> Option<&'static RouterSchema> {
+        None
+    }
 }
 
 /// One incoming call, cast or notification, as a handler sees it.
@@ -385,15 +395,24 @@ impl Routes {
         self.table.get(name).copied()
     }
 
-    /// Runs `route`'s handler for `request`, through the layers.
+    /// Runs `route`'s handler for `request`, through the layers, unless
+    /// the request names a schema other than the method's.
     pub(crate) fn dispatch(&self, route: Route, request: Request) -> HandlerFuture {
-        self.layers
-            .dispatch(&self.routers[route.router].router, route.method, request)
+        let router = &self.routers[route.router].router;
+        if let Err(refusal) = schema::check::request(router.as_ref(), route.method, &request) {
+            return Box::pin(std::future::ready(Err(refusal)));
+        }
+        self.layers.dispatch(router, route.method, request)
     }
 
-    /// Metadata of every mounted router, encoded once for discover answers.
-    pub(crate) fn describe(&self) -> Bytes {
-        let infos: Vec<&RouterInfo> = self.routers.iter().map(|m| m.router.info()).collect();
-        Bytes::from(postcard::to_allocvec(&infos).unwrap_or_default())
+    /// Metadata of every mounted router, with the schemas the routers give,
+    /// encoded once for discover answers.
+    pub(crate) fn describe(&self) -> DiscoverAnswer {
+        let infos: Vec<RouterInfo> = self
+            .routers
+            .iter()
+            .map(|mounted| mounted.router.info().with_schema(mounted.router.schema()))
+            .collect();
+        DiscoverAnswer::new(&infos)
     }
 }

@@ -92,7 +92,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// Outcome words of [`CALLS_SERVED`], indexed as [`outcome_index`] says.
-const OUTCOMES: [&str; 14] = [
+const OUTCOMES: [&str; 15] = [
     "ok",
     "unknown-method",
     "bad-arguments",
@@ -106,6 +106,7 @@ const OUTCOMES: [&str; 14] = [
     "unknown-topic",
     "answer-gone",
     "forbidden",
+    "incompatible-schema",
     "other",
 ];
 
@@ -132,7 +133,8 @@ fn outcome_index(code: Option<ErrorCode>) -> usize {
         ErrorCode::UNKNOWN_TOPIC => 10,
         ErrorCode::ANSWER_GONE => 11,
         ErrorCode::FORBIDDEN => 12,
-        _ => 13,
+        ErrorCode::INCOMPATIBLE_SCHEMA => 13,
+        _ => 14,
     }
 }
 

@@ -47,6 +47,10 @@ impl ErrorCode {
     /// permission check such as [`Authorize`](crate::middleware::Authorize)
     /// refused it); the handler did not run.
     pub const FORBIDDEN: Self = Self(12);
+    /// The caller's schema of the method ([`SCHEMA_HEADER`](super::SCHEMA_HEADER))
+    /// is not the callee's: the method's arguments or answers changed shape
+    /// on one side. The handler did not run; the arguments were not decoded.
+    pub const INCOMPATIBLE_SCHEMA: Self = Self(13);
 
     /// Short name of a known code, `None` for codes this build does not know.
     pub fn name(self) -> Option<&'static str> {
@@ -63,6 +67,7 @@ impl ErrorCode {
             Self::UNKNOWN_TOPIC => "unknown topic",
             Self::ANSWER_GONE => "answer gone",
             Self::FORBIDDEN => "forbidden",
+            Self::INCOMPATIBLE_SCHEMA => "incompatible schema",
             _ => return None,
         })
     }

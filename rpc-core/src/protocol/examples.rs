@@ -70,12 +70,14 @@ fn expected() -> Vec<(Frame<'static>, Vec<u8>)> {
         (Frame::Discover(Discover { id: 3 }), vec![]),
         (
             Frame::Described(Described { id: 3 }),
-            postcard::to_allocvec(&vec![crate::metadata::RouterInfo::new(
+            // The plain answer, to a peer without the `schemas` feature.
+            crate::metadata::DiscoverAnswer::new(&[crate::metadata::RouterInfo::new(
                 "Calc",
                 "",
                 &EXAMPLE_METHODS,
             )])
-            .expect("encodes"),
+            .for_features(super::Features::default())
+            .to_vec(),
         ),
     ]
     .into_iter()

@@ -47,6 +47,15 @@ pub const OPERATION_ID_HEADER: &str = "rpc-op-id";
 /// matched. It means nothing else to the protocol.
 pub const REQUEST_ID_HEADER: &str = "rpc-request-id";
 
+/// Metadata header of a [`Call`], [`Cast`] or [`Open`] carrying the
+/// caller's schema hash of the method
+/// ([`MethodSchema::hash`](crate::schema::MethodSchema::hash), 16 lowercase
+/// hex digits). A callee whose hash differs refuses the request with
+/// [`ErrorCode::INCOMPATIBLE_SCHEMA`] instead of decoding its arguments.
+/// Typed stubs send it on their first requests of a method in a session,
+/// until one is answered; requests without it are not checked.
+pub const SCHEMA_HEADER: &str = "rpc-schema";
+
 /// The header of one message. Variants are numbered on the wire in the order
 /// listed here (postcard writes the variant index as a varint), so new kinds
 /// are only ever appended.
@@ -151,16 +160,23 @@ pub struct Features {
     /// when its handler starts answering, and the caller's open waits for
     /// it.
     pub stream_accepted: bool,
+    /// `schemas`: discover answers carry type schemas (the `types` of each
+    /// router and the `schema` of each method), and calls may carry a
+    /// schema hash ([`SCHEMA_HEADER`]).
+    pub schemas: bool,
 }
 
 impl Features {
     /// The name of [`stream_accepted`](Self::stream_accepted) on the wire.
     pub const STREAM_ACCEPTED: &'static str = "stream-accepted";
+    /// The name of [`schemas`](Self::schemas) on the wire.
+    pub const SCHEMAS: &'static str = "schemas";
 
     /// Every feature this build speaks.
     pub fn all() -> Self {
         Self {
             stream_accepted: true,
+            schemas: true,
         }
     }
 
@@ -169,6 +185,7 @@ impl Features {
     pub fn from_names(names: &[String]) -> Self {
         Self {
             stream_accepted: names.iter().any(|name| name == Self::STREAM_ACCEPTED),
+            schemas: names.iter().any(|name| name == Self::SCHEMAS),
         }
     }
 
@@ -177,6 +194,9 @@ impl Features {
         let mut names = Vec::new();
         if self.stream_accepted {
             names.push(Self::STREAM_ACCEPTED.to_owned());
+        }
+        if self.schemas {
+            names.push(Self::SCHEMAS.to_owned());
         }
         names
     }

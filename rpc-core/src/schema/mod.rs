@@ -16,17 +16,22 @@
 //! call of a method so that a server whose method changed shape answers
 //! `incompatible schema` instead of decoding garbage.
 
+pub(crate) mod check;
+mod depth;
 mod describe;
 mod hash;
 mod std_impls;
 
 use serde::{Deserialize, Serialize};
 
+pub use depth::MAX_TYPE_DEPTH;
 pub use describe::{Schema, Types};
 
 /// The shape of a value on the wire. On the wire, a postcard enum whose
-/// variant indexes are fixed; new shapes will only be appended.
+/// variant indexes are fixed; new shapes will only be appended. A peer's
+/// types nest at most [`MAX_TYPE_DEPTH`] deep (`depth`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub enum Type {
     /// 0: `()`: no bytes.

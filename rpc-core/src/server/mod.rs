@@ -28,7 +28,6 @@ use std::{
     sync::{Arc, atomic::AtomicU64},
 };
 
-use bytes::Bytes;
 use futures_util::Stream;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
@@ -377,7 +376,7 @@ impl ServerBuilder {
 struct Context {
     config: ServerConfig,
     routes: Arc<Routes>,
-    described: Bytes,
+    described: crate::metadata::DiscoverAnswer,
     auth: Option<Arc<AuthHook>>,
     hooks: Hooks,
     registry: Registry,

@@ -49,11 +49,13 @@ use crate::{
     config::SessionConfig,
     error::CloseReason,
     identity::Identity,
+    metadata::DiscoverAnswer,
     metrics::record::{self, Refusal, SessionMetrics},
     outbound::{self, Class, Outbound},
     protocol::{ErrorCode, ErrorFrame, Features, Frame, Limits},
     push::{DeadLetters, PushHandle, Registry},
     router::Routes,
+    schema::check::SchemaChecks,
     transport::BoxTransport,
 };
 
@@ -259,7 +261,7 @@ pub(crate) struct Setup {
     pub(crate) identity: Option<Identity>,
     pub(crate) config: SessionConfig,
     pub(crate) routes: Arc<Routes>,
-    pub(crate) described: Bytes,
+    pub(crate) described: DiscoverAnswer,
     pub(crate) tracker: TaskTracker,
     pub(crate) registry: Option<Registry>,
     pub(crate) dead_letters: Option<DeadLetters>,
@@ -283,7 +285,9 @@ pub(crate) struct Shared {
     config: SessionConfig,
     routes: Arc<Routes>,
     /// The discover answer, encoded once at mount time.
-    described: Bytes,
+    described: DiscoverAnswer,
+    /// Which schema hashes the peer accepted or refused.
+    schema_checks: SchemaChecks,
     /// Everything waiting to be written to the peer.
     outbound: Outbound,
     liveness: liveness::Liveness,
@@ -331,6 +335,16 @@ impl Shared {
     /// The optional features agreed in the handshake.
     pub(crate) fn features(&self) -> Features {
         self.features
+    }
+
+    /// Which schema hashes the peer accepted or refused.
+    pub(crate) fn schema_checks(&self) -> &SchemaChecks {
+        &self.schema_checks
+    }
+
+    /// This side's discover answer, in the encoding the peer agreed.
+    pub(crate) fn described(&self) -> &Bytes {
+        self.described.for_features(self.features)
     }
 
     fn extensions(&self) -> MutexGuard<'_, http::Extensions> {
@@ -616,6 +630,7 @@ fn launch(
         config: setup.config,
         routes: setup.routes,
         described: setup.described,
+        schema_checks: SchemaChecks::default(),
         outbound,
         liveness: liveness::Liveness::new(),
         log_limit: log_limit::LogLimit::new(),

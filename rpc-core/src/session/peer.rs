@@ -14,9 +14,10 @@ use super::{Shared, pending::Answer};
 use crate::{
     codec::{self, Payload},
     error::{CloseReason, Error},
-    metadata::RouterInfo,
+    metadata::{RouterInfo, decode_described},
     metrics::record::{self, Started},
-    protocol::{Call, Cast, Discover, Frame, Notify, REQUEST_ID_HEADER, close_code},
+    protocol::{Call, Cast, Discover, Frame, Notify, REQUEST_ID_HEADER, SCHEMA_HEADER, close_code},
+    schema::check::Plan,
     text::Clipped,
 };
 
@@ -40,6 +41,17 @@ pub struct CallOptions {
     ///
     /// [`OPERATION_ID_HEADER`]: crate::protocol::OPERATION_ID_HEADER
     pub idempotent: bool,
+    /// The caller's schema hash of the method
+    /// ([`MethodSchema::hash`](crate::schema::MethodSchema::hash)), which
+    /// typed stubs set: the request carries it ([`SCHEMA_HEADER`]) until the
+    /// peer has accepted it once in the session, and a peer whose method
+    /// has another hash refuses it with
+    /// [`ErrorCode::INCOMPATIBLE_SCHEMA`](crate::ErrorCode::INCOMPATIBLE_SCHEMA),
+    /// as do, without asking again, later requests with it in that
+    /// session. Default: `None`, no check.
+    ///
+    /// [`SCHEMA_HEADER`]: crate::protocol::SCHEMA_HEADER
+    pub schema_hash: Option<u64>,
 }
 
 impl CallOptions {
@@ -58,6 +70,12 @@ impl CallOptions {
     /// Marks the call [`idempotent`](Self::idempotent).
     pub fn idempotent(mut self) -> Self {
         self.idempotent = true;
+        self
+    }
+
+    /// Sets [`schema_hash`](Self::schema_hash).
+    pub fn schema_hash(mut self, hash: u64) -> Self {
+        self.schema_hash = Some(hash);
         self
     }
 
@@ -229,12 +247,15 @@ impl Peer {
             id,
             request_id = tracing::field::Empty
         );
-        let traced = traced_headers(&span, &options);
+        let mut extra = traced_headers(&span, &options);
+        let checked = self.plan_schema(method, &options, &mut extra);
+        let settle = checked.as_ref().ok().copied().flatten();
         let outcome = async {
+            checked?;
             let frame = Frame::Call(Call {
                 id,
                 method,
-                headers: options.header_refs(&traced),
+                headers: options.header_refs(&extra),
             });
             let bytes = args.after(&frame).map_err(Error::Encode)?;
             self.shared.fits(&bytes)?;
@@ -247,6 +268,9 @@ impl Peer {
         }
         .instrument(span)
         .await;
+        if let Some(hash) = settle {
+            self.shared.schema_checks().settle(method, hash, &outcome);
+        }
         record::call_made(
             method,
             outcome.as_ref().map(drop).map_err(Error::kind),
@@ -289,9 +313,11 @@ impl Peer {
         args: &(impl Payload + ?Sized),
         options: &CallOptions,
     ) -> Result<(), Error> {
+        let mut extra = Vec::new();
+        self.plan_schema(method, options, &mut extra)?;
         let frame = Frame::Cast(Cast {
             method,
-            headers: options.header_refs(&[]),
+            headers: options.header_refs(&extra),
         });
         let bytes = args.after(&frame).map_err(Error::Encode)?;
         self.shared.fits(&bytes)?;
@@ -325,7 +351,31 @@ impl Peer {
             // in-flight limit: no slot.
             .request(id, bytes, self.shared.config.call_timeout)
             .await?;
-        codec::decode_value(&answer).map_err(Error::Decode)
+        decode_described(&answer, self.shared.features()).map_err(Error::Decode)
+    }
+
+    /// Adds the schema header to `extra` when `options` names a hash the
+    /// peer has not accepted yet; the hash to settle once answered, if the
+    /// header was added; `Err` when the peer refused this hash before.
+    fn plan_schema(
+        &self,
+        method: &str,
+        options: &CallOptions,
+        extra: &mut Vec<(String, String)>,
+    ) -> Result<Option<u64>, Error> {
+        let Some(hash) = options.schema_hash else {
+            return Ok(None);
+        };
+        if !self.shared.features().schemas {
+            return Ok(None);
+        }
+        match self.shared.schema_checks().plan(method, hash)? {
+            Plan::Plain => Ok(None),
+            Plan::Check(text) => {
+                extra.push((SCHEMA_HEADER.to_owned(), text));
+                Ok(Some(hash))
+            }
+        }
     }
 
     /// Closes the session normally (1000).

@@ -282,7 +282,7 @@ fn answer_discover(shared: &Shared, id: u64) -> Result<(), CloseReason> {
     if id == CONNECTION_ERROR_ID {
         return Err(id_zero());
     }
-    match codec::encode_raw(&Frame::Described(Described { id }), &shared.described) {
+    match codec::encode_raw(&Frame::Described(Described { id }), shared.described()) {
         Ok(bytes) => match shared.fits(&bytes) {
             Ok(()) => shared.answer(id, bytes),
             Err(too_large) => shared.refuse(id, ErrorCode::TOO_LARGE, &too_large.message()),

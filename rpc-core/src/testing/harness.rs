@@ -267,7 +267,7 @@ impl RouterHarness {
             identity: self.identity.clone(),
             config,
             routes: Arc::new(Routes::default()),
-            described: Bytes::new(),
+            described: crate::metadata::DiscoverAnswer::default(),
             tracker: TaskTracker::new(),
             registry: Some(Registry::new(ServerConfig::default().registry_events)),
             dead_letters: None,

@@ -1,10 +1,18 @@
 //! Reflection metadata: what a router serves, as `&'static` data the macro
 //! emits and as owned data `discover()` decodes from a peer. One set of types
-//! serves both through `Cow`.
+//! serves both through `Cow`. The type schemas (`schema`) are filled in when
+//! a discover answer is made, from [`Router::schema`](crate::Router::schema),
+//! and travel only to peers that agreed the `schemas` feature (`wire`).
+
+mod wire;
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
+
+use crate::schema::{Definition, MethodSchema, RouterSchema};
+
+pub(crate) use wire::{DiscoverAnswer, decode_described};
 
 /// Describes one router: its name, docs and methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +25,10 @@ pub struct RouterInfo {
     /// Methods in declaration order; the index of a method here is the index
     /// [`Router::dispatch`](crate::Router::dispatch) receives.
     pub methods: Cow<'static, [MethodInfo]>,
+    /// The named types (structs and enums) the methods' schemas refer to,
+    /// sorted by name; empty when the router gave no schemas or the peer
+    /// sent none.
+    pub types: Vec<Definition>,
 }
 
 impl RouterInfo {
@@ -30,7 +42,25 @@ impl RouterInfo {
             name: Cow::Borrowed(name),
             docs: Cow::Borrowed(docs),
             methods: Cow::Borrowed(methods),
+            types: Vec::new(),
         }
+    }
+
+    /// This metadata with `schema`'s types and method schemas filled in.
+    pub(crate) fn with_schema(&self, schema: Option<&RouterSchema>) -> RouterInfo {
+        let mut info = self.clone();
+        if let Some(schema) = schema {
+            info.types.clone_from(&schema.types);
+            for (method, described) in info.methods.to_mut().iter_mut().zip(&schema.methods) {
+                method.schema = Some(described.clone());
+            }
+        }
+        info
+    }
+
+    /// The definition of a named type of this router's schemas.
+    pub fn definition(&self, name: &str) -> Option<&Definition> {
+        crate::schema::find_definition(&self.types, name)
     }
 }
 
@@ -124,6 +154,10 @@ pub struct MethodInfo {
     pub docs: Cow<'static, str>,
     /// Server-side deadline in milliseconds, if the method sets one.
     pub timeout_ms: Option<u64>,
+    /// The types of its arguments, answers, errors and stream items, with
+    /// their hash; `None` when the router gave no schemas (a hand-written
+    /// [`Router`](crate::Router) may not) or the peer sent none.
+    pub schema: Option<MethodSchema>,
 }
 
 impl MethodInfo {
@@ -143,6 +177,7 @@ impl MethodInfo {
             returns: Cow::Borrowed(returns),
             docs: Cow::Borrowed(docs),
             timeout_ms,
+            schema: None,
         }
     }
 }
