@@ -595,9 +595,10 @@ pub mod __private {
         fmt::{self, Debug},
         future::Future,
         marker::{Send, Sync},
-        option::Option::{None, Some},
+        option::Option::{self, None, Some},
         result::Result::{self, Err, Ok},
         string::ToString,
-        sync::Arc,
+        sync::{Arc, OnceLock},
+        vec::Vec,
     };
 }

@@ -180,6 +180,40 @@ impl MethodInfo {
             schema: None,
         }
     }
+
+    /// The method as Rust would declare it, from its schema when it has
+    /// one (`add(a: i64, b: i64) -> Result<i64, DivError>`,
+    /// `ticks(every_ms: u64) -> Stream<Item = Tick>`), else from the type
+    /// names as written in the source.
+    pub fn signature(&self) -> String {
+        let Some(schema) = &self.schema else {
+            let params: Vec<String> = self
+                .params
+                .iter()
+                .map(|param| format!("{}: {}", param.name, param.ty))
+                .collect();
+            return format!("{}({}) -> {}", self.name, params.join(", "), self.returns);
+        };
+        let mut params: Vec<String> = self
+            .params
+            .iter()
+            .zip(&schema.params)
+            .map(|(param, ty)| format!("{}: {ty}", param.name))
+            .collect();
+        if let (Some(upload), Some(param)) = (&schema.upload, self.params.last()) {
+            params.push(format!("{}: Incoming<{upload}>", param.name));
+        }
+        let answer = match (&schema.item, &schema.item_error) {
+            (Some(item), Some(err)) => format!("Stream<Item = Result<{item}, {err}>>"),
+            (Some(item), None) => format!("Stream<Item = {item}>"),
+            (None, _) => schema.returns.to_string(),
+        };
+        let returns = match &schema.error {
+            Some(err) => format!("Result<{answer}, {err}>"),
+            None => answer,
+        };
+        format!("{}({}) -> {returns}", self.name, params.join(", "))
+    }
 }
 
 /// Describes one wire parameter of a method.

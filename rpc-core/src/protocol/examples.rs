@@ -82,7 +82,54 @@ fn expected() -> Vec<(Frame<'static>, Vec<u8>)> {
     ]
     .into_iter()
     .chain(stream_examples())
+    .chain([schema_example()])
     .collect()
+}
+
+/// Example 15: the answer of example 9 with schemas, for a method taking a
+/// struct: `scale(p: Point, k: i32) -> Point`.
+fn schema_example() -> (Frame<'static>, Vec<u8>) {
+    use crate::schema::{Field, MethodTypes, RouterSchema, Shape, Type, Types};
+
+    struct Point;
+
+    impl crate::Schema for Point {
+        fn describe(types: &mut Types) -> Type {
+            types.named::<Self>("", |_| {
+                Shape::Struct(vec![
+                    Field::new("x", "", Type::I32),
+                    Field::new("y", "", Type::I32),
+                ])
+            })
+        }
+    }
+
+    static PARAMS: [crate::metadata::ParamInfo; 2] = [
+        crate::metadata::ParamInfo::new("p", "Point"),
+        crate::metadata::ParamInfo::new("k", "i32"),
+    ];
+    static METHODS: [crate::metadata::MethodInfo; 1] = [crate::metadata::MethodInfo::new(
+        "scale",
+        crate::metadata::MethodKind::Call,
+        &PARAMS,
+        "Point",
+        "",
+        None,
+    )];
+    let mut types = Types::new();
+    let point = types.describe::<Point>();
+    let method = MethodTypes {
+        params: vec![point.clone(), Type::I32],
+        returns: Some(point),
+        ..MethodTypes::default()
+    };
+    let schema = RouterSchema::new(types, vec![method]);
+    let info = crate::metadata::RouterInfo::new("Geo", "", &METHODS).with_schema(Some(&schema));
+    let answer = crate::metadata::DiscoverAnswer::new(&[info]);
+    (
+        Frame::Described(Described { id: 3 }),
+        answer.for_features(super::Features::all()).to_vec(),
+    )
 }
 
 /// Examples 10 to 14: streams and fragments.

@@ -19,6 +19,7 @@
 pub(crate) mod check;
 mod depth;
 mod describe;
+mod display;
 mod hash;
 mod std_impls;
 

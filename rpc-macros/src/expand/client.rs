@@ -21,7 +21,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Visibility, ext::IdentExt};
 
-use super::{bounds, wire};
+use super::{bounds, schema, wire};
 use crate::{
     ast::{Arg, Items, Method, Return, Router, Shape},
     options::Container,
@@ -30,11 +30,13 @@ use crate::{
 /// The stub with a method per router method.
 pub(super) fn stub(router: &Router) -> TokenStream {
     let vis = router.client_vis();
-    let methods: TokenStream = router
+    let mut methods: TokenStream = router
         .methods
         .iter()
-        .map(|method| self::method(router, &vis, method))
+        .enumerate()
+        .map(|(index, method)| self::method(router, &vis, index, method))
         .collect();
+    methods.extend(schema::function(router));
     stub_with(router, &vis, &methods)
 }
 
@@ -100,7 +102,7 @@ fn stub_with(router: &Router, vis: &Visibility, methods: &TokenStream) -> TokenS
     }
 }
 
-fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
+fn method(router: &Router, vis: &Visibility, index: usize, method: &Method) -> TokenStream {
     let p = router.private();
     let ident = &method.ident;
     let wire_name = &method.wire_name;
@@ -125,7 +127,9 @@ fn method(router: &Router, vis: &Visibility, method: &Method) -> TokenStream {
     });
     let args = wire::args_ref(&p, method);
     let error = quote!(#p::rpc_core::Error);
-    let mut options = quote!(#p::Clone::clone(&self.options));
+    let hash = schema::hash(router, index);
+    let mut options =
+        quote!(#p::rpc_core::CallOptions::schema_hash(#p::Clone::clone(&self.options), #hash));
     if method.idempotent {
         // Safe to retry: a reconnecting caller sends it again, with the same
         // operation id, after the connection dropped.

@@ -72,11 +72,14 @@ pub(super) fn router_impl(router: &Router) -> TokenStream {
         .enumerate()
         .map(|(index, method)| arm(&target, index, method));
     let header = &target.header;
+    let schema = super::schema::router_method(router);
     quote! {
         #header {
             fn info(&self) -> &'static #p::rpc_core::RouterInfo {
                 &INFO
             }
+
+            #schema
 
             fn dispatch(
                 self: #p::Arc<Self>,

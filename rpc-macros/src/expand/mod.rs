@@ -17,7 +17,8 @@
 //!     inventory::submit! { .. }               registration (metadata.rs)
 //!     let _ = assert_error::<DivError>; ..    bound checks of error types (bounds.rs)
 //! };
-//! pub struct CalculatorClient { .. }  typed stub (client.rs)
+//! pub struct CalculatorClient { .. }  typed stub (client.rs), with the
+//!                                     router's type schemas (schema.rs)
 //! ```
 //!
 //! A service trait expands to the same, around a different item and router
@@ -41,6 +42,7 @@ mod client;
 mod dispatch;
 mod metadata;
 mod push;
+mod schema;
 mod service;
 mod wire;
 
