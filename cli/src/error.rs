@@ -158,3 +158,29 @@ fn causes(err: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_has_its_exit_code() {
+        let usage = CliError::usage("bad");
+        assert_eq!(usage.exit_code(), 2);
+        let timeout = CliError::request(Error::Timeout(Duration::from_secs(1)), |_| Value::Null);
+        assert_eq!(timeout.exit_code(), 4);
+        let refused = CliError::connect(
+            "ws://h",
+            ConnectError::Refused {
+                status: 401,
+                body: Some("a token, please".to_owned()),
+            },
+        );
+        assert_eq!(refused.exit_code(), 3);
+        assert_eq!(
+            refused.to_string(),
+            "cannot connect to ws://h: server refused the connection with HTTP 401: a token, please"
+        );
+        assert_eq!(CliError::Mismatch(String::new()).exit_code(), 5);
+    }
+}

@@ -57,7 +57,7 @@ fn arguments_that_do_not_fit_exit_2_naming_the_path() {
         2,
     );
     assert!(message.starts_with("rpc: "), "{message}");
-    assert!(message.contains("qty"), "{message}");
+    assert!(message.contains("at $.qty: "), "{message}");
     assert!(
         message.contains("shop.prices(item: String, qty: Option<u32>)"),
         "{message}"
