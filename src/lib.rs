@@ -536,6 +536,69 @@ pub use rpc_macros::cast;
 /// The reference is `docs/macros.md`.
 pub use rpc_macros::stream;
 
+/// Derives [`Schema`](trait@Schema): the wire shape of a struct or an
+/// enum, for `discover()` and the peers that build and read values without
+/// its Rust definition.
+///
+/// It reads the same `#[serde(..)]` attributes serde does, so the schema
+/// says exactly what serde and postcard put on the wire: names after
+/// `rename` and `rename_all`, skipped fields and variants left out (the
+/// others keep their indexes), `transparent` types as their field. Doc
+/// comments of the type, its fields and variants become the schema's docs.
+/// A type parameter gets a `T: Schema` bound, as serde adds
+/// `T: Serialize`.
+///
+/// ```
+/// use rpc::schema::{Shape, Type, Types, VariantShape};
+/// use serde::{Deserialize, Serialize};
+///
+/// /// A shape to draw.
+/// #[derive(Serialize, Deserialize, rpc::Schema)]
+/// #[serde(rename_all = "snake_case")]
+/// enum Figure {
+///     /// A circle of radius `r`.
+///     Circle { r: f64 },
+///     Polygon(Vec<Point>),
+/// }
+///
+/// #[derive(Serialize, Deserialize, rpc::Schema)]
+/// struct Point {
+///     x: i32,
+///     y: i32,
+///     /// Written as a length and the bytes, not as a sequence of `u8`s.
+///     #[serde(serialize_with = "as_bytes")]
+///     #[schema(as = rpc::schema::RawBytes)]
+///     tag: Vec<u8>,
+/// }
+///
+/// fn as_bytes<S: serde::Serializer>(tag: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+///     serializer.serialize_bytes(tag)
+/// }
+///
+/// let mut types = Types::new();
+/// assert_eq!(types.describe::<Figure>(), Type::Named("Figure".to_owned()));
+/// let schema = rpc::schema::RouterSchema::new(types, Vec::new());
+/// let figure = schema.definition("Figure").unwrap();
+/// assert_eq!(figure.docs, "A shape to draw.");
+/// let Shape::Enum(variants) = &figure.shape else { unreachable!() };
+/// assert_eq!(variants[1].name, "polygon");
+/// assert_eq!(
+///     variants[1].shape,
+///     VariantShape::Newtype(Type::Seq(Box::new(Type::Named("Point".to_owned())))),
+/// );
+/// ```
+///
+/// What serde attributes would make the schema lie is a compile error
+/// that says what to write instead: `tag`, `content` and `untagged`
+/// (postcard needs externally tagged enums), `flatten`,
+/// `skip_serializing_if`, a field skipped one way only, a skipped variant
+/// before one that is not, and `with`, `serialize_with`,
+/// `deserialize_with`, `from`, `into` or `try_from` without
+/// `#[schema(as = Type)]`, which names a type that serializes the same way.
+/// `#[schema(crate = "...")]` names the `rpc` crate when it is renamed.
+/// The reference is `docs/macros.md`.
+pub use rpc_macros::Schema;
+
 // docs/deployment.md, so that its examples compile (and those that need
 // no port run) under `cargo test --doc`; the item exists in no other build.
 #[cfg(doctest)]
@@ -599,6 +662,6 @@ pub mod __private {
         result::Result::{self, Err, Ok},
         string::ToString,
         sync::{Arc, OnceLock},
-        vec::Vec,
+        vec::{self, Vec},
     };
 }

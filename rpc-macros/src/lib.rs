@@ -14,6 +14,8 @@
 //!   `Router` impl), `client` (the typed stub), `metadata` (statics and
 //!   `inventory` registration), `bounds` (trait checks that point at the
 //!   user's types), `service` (a service's trait and its generic router).
+//! - `schema`: `#[derive(Schema)]`, its own parse, check and expand
+//!   passes over a struct or an enum and its serde attributes.
 //! - `errors`: the error accumulator the passes share.
 
 mod ast;
@@ -23,6 +25,7 @@ mod errors;
 mod expand;
 mod names;
 mod options;
+mod schema;
 
 use proc_macro::TokenStream;
 
@@ -56,4 +59,11 @@ pub fn cast(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn stream(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::misplaced(attr::Kind::Stream, args.into(), input.into()).into()
+}
+
+/// Describes a struct's or an enum's wire shape, reading its serde
+/// attributes; see the `rpc` crate.
+#[proc_macro_derive(Schema, attributes(schema))]
+pub fn derive_schema(input: TokenStream) -> TokenStream {
+    schema::derive(input.into()).into()
 }

@@ -21,12 +21,19 @@ mod depth;
 mod describe;
 mod display;
 mod hash;
+mod json;
+mod raw_bytes;
 mod std_impls;
 
 use serde::{Deserialize, Serialize};
 
 pub use depth::MAX_TYPE_DEPTH;
 pub use describe::{Schema, Types};
+pub use json::{
+    JsonKind, MAX_JSON_DEPTH, TranscodeError, TranscodeErrorKind, args_to_postcard, from_postcard,
+    to_postcard,
+};
+pub use raw_bytes::RawBytes;
 
 /// The shape of a value on the wire. On the wire, a postcard enum whose
 /// variant indexes are fixed; new shapes will only be appended. A peer's

@@ -1,0 +1,9 @@
+struct Handle;
+
+#[derive(rpc::Schema)]
+struct Job {
+    id: u64,
+    handle: Handle,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use serde::Serialize;
+
+#[derive(Serialize, rpc::Schema)]
+#[serde(untagged)]
+enum Value {
+    Number(i64),
+    Text(String),
+}
+
+fn main() {}
