@@ -5,9 +5,20 @@ use std::fmt::Write as _;
 
 use rpc_core::schema::Definition;
 
-/// The first line of `docs`.
-pub(crate) fn first_line(docs: &str) -> &str {
-    docs.lines().next().unwrap_or_default().trim()
+/// The first sentence of `docs`: its first paragraph up to the first
+/// `. `, lines joined (doc comments wrap mid-sentence).
+pub(crate) fn summary(docs: &str) -> String {
+    let paragraph: Vec<&str> = docs
+        .lines()
+        .map(str::trim)
+        .skip_while(|line| line.is_empty())
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let paragraph = paragraph.join(" ");
+    match paragraph.find(". ") {
+        Some(end) => paragraph[..=end].to_owned(),
+        None => paragraph,
+    }
 }
 
 /// `definition` as a Rust item after its docs as `///` lines.
@@ -65,6 +76,16 @@ mod tests {
             super::definition(&definition),
             "/// A point.\n/// On a plane.\nstruct Point { x: i32, y: i32 }\n"
         );
+    }
+
+    #[test]
+    fn the_summary_is_the_first_sentence_of_the_first_paragraph() {
+        assert_eq!(summary("Adds.\n\nMore."), "Adds.");
+        assert_eq!(
+            summary("Waits, then answers; its deadline is 100 ms,\nso a longer wait fails. Then."),
+            "Waits, then answers; its deadline is 100 ms, so a longer wait fails."
+        );
+        assert_eq!(summary(""), "");
     }
 
     #[test]

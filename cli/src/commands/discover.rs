@@ -51,7 +51,7 @@ fn human(routers: &[RouterInfo]) -> String {
                     router.name.to_string(),
                     format!("{:?}", method.kind).to_lowercase(),
                     method.signature(),
-                    render::first_line(&method.docs).to_owned(),
+                    render::summary(&method.docs),
                 ]
             })
         })
