@@ -134,6 +134,33 @@ pub fn encode_raw(frame: &Frame<'_>, payload: &[u8]) -> Result<Bytes, CodecError
     Ok(frozen(buf))
 }
 
+/// What follows a request's frame header: a value to encode
+/// ([`Value`]), or bytes encoded already ([`Encoded`]: the raw API of a
+/// caller without the Rust types). The typed and raw requests of a
+/// [`Peer`](crate::Peer) share one path through it.
+pub(crate) trait Payload {
+    /// The frame followed by this payload, in one buffer.
+    fn after(&self, frame: &Frame<'_>) -> Result<Bytes, CodecError>;
+}
+
+/// A value postcard encodes after the header.
+pub(crate) struct Value<'a, T: ?Sized>(pub(crate) &'a T);
+
+impl<T: Serialize + ?Sized> Payload for Value<'_, T> {
+    fn after(&self, frame: &Frame<'_>) -> Result<Bytes, CodecError> {
+        encode_with(frame, self.0)
+    }
+}
+
+/// Bytes that are a postcard encoding already, sent as they are.
+pub(crate) struct Encoded<'a>(pub(crate) &'a [u8]);
+
+impl Payload for Encoded<'_> {
+    fn after(&self, frame: &Frame<'_>) -> Result<Bytes, CodecError> {
+        encode_raw(frame, self.0)
+    }
+}
+
 /// `Bytes` from an encoded buffer without a second allocation: `Bytes`
 /// takes a vector whose length equals its capacity as it is, but boxes a
 /// shared header for one with spare room. Shrinking in place is cheaper.

@@ -111,6 +111,6 @@ pub use schema::Schema;
 pub use server::Upgrader;
 pub use server::{Server, ServerBuilder};
 pub use session::{CallOptions, Peer, Session, TagError};
-pub use stream::{BidiStream, Incoming, StreamError, StreamOptions};
+pub use stream::{BidiStream, Incoming, RawIncoming, StreamError, StreamOptions};
 #[cfg(feature = "tls")]
 pub use tls::{ClientTls, ServerTls, TlsError};

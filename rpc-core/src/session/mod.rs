@@ -16,6 +16,7 @@ mod log_limit;
 mod operations;
 mod peer;
 mod pending;
+mod raw;
 mod reader;
 pub(crate) mod reassembly;
 mod slots;

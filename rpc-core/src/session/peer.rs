@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::{Shared, pending::Answer};
 use crate::{
-    codec,
+    codec::{self, Payload},
     error::{CloseReason, Error},
     metadata::{RouterInfo, decode_described},
     metrics::record::{self, Started},
@@ -224,6 +224,21 @@ impl Peer {
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        self.call_payload(method, &codec::Value(args), options, |answer| {
+            codec::decode_value(&answer).map_err(Error::Decode)
+        })
+        .await
+    }
+
+    /// A call whose arguments are `args` after the header, and whose
+    /// answer's payload `decode` reads: the typed and the raw calls.
+    pub(super) async fn call_payload<R>(
+        &self,
+        method: &str,
+        args: &(impl Payload + ?Sized),
+        options: CallOptions,
+        decode: impl FnOnce(Bytes) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let started = Started::now();
         let id = self.shared.next_id();
         let span = tracing::debug_span!(
@@ -242,14 +257,14 @@ impl Peer {
                 method,
                 headers: options.header_refs(&extra),
             });
-            let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+            let bytes = args.after(&frame).map_err(Error::Encode)?;
             self.shared.fits(&bytes)?;
             let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
             // Held until the answer: calls over the peer's limit wait here,
             // within the call's timeout.
             let (_slot, timeout) = self.shared.slot(timeout).await?;
             let answer = self.request(id, bytes, timeout).await?;
-            codec::decode_value(&answer).map_err(Error::Decode)
+            decode(answer)
         }
         .instrument(span)
         .await;
@@ -287,13 +302,24 @@ impl Peer {
         args: &A,
         options: CallOptions,
     ) -> Result<(), Error> {
+        self.cast_payload(method, &codec::Value(args), &options)
+            .await
+    }
+
+    /// A cast whose arguments are `args` after the header.
+    pub(super) async fn cast_payload(
+        &self,
+        method: &str,
+        args: &(impl Payload + ?Sized),
+        options: &CallOptions,
+    ) -> Result<(), Error> {
         let mut extra = Vec::new();
-        self.plan_schema(method, &options, &mut extra)?;
+        self.plan_schema(method, options, &mut extra)?;
         let frame = Frame::Cast(Cast {
             method,
             headers: options.header_refs(&extra),
         });
-        let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+        let bytes = args.after(&frame).map_err(Error::Encode)?;
         self.shared.fits(&bytes)?;
         self.shared.send(bytes).await.map_err(Error::Closed)
     }

@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 use tokio::{
@@ -157,20 +158,19 @@ impl<T> Incoming<T> {
     }
 }
 
-impl<T: DeserializeOwned> Stream for Incoming<T> {
-    type Item = Result<T, StreamError>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.finished {
+impl<T> Incoming<T> {
+    /// The next item's bytes, undecoded: what both the typed stream and
+    /// [`RawIncoming`] yield before the typed one decodes.
+    fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, StreamError>>> {
+        if self.finished {
             return Poll::Ready(None);
         }
         // `Accepted` is for the open that waits for it (when this side
         // waits); it says nothing to the consumer.
         let next = loop {
-            let next = match this.early.take() {
+            let next = match self.early.take() {
                 Some(early) => Poll::Ready(Some(early)),
-                None => this.rx.poll_recv(cx),
+                None => self.rx.poll_recv(cx),
             };
             if !matches!(next, Poll::Ready(Some(Event::Accepted))) {
                 break next;
@@ -179,35 +179,29 @@ impl<T: DeserializeOwned> Stream for Incoming<T> {
         match next {
             Poll::Ready(Some(Event::Accepted)) => unreachable!("skipped above"),
             Poll::Ready(Some(Event::Item(bytes))) => {
-                this.took_item();
-                match codec::decode_value(&bytes) {
-                    Ok(item) => Poll::Ready(Some(Ok(item))),
-                    Err(err) => {
-                        this.finish(true);
-                        Poll::Ready(Some(Err(StreamError::Decode(Arc::new(err)))))
-                    }
-                }
+                self.took_item();
+                Poll::Ready(Some(Ok(bytes)))
             }
             Poll::Ready(Some(Event::End | Event::Reply(_))) => {
-                this.finish(false);
+                self.finish(false);
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Event::Failed(err))) => {
-                this.finish(false);
+                self.finish(false);
                 Poll::Ready(Some(Err(err)))
             }
             Poll::Ready(None) => {
-                this.finish(false);
+                self.finish(false);
                 Poll::Ready(Some(Err(StreamError::Transport(
-                    this.shared.close_reason(),
+                    self.shared.close_reason(),
                 ))))
             }
             Poll::Pending => {
-                if let Some((timeout, sleep)) = &mut this.idle
+                if let Some((timeout, sleep)) = &mut self.idle
                     && sleep.as_mut().poll(cx).is_ready()
                 {
                     let timeout = *timeout;
-                    this.finish(true);
+                    self.finish(true);
                     return Poll::Ready(Some(Err(StreamError::Timeout(timeout))));
                 }
                 Poll::Pending
@@ -216,10 +210,57 @@ impl<T: DeserializeOwned> Stream for Incoming<T> {
     }
 }
 
+impl<T: DeserializeOwned> Stream for Incoming<T> {
+    type Item = Result<T, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        this.poll_bytes(cx).map(|next| {
+            next.map(|item| {
+                codec::decode_value(&item?).map_err(|err| {
+                    this.finish(true);
+                    StreamError::Decode(Arc::new(err))
+                })
+            })
+        })
+    }
+}
+
 impl<T> Drop for Incoming<T> {
     fn drop(&mut self) {
         if !self.finished {
             self.finish(true);
         }
+    }
+}
+
+/// The items of a stream as their postcard bytes, undecoded: what
+/// [`Peer::open_raw`](crate::Peer::open_raw) returns to a caller without
+/// the Rust types (a command-line tool that decodes them by schema).
+///
+/// Behaves as [`Incoming`] does: `Ok(bytes)` for each item, then `None`,
+/// or one `Err(StreamError)` when the stream fails (an application error
+/// carries the encoded error value in
+/// [`RemoteError::data`](crate::RemoteError::data)); credit is granted back
+/// as items are taken, and dropping it early cancels the call.
+pub struct RawIncoming(Incoming<Bytes>);
+
+impl RawIncoming {
+    pub(crate) fn new(incoming: Incoming<Bytes>) -> Self {
+        Self(incoming)
+    }
+}
+
+impl fmt::Debug for RawIncoming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RawIncoming").field(&self.0).finish()
+    }
+}
+
+impl Stream for RawIncoming {
+    type Item = Result<Bytes, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().0.poll_bytes(cx)
     }
 }

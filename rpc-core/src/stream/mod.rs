@@ -14,7 +14,7 @@ mod open;
 mod serve;
 
 pub use bidi::BidiStream;
-pub use incoming::Incoming;
+pub use incoming::{Incoming, RawIncoming};
 
 use std::time::Duration;
 

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 
 use super::{BidiStream, Incoming, StreamError, StreamOptions};
 use crate::{
-    codec,
+    codec::{self, Payload},
     error::Error,
     protocol::{Frame, Open, Side, StreamRef},
     session::{Peer, Shared, streams::Event},
@@ -43,7 +43,7 @@ impl Peer {
         A: Serialize + ?Sized,
         T: DeserializeOwned,
     {
-        let (incoming, _upload_credit) = self.start(method, args, &options).await?;
+        let (incoming, _upload_credit) = self.start(method, &codec::Value(args), &options).await?;
         Ok(incoming)
     }
 
@@ -68,7 +68,7 @@ impl Peer {
         T: DeserializeOwned,
         S: Stream<Item = U> + Send + 'static,
     {
-        let (incoming, credit) = self.start(method, args, &options).await?;
+        let (incoming, credit) = self.start(method, &codec::Value(args), &options).await?;
         let feeder = self.shared.tracker().spawn(feed(
             Arc::clone(&self.shared),
             incoming.id(),
@@ -112,7 +112,15 @@ impl Peer {
             id,
             done: false,
         };
-        send_open(&self.shared, id, method, args, &options, window).await?;
+        send_open(
+            &self.shared,
+            id,
+            method,
+            &codec::Value(args),
+            &options,
+            window,
+        )
+        .await?;
         let feeder =
             self.shared
                 .tracker()
@@ -150,16 +158,13 @@ impl Peer {
 
     /// Registers and sends an `Open`, and waits for the callee to accept it
     /// (when the peer speaks `stream-accepted`); returns the answers and
-    /// the upload credit.
-    async fn start<A, T>(
+    /// the upload credit. The typed and the raw opens share it.
+    pub(crate) async fn start<T>(
         &self,
         method: &str,
-        args: &A,
+        args: &(impl Payload + ?Sized),
         options: &StreamOptions,
-    ) -> Result<(Incoming<T>, Arc<Semaphore>), Error>
-    where
-        A: Serialize + ?Sized,
-    {
+    ) -> Result<(Incoming<T>, Arc<Semaphore>), Error> {
         let config = self.shared.config();
         let window = options.window.unwrap_or(config.stream_window);
         let idle = options.idle_timeout.or(config.stream_idle_timeout);
@@ -191,11 +196,11 @@ impl Peer {
     }
 }
 
-async fn send_open<A: Serialize + ?Sized>(
+async fn send_open(
     shared: &Shared,
     id: u64,
     method: &str,
-    args: &A,
+    args: &(impl Payload + ?Sized),
     options: &StreamOptions,
     window: u32,
 ) -> Result<(), Error> {
@@ -210,7 +215,7 @@ async fn send_open<A: Serialize + ?Sized>(
         headers,
         credit: window,
     });
-    let bytes = codec::encode_with(&frame, args).map_err(Error::Encode)?;
+    let bytes = args.after(&frame).map_err(Error::Encode)?;
     shared.fits(&bytes)?;
     shared.send(bytes).await.map_err(Error::Closed)
 }
