@@ -163,6 +163,12 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Removes the first header named `name` and returns its value.
+    pub(crate) fn take_header(&mut self, name: &str) -> Option<String> {
+        let index = self.headers.iter().position(|(n, _)| n == name)?;
+        Some(self.headers.remove(index).1)
+    }
+
     /// The encoded arguments.
     pub fn payload(&self) -> &[u8] {
         &self.payload
@@ -397,9 +403,9 @@ impl Routes {
 
     /// Runs `route`'s handler for `request`, through the layers, unless
     /// the request names a schema other than the method's.
-    pub(crate) fn dispatch(&self, route: Route, request: Request) -> HandlerFuture {
+    pub(crate) fn dispatch(&self, route: Route, mut request: Request) -> HandlerFuture {
         let router = &self.routers[route.router].router;
-        if let Err(refusal) = schema::check::request(router.as_ref(), route.method, &request) {
+        if let Err(refusal) = schema::check::request(router.as_ref(), route.method, &mut request) {
             return Box::pin(std::future::ready(Err(refusal)));
         }
         self.layers.dispatch(router, route.method, request)

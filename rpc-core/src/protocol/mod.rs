@@ -53,7 +53,8 @@ pub const REQUEST_ID_HEADER: &str = "rpc-request-id";
 /// hex digits). A callee whose hash differs refuses the request with
 /// [`ErrorCode::INCOMPATIBLE_SCHEMA`] instead of decoding its arguments.
 /// Typed stubs send it on their first requests of a method in a session,
-/// until one is answered; requests without it are not checked.
+/// until one is answered; requests without it are not checked. The callee
+/// takes it out of the request before the handler sees it.
 pub const SCHEMA_HEADER: &str = "rpc-schema";
 
 /// The header of one message. Variants are numbered on the wire in the order

@@ -16,19 +16,21 @@ pub(crate) fn hash_text(hash: u64) -> String {
 }
 
 /// The callee's check: `Err` when `request` carries a schema hash and the
-/// method `method` of `router` has another.
+/// method `method` of `router` has another. The header is taken out of the
+/// request: it concerns the protocol, not the handler.
 pub(crate) fn request(
     router: &dyn Router,
     method: usize,
-    request: &Request,
+    request: &mut Request,
 ) -> Result<(), HandlerError> {
     // Most requests carry no headers at all.
     if request.headers().is_empty() {
         return Ok(());
     }
-    let Some(theirs) = request.header(SCHEMA_HEADER) else {
+    let Some(theirs) = request.take_header(SCHEMA_HEADER) else {
         return Ok(());
     };
+    let theirs = theirs.as_str();
     let Some(ours) = router
         .schema()
         .and_then(|schema| schema.methods.get(method))
