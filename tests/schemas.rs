@@ -37,6 +37,12 @@ mod v2 {
         async fn note(&self, line: String) {
             let _ = line;
         }
+
+        /// Counts up to `n`.
+        #[rpc::stream]
+        fn count(&self, n: u64) -> impl futures_util::Stream<Item = u64> + Send + 'static {
+            futures_util::stream::iter(0..n)
+        }
     }
 }
 
@@ -61,6 +67,12 @@ mod v1 {
         #[rpc::call]
         async fn ping(&self, seq: u32) -> u32 {
             seq
+        }
+
+        /// Counted in `u32` then.
+        #[rpc::stream]
+        fn count(&self, n: u32) -> impl futures_util::Stream<Item = u32> + Send + 'static {
+            futures_util::stream::iter(0..n)
         }
     }
 }
@@ -132,4 +144,25 @@ async fn a_stub_of_another_version_is_refused_instead_of_decoding_garbage() {
             .unwrap(),
         Ok(42)
     );
+}
+
+#[tokio::test]
+async fn a_stream_of_another_version_is_refused_at_its_opening() {
+    use futures_util::StreamExt as _;
+
+    let server = server().await;
+    let client = within("connect", server.client()).await.unwrap();
+    let old = v1::CalcClient::new(client.peer());
+    let Err(err) = within("old count", old.count(3)).await else {
+        panic!("the old stream opened");
+    };
+    assert_eq!(err.kind(), "incompatible-schema", "{err}");
+    let current = v2::CalcClient::new(client.peer());
+    let items: Vec<u64> = within("count", current.count(3))
+        .await
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(items, [0, 1, 2]);
 }

@@ -55,7 +55,7 @@ pub(crate) enum Command {
         /// The notifications' type in Rust syntax (`String`,
         /// `Option<(i64, String)>`, `HashMap<String, i64>`, or a type the
         /// server's discover lists, such as `Tick`); without it each line is
-        /// {"topic":...,"bytes":"<base64>"}.
+        /// `{"topic": ..., "bytes": BASE64}`.
         #[arg(long = "type", value_name = "TYPE")]
         ty: Option<String>,
         /// Call `METHOD` with `ARGS_JSON` first (to subscribe, say).

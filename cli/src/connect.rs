@@ -4,7 +4,6 @@
 use rpc_core::{
     CallOptions, Client, ClientConfig, ConnectError, MethodInfo, MethodKind, RouterInfo,
     SessionConfig, StreamOptions,
-    protocol::SCHEMA_HEADER,
     schema::{Definition, MethodSchema},
 };
 
@@ -129,8 +128,7 @@ impl<'a> Method<'a> {
     /// The options of a stream of this method: `meta` headers and the
     /// schema hash.
     pub(crate) fn stream_options(&self, meta: &[(String, String)]) -> StreamOptions {
-        let mut options =
-            StreamOptions::default().header(SCHEMA_HEADER, format!("{:016x}", self.schema.hash));
+        let mut options = StreamOptions::default().schema_hash(self.schema.hash);
         for (name, value) in meta {
             options = options.header(name, value);
         }

@@ -248,7 +248,7 @@ impl Peer {
             request_id = tracing::field::Empty
         );
         let mut extra = traced_headers(&span, &options);
-        let checked = self.plan_schema(method, &options, &mut extra);
+        let checked = self.plan_schema(method, options.schema_hash, &mut extra);
         let settle = checked.as_ref().ok().copied().flatten();
         let outcome = async {
             checked?;
@@ -314,7 +314,7 @@ impl Peer {
         options: &CallOptions,
     ) -> Result<(), Error> {
         let mut extra = Vec::new();
-        self.plan_schema(method, options, &mut extra)?;
+        self.plan_schema(method, options.schema_hash, &mut extra)?;
         let frame = Frame::Cast(Cast {
             method,
             headers: options.header_refs(&extra),
@@ -354,16 +354,16 @@ impl Peer {
         decode_described(&answer, self.shared.features()).map_err(Error::Decode)
     }
 
-    /// Adds the schema header to `extra` when `options` names a hash the
-    /// peer has not accepted yet; the hash to settle once answered, if the
-    /// header was added; `Err` when the peer refused this hash before.
-    fn plan_schema(
+    /// Adds the schema header to `extra` when `hash` is one the peer has
+    /// not accepted yet for `method`; the hash to settle once answered, if
+    /// the header was added; `Err` when the peer refused this hash before.
+    pub(crate) fn plan_schema(
         &self,
         method: &str,
-        options: &CallOptions,
+        hash: Option<u64>,
         extra: &mut Vec<(String, String)>,
     ) -> Result<Option<u64>, Error> {
-        let Some(hash) = options.schema_hash else {
+        let Some(hash) = hash else {
             return Ok(None);
         };
         if !self.shared.features().schemas {

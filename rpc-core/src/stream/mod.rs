@@ -74,6 +74,11 @@ pub struct StreamOptions {
     pub idle_timeout: Option<Duration>,
     /// Metadata headers (name, value). Default: none.
     pub headers: Vec<(String, String)>,
+    /// The caller's schema hash of the method, which typed stubs set: sent
+    /// until the peer has accepted it once in the session, as
+    /// [`CallOptions::schema_hash`](crate::CallOptions::schema_hash) is.
+    /// Default: `None`, no check.
+    pub schema_hash: Option<u64>,
 }
 
 impl StreamOptions {
@@ -92,6 +97,12 @@ impl StreamOptions {
     /// Adds a header.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets [`schema_hash`](Self::schema_hash).
+    pub fn schema_hash(mut self, hash: u64) -> Self {
+        self.schema_hash = Some(hash);
         self
     }
 }

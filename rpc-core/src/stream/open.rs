@@ -112,12 +112,14 @@ impl Peer {
             id,
             done: false,
         };
+        let mut extra = Vec::new();
+        let settle = self.plan_schema(method, options.schema_hash, &mut extra)?;
         send_open(
             &self.shared,
             id,
             method,
             &codec::Value(args),
-            &options,
+            (&options, &extra),
             window,
         )
         .await?;
@@ -153,6 +155,9 @@ impl Peer {
         // Only a timeout leaves the handler running; every other outcome
         // means the callee has finished.
         guard.done = !matches!(result, Err(Error::Timeout(_)));
+        if let Some(hash) = settle {
+            self.shared.schema_checks().settle(method, hash, &result);
+        }
         result
     }
 
@@ -186,11 +191,17 @@ impl Peer {
             idle,
         );
         incoming.hold(slot);
-        send_open(&self.shared, id, method, args, options, window).await?;
+        let mut extra = Vec::new();
+        let settle = self.plan_schema(method, options.schema_hash, &mut extra)?;
+        send_open(&self.shared, id, method, args, (options, &extra), window).await?;
         if self.shared.features().stream_accepted {
-            incoming
-                .accepted(idle.unwrap_or(config.call_timeout))
-                .await?;
+            let accepted = incoming.accepted(idle.unwrap_or(config.call_timeout)).await;
+            // Only an acceptance (or a refusal) says what the callee made of
+            // the hash; without the feature, it is sent again next time.
+            if let Some(hash) = settle {
+                self.shared.schema_checks().settle(method, hash, &accepted);
+            }
+            accepted?;
         }
         Ok((incoming, credit))
     }
@@ -201,12 +212,13 @@ async fn send_open(
     id: u64,
     method: &str,
     args: &(impl Payload + ?Sized),
-    options: &StreamOptions,
+    (options, extra): (&StreamOptions, &[(String, String)]),
     window: u32,
 ) -> Result<(), Error> {
     let headers = options
         .headers
         .iter()
+        .chain(extra)
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let frame = Frame::Open(Open {

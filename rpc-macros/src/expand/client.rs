@@ -108,7 +108,7 @@ fn method(router: &Router, vis: &Visibility, index: usize, method: &Method) -> T
     let wire_name = &method.wire_name;
     let shape = method.shape();
     if !matches!(shape, Shape::Call | Shape::Cast) {
-        return stream(router, vis, method, shape);
+        return stream(router, vis, index, method, shape);
     }
     let docs = if method.doc_attrs.is_empty() {
         let text = if shape == Shape::Cast {
@@ -127,7 +127,7 @@ fn method(router: &Router, vis: &Visibility, index: usize, method: &Method) -> T
     });
     let args = wire::args_ref(&p, method);
     let error = quote!(#p::rpc_core::Error);
-    let hash = schema::hash(router, index);
+    let hash = schema::hash(index);
     let mut options =
         quote!(#p::rpc_core::CallOptions::schema_hash(#p::Clone::clone(&self.options), #hash));
     if method.idempotent {
@@ -160,7 +160,13 @@ fn method(router: &Router, vis: &Visibility, index: usize, method: &Method) -> T
 }
 
 /// The two stub methods of a stream: `name(..)` and `name_with(.., options)`.
-fn stream(router: &Router, vis: &Visibility, method: &Method, shape: Shape) -> TokenStream {
+fn stream(
+    router: &Router,
+    vis: &Visibility,
+    index: usize,
+    method: &Method,
+    shape: Shape,
+) -> TokenStream {
     let p = router.private();
     let ident = &method.ident;
     let with = format_ident!("{}_with", ident.unraw(), span = ident.span());
@@ -204,6 +210,7 @@ fn stream(router: &Router, vis: &Visibility, method: &Method, shape: Shape) -> T
         ident.unraw()
     );
     let error = quote!(#rpc::Error);
+    let hash = schema::hash(index);
     quote! {
         #docs
         #vis async fn #ident(&self, #(#params),*) -> #p::Result<#returns, #error> {
@@ -216,6 +223,7 @@ fn stream(router: &Router, vis: &Visibility, method: &Method, shape: Shape) -> T
             #(#params,)*
             #options: #rpc::StreamOptions,
         ) -> #p::Result<#returns, #error> {
+            let #options = #rpc::StreamOptions::schema_hash(#options, #hash);
             #body
         }
     }

@@ -47,8 +47,7 @@ pub(super) fn router_method(router: &Router) -> TokenStream {
 }
 
 /// The hash of method number `index`, for the stub's call options.
-pub(super) fn hash(router: &Router, index: usize) -> TokenStream {
-    let _ = router;
+pub(super) fn hash(index: usize) -> TokenStream {
     quote!(Self::__rpc_schema().methods[#index].hash)
 }
 
@@ -58,12 +57,14 @@ fn method_types(p: &TokenStream, method: &Method) -> TokenStream {
         let p = respan(p, at(ty));
         quote_spanned!(at(ty)=> #p::rpc_core::schema::Types::describe::<#ty>(&mut types))
     };
-    let some = |ty: Option<&Type>| match ty {
-        Some(ty) => {
-            let described = describe(ty);
-            quote!(#p::Some(#described))
-        }
-        None => quote!(#p::None),
+    let some = |ty: Option<&Type>| {
+        ty.map_or_else(
+            || quote!(#p::None),
+            |ty| {
+                let described = describe(ty);
+                quote!(#p::Some(#described))
+            },
+        )
     };
     let params = method.wire_args().map(|arg| describe(&arg.ty));
     let upload = some(method.uploads().and_then(|uploads| uploads.item.as_ref()));
