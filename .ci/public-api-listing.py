@@ -317,7 +317,11 @@ class Listing:
             name = self.public_paths[str(path.get("id"))]
         elif full is not None and full.get("crate_id") == 0:
             name = "::".join(full["path"])
-        return name + self.args(path.get("args"))
+        elif not name and full is not None:
+            # rustdoc leaves the path empty for some types named inside a
+            # macro's expansion (the std impls of rpc_core::schema).
+            name = full["path"][-1]
+        return (name or "?") + self.args(path.get("args"))
 
     def args(self, args):
         if not args:
