@@ -157,16 +157,8 @@ pub(super) fn keys_are_strings(key: &Type) -> bool {
 mod tests {
     use serde_json::json;
 
-    use super::super::{from_postcard, to_postcard};
+    use super::super::test_support::{decode, encode};
     use crate::schema::Type;
-
-    fn encode(json: &serde_json::Value, ty: &Type) -> Result<Vec<u8>, String> {
-        to_postcard(json, ty, &[]).map_err(|error| error.to_string())
-    }
-
-    fn decode(bytes: &[u8], ty: &Type) -> Result<serde_json::Value, String> {
-        from_postcard(bytes, ty, &[]).map_err(|error| error.to_string())
-    }
 
     #[test]
     fn integer_keys_are_written_in_numeric_order_as_a_btree_map_writes_them() {

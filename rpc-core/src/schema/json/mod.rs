@@ -165,3 +165,18 @@ mod tests {
         );
     }
 }
+
+/// Transcoding without named types, errors as their text: what the unit
+/// tests of the submodules compare.
+#[cfg(test)]
+mod test_support {
+    use crate::schema::Type;
+
+    pub(super) fn encode(json: &serde_json::Value, ty: &Type) -> Result<Vec<u8>, String> {
+        super::to_postcard(json, ty, &[]).map_err(|error| error.to_string())
+    }
+
+    pub(super) fn decode(bytes: &[u8], ty: &Type) -> Result<serde_json::Value, String> {
+        super::from_postcard(bytes, ty, &[]).map_err(|error| error.to_string())
+    }
+}

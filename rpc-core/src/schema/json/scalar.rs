@@ -149,16 +149,8 @@ fn float_to_json(value: f64) -> Value {
 mod tests {
     use serde_json::json;
 
-    use super::super::{from_postcard, to_postcard};
+    use super::super::test_support::{decode, encode};
     use crate::schema::Type;
-
-    fn encode(json: &serde_json::Value, ty: &Type) -> Result<Vec<u8>, String> {
-        to_postcard(json, ty, &[]).map_err(|error| error.to_string())
-    }
-
-    fn decode(bytes: &[u8], ty: &Type) -> Result<serde_json::Value, String> {
-        from_postcard(bytes, ty, &[]).map_err(|error| error.to_string())
-    }
 
     #[test]
     fn unit_is_null_and_only_null() {
