@@ -40,6 +40,7 @@ mod v2 {
 
         /// Counts up to `n`.
         #[rpc::stream]
+        #[allow(clippy::unused_self, reason = "a router's methods take `&self`")]
         fn count(&self, n: u64) -> impl futures_util::Stream<Item = u64> + Send + 'static {
             futures_util::stream::iter(0..n)
         }
@@ -71,6 +72,7 @@ mod v1 {
 
         /// Counted in `u32` then.
         #[rpc::stream]
+        #[allow(clippy::unused_self, reason = "a router's methods take `&self`")]
         fn count(&self, n: u32) -> impl futures_util::Stream<Item = u32> + Send + 'static {
             futures_util::stream::iter(0..n)
         }
