@@ -3,8 +3,16 @@
 //! indexed by tag and identity with arrival and departure events, broadcast that encodes once, and a dead-letter queue so that no
 //! undelivered push vanishes silently.
 
+mod bus;
 mod registry;
 
+#[cfg(feature = "redis")]
+pub use bus::RedisBus;
+pub use bus::{
+    BrokerError, Bus, BusDelivery, BusError, BusFuture, BusLink, BusMessage, BusMessages,
+    BusStatus, Cluster, ClusterHandle, PresenceEntry, PresenceEvent, PresenceEvents,
+};
+pub(crate) use bus::{Node, spawn as cluster_node};
 pub use registry::{
     Audience, BroadcastReport, EventsError, Registry, RegistryEvent, RegistryEvents, RegistryStats,
     SessionHandle,
@@ -61,6 +69,38 @@ pub enum PushPolicy {
     DeadLetter,
 }
 
+/// How a push is queued on the receiving side: its [`Priority`] and what
+/// a full queue does ([`PushPolicy`]). Broadcasts take them through
+/// [`Registry::broadcast_with`], and a broadcast that crosses the bus
+/// carries them to the node of each receiving session, which applies them
+/// there.
+///
+/// A broadcast never waits: [`PushPolicy::Wait`] is taken as
+/// [`PushPolicy::Fail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PushOptions {
+    /// The class the push goes to (default [`Priority::Low`]).
+    pub priority: Priority,
+    /// What a full queue does (default [`PushPolicy::Wait`], taken as
+    /// [`PushPolicy::Fail`] by broadcasts).
+    pub policy: PushPolicy,
+}
+
+impl PushOptions {
+    /// These options with pushes at `priority`.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// These options with `policy` for a full queue.
+    pub fn policy(mut self, policy: PushPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+}
+
 /// Why a push was not queued.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -106,13 +146,22 @@ pub enum DeadLetterReason {
     /// [`ErrorCode::UNKNOWN_TOPIC`](crate::ErrorCode::UNKNOWN_TOPIC)). The
     /// letter's payload is empty: the push had left this side.
     UnknownTopic,
+    /// The push was for sessions on other nodes and the bus was not
+    /// connected: nothing is buffered while the broker is away.
+    BusUnavailable,
+    /// The push was for sessions on other nodes and the bus's publish
+    /// queue ([`Cluster::publish_queue`](crate::Cluster::publish_queue)) was
+    /// full.
+    BusFull,
 }
 
 /// A push that could not be delivered, with what it carried.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DeadLetter {
-    /// The session it was meant for.
+    /// The session it was meant for; 0 for a broadcast that could not be
+    /// handed to the bus ([`DeadLetterReason::BusUnavailable`],
+    /// [`DeadLetterReason::BusFull`]), which was meant for no one session.
     pub session_id: u64,
     /// Its topic.
     pub topic: String,
@@ -360,16 +409,29 @@ impl PushHandle {
     }
 
     fn dead_letter(&self, frame: &Bytes, reason: DeadLetterReason) {
-        record::undelivered(match reason {
-            DeadLetterReason::Full => Undelivered::Full,
-            DeadLetterReason::Evicted => Undelivered::Evicted,
-            DeadLetterReason::Closed => Undelivered::Closed,
-            DeadLetterReason::RateLimited => Undelivered::RateLimited,
-            DeadLetterReason::TooLarge => Undelivered::TooLarge,
-            DeadLetterReason::UnknownTopic => Undelivered::UnknownTopic,
-        });
-        if let Some(dead_letters) = &self.dead_letters {
-            dead_letters.record(self.session_id, frame, reason);
-        }
+        dead_letter(self.dead_letters.as_ref(), self.session_id, frame, reason);
+    }
+}
+
+/// Counts an undelivered push and sends it to the dead-letter queue, if
+/// there is one.
+pub(crate) fn dead_letter(
+    dead_letters: Option<&DeadLetters>,
+    session_id: u64,
+    frame: &Bytes,
+    reason: DeadLetterReason,
+) {
+    record::undelivered(match reason {
+        DeadLetterReason::Full => Undelivered::Full,
+        DeadLetterReason::Evicted => Undelivered::Evicted,
+        DeadLetterReason::Closed => Undelivered::Closed,
+        DeadLetterReason::RateLimited => Undelivered::RateLimited,
+        DeadLetterReason::TooLarge => Undelivered::TooLarge,
+        DeadLetterReason::UnknownTopic => Undelivered::UnknownTopic,
+        DeadLetterReason::BusUnavailable => Undelivered::BusUnavailable,
+        DeadLetterReason::BusFull => Undelivered::BusFull,
+    });
+    if let Some(dead_letters) = dead_letters {
+        dead_letters.record(session_id, frame, reason);
     }
 }

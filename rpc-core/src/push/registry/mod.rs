@@ -21,7 +21,11 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use super::{PushError, PushHandle, PushPolicy, encode_push};
+use super::{
+    BusDelivery, ClusterHandle, Node, PushError, PushHandle, PushOptions, PushPolicy,
+    bus::{self, Target},
+    encode_push,
+};
 use crate::session::Shared;
 use index::Index;
 
@@ -53,6 +57,10 @@ pub struct BroadcastReport {
     /// Sessions whose peer accepts no message this large (the push went
     /// to the dead-letter queue, if there is one).
     pub too_large: usize,
+    /// What was done for sessions on other nodes: nothing without a bus,
+    /// else whether the push was handed to it. The counts above are this
+    /// node's sessions only.
+    pub bus: BusDelivery,
 }
 
 /// How much a registry holds now, from [`Registry::stats`]: for metrics,
@@ -79,6 +87,8 @@ pub struct Registry {
 struct Inner {
     index: RwLock<Index<Weak<Shared>>>,
     events: broadcast::Sender<RegistryEvent>,
+    /// The node this registry is part of, when the server has a bus.
+    node: Option<Arc<Node>>,
 }
 
 impl fmt::Debug for Registry {
@@ -93,12 +103,24 @@ impl Registry {
     /// An empty registry that keeps the last `events` events for slow
     /// subscribers (at least 1).
     pub(crate) fn new(events: usize) -> Self {
+        Self::with_node(events, None)
+    }
+
+    /// An empty registry, one `node` of a cluster if given.
+    pub(crate) fn with_node(events: usize, node: Option<Arc<Node>>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 index: RwLock::new(Index::default()),
                 events: broadcast::channel(events.max(1)).0,
+                node,
             }),
         }
+    }
+
+    /// The node this registry is part of, when the server was given a
+    /// [`Cluster`](crate::Cluster): its name, bus status and presence.
+    pub fn cluster(&self) -> Option<ClusterHandle> {
+        self.inner.node.clone().map(ClusterHandle)
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Index<Weak<Shared>>> {
@@ -220,6 +242,11 @@ impl Registry {
     /// the dead-letter queue, if there is one. Only the sessions in
     /// `audience` are touched.
     ///
+    /// On a node of a [`Cluster`](crate::Cluster) it also reaches the
+    /// sessions in `audience` on every other node: the same encoded frame
+    /// is handed to the bus once ([`BroadcastReport::bus`] says whether it
+    /// was), and each other node queues it for its own sessions.
+    ///
     /// # Errors
     ///
     /// [`PushError::Encode`] when the value does not encode.
@@ -229,8 +256,94 @@ impl Registry {
         topic: &str,
         value: &T,
     ) -> Result<BroadcastReport, PushError> {
+        self.broadcast_with(audience, topic, value, PushOptions::default())
+    }
+
+    /// [`broadcast`](Self::broadcast) at a priority and with a policy for
+    /// full queues, which every node applies to its own sessions.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Encode`] when the value does not encode.
+    pub fn broadcast_with<T: Serialize + ?Sized>(
+        &self,
+        audience: Audience<'_>,
+        topic: &str,
+        value: &T,
+        options: PushOptions,
+    ) -> Result<BroadcastReport, PushError> {
         let frame = encode_push(topic, value)?;
-        Ok(deliver(&self.live(audience, |_| true), &frame))
+        let mut report = deliver(&self.live(audience, |_| true), &frame, options);
+        if let Some(node) = &self.inner.node {
+            report.bus = node.hand(
+                bus::ALL.to_owned(),
+                Target::from_audience(audience),
+                options,
+                &frame,
+            );
+        }
+        Ok(report)
+    }
+
+    /// Pushes one notification to the session `session_id` of the node
+    /// `node` ([`ClusterHandle::node`] names this one; presence tells which
+    /// node a session is on). A session of this node is pushed to at once;
+    /// one of another node through the bus, whose answer is in
+    /// [`BroadcastReport::bus`]. Never waits.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Encode`] when the value does not encode.
+    pub fn push_to<T: Serialize + ?Sized>(
+        &self,
+        node: &str,
+        session_id: u64,
+        topic: &str,
+        value: &T,
+        options: PushOptions,
+    ) -> Result<BroadcastReport, PushError> {
+        let frame = encode_push(topic, value)?;
+        match &self.inner.node {
+            Some(remote) if remote.name() != node => Ok(BroadcastReport {
+                bus: remote.hand(
+                    bus::node_channel(node),
+                    Target::Session(session_id),
+                    options,
+                    &frame,
+                ),
+                ..BroadcastReport::default()
+            }),
+            _ => Ok(self.deliver_envelope(&Target::Session(session_id), &frame, options)),
+        }
+    }
+
+    /// Queues a frame that came through the bus to this node's sessions in
+    /// `target`.
+    pub(crate) fn deliver_envelope(
+        &self,
+        target: &Target,
+        frame: &Bytes,
+        options: PushOptions,
+    ) -> BroadcastReport {
+        let sessions = if let Target::Session(id) = *target {
+            self.read()
+                .get(id)
+                .and_then(Weak::upgrade)
+                .filter(|shared| !shared.is_closing())
+                .into_iter()
+                .collect()
+        } else {
+            let audience = target
+                .audience()
+                .expect("every target but a session is an audience");
+            self.live(audience, |_| true)
+        };
+        deliver(&sessions, frame, options)
+    }
+
+    /// Every session with an identity: its id and subject, for presence.
+    pub(crate) fn identities(&self) -> Vec<(u64, String)> {
+        self.read().subjects()
     }
 
     /// Subscribes to arrivals and departures from now on.
@@ -277,11 +390,21 @@ impl Registry {
     }
 }
 
-/// Queues one encoded frame to each of `sessions`, without waiting.
-pub(crate) fn deliver(sessions: &[Arc<Shared>], frame: &Bytes) -> BroadcastReport {
+/// Queues one encoded frame to each of `sessions` with `options`, without
+/// waiting.
+pub(crate) fn deliver(
+    sessions: &[Arc<Shared>],
+    frame: &Bytes,
+    options: PushOptions,
+) -> BroadcastReport {
+    let policy = match options.policy {
+        PushPolicy::Wait => PushPolicy::Fail,
+        policy => policy,
+    };
     let mut report = BroadcastReport::default();
     for shared in sessions {
-        match PushHandle::new(shared).try_push_frame(frame.clone(), PushPolicy::Fail) {
+        let handle = PushHandle::new(shared).with_priority(options.priority);
+        match handle.try_push_frame(frame.clone(), policy) {
             Ok(()) => report.reached += 1,
             Err(PushError::Full) => report.full += 1,
             Err(PushError::TooLarge { .. }) => report.too_large += 1,
