@@ -16,10 +16,10 @@ use rpc::{Client, RouterInfo, Server, testing::pair};
 fn render(router: &RouterInfo) -> String {
     let mut out = format!("router {}: {}\n", router.name, router.docs);
     for method in router.methods.iter() {
-        let hash = method
-            .schema
-            .as_ref()
-            .map_or_else(|| "none".to_owned(), |schema| format!("{:016x}", schema.hash));
+        let hash = method.schema.as_ref().map_or_else(
+            || "none".to_owned(),
+            |schema| format!("{:016x}", schema.hash),
+        );
         let kind = format!("{:?}", method.kind).to_lowercase();
         writeln!(out, "  {kind} {}", method.signature()).unwrap();
         writeln!(out, "    hash {hash}").unwrap();
@@ -47,7 +47,8 @@ async fn the_example_servers_routers() {
         .mount(routers::Calculator)
         .mount(routers::Echo)
         .mount(routers::streams::Streams)
-        .mount(routers::duplex::Duplex);
+        .mount(routers::duplex::Duplex)
+        .mount(routers::rooms::Rooms);
     for router in discovered(server).await {
         insta::assert_snapshot!(router.name.to_string(), render(&router));
     }

@@ -8,13 +8,17 @@
 
 mod common;
 
-#[path = "../examples/routers/rooms.rs"]
-mod rooms;
+#[path = "../examples/routers/mod.rs"]
+#[allow(dead_code, reason = "the tests use the rooms and the command line")]
+mod routers;
 
 use std::time::Duration;
 
 use common::{redis::Redis, within};
-use rooms::{Rooms, RoomsClient};
+use routers::{
+    rooms::{Rooms, RoomsClient},
+    setup::Options,
+};
 use rpc::{
     Audience, Bus, BusDelivery, BusStatus, Client, Cluster, DeadLetter, DeadLetterReason, Identity,
     PresenceEntry, PresenceEvent, PushOptions, RedisBus, Server,
@@ -400,4 +404,50 @@ async fn a_broker_that_never_answers_times_out() {
         .broadcast(Audience::All, "said", &("x", "y"))
         .unwrap();
     assert_eq!(report.bus, BusDelivery::Unavailable);
+}
+
+/// The `server` example with `--redis` and `--node`, twice: `say` on one
+/// reaches the room on the other.
+#[tokio::test]
+async fn the_example_servers_rooms_span_their_nodes() {
+    let redis = Redis::start().await;
+    let start = |node: &str| {
+        let args = ["127.0.0.1:0", "--redis", &redis.url(), "--node", node].map(str::to_owned);
+        let options = Options::parse(args).expect("the flags parse");
+        async move { options.builder().bind(options.addr.as_str()).await.unwrap() }
+    };
+    let (one, two) = (start("one").await, start("two").await);
+    within("both connect", async {
+        connected(&one).await;
+        connected(&two).await;
+    })
+    .await;
+    assert_eq!(one.registry().cluster().unwrap().node(), "one");
+    let (ann, mut ann_heard) = user(&one, "ann").await;
+    let (ben, mut ben_heard) = user(&two, "ben").await;
+    RoomsClient::new(ann.peer())
+        .join("ops".into())
+        .await
+        .unwrap()
+        .unwrap();
+    RoomsClient::new(ben.peer())
+        .join("ops".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let reached = RoomsClient::new(ben.peer())
+        .say("ops".into(), "deploying".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reached, 1);
+    assert_eq!(heard(&mut ann_heard).await, said("ops", "deploying"));
+    assert_eq!(heard(&mut ben_heard).await, said("ops", "deploying"));
+}
+
+#[test]
+fn the_example_refuses_a_node_without_a_bus() {
+    let args = ["--node", "one"].map(str::to_owned);
+    let complaint = Options::parse(args).unwrap_err();
+    assert!(complaint.contains("--node"), "{complaint}");
 }
