@@ -276,6 +276,27 @@ async fn presence_follows_sessions_and_forgets_a_crashed_node() {
 }
 
 #[tokio::test]
+async fn a_node_that_shuts_down_leaves_presence_at_once() {
+    let redis = Redis::start().await;
+    let (a, _) = node("a", &redis, TTL).await;
+    let (b, _) = node("b", &redis, TTL).await;
+    let cluster = a.registry().cluster().unwrap();
+    let mut events = cluster.presence_events();
+    let (_bob, _) = user(&b, "bob").await;
+    let bob = PresenceEntry::new("b", b.registry().find(Audience::All)[0].id(), "bob");
+    assert_eq!(
+        within("bob arrives", events.recv()).await.unwrap(),
+        PresenceEvent::Joined(bob.clone())
+    );
+    within("b shuts down", b.shutdown()).await;
+    assert_eq!(
+        within("bob leaves", events.recv()).await.unwrap(),
+        PresenceEvent::Left(bob)
+    );
+    assert!(cluster.presence().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn the_broker_going_away_dead_letters_then_its_return_restores_delivery() {
     let mut redis = Redis::start().await;
     let (a, mut a_letters) = node("a", &redis, TTL).await;

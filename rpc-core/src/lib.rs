@@ -26,7 +26,7 @@
 //!   byte budgets, the refusal lane, large messages in pieces.
 //! - `push`: push handles, the session registry (indexes, events), broadcast,
 //!   dead letters; `push::bus`, the registry across nodes through a broker
-//!   ([`Bus`], [`Cluster`], [`RedisBus`] with the `redis` feature).
+//!   ([`Bus`], [`Cluster`], `RedisBus` with the `redis` feature).
 //! - `stream`: streams with credit flow control; [`Incoming`], [`BidiStream`].
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.

@@ -254,11 +254,14 @@ async fn changed(events: &mut RegistryEvents) {
 /// Removes the node's presence and tells the others, within
 /// [`LEAVE_TIMEOUT`].
 async fn leave(link: &dyn BusLink, node: &Node, snapshot: &mut Snapshot) {
+    // Removed first, so that whoever reads presence on the notice finds
+    // the node gone.
     let leave = async {
-        if let Some(notice) = snapshot.update(&node.name, Vec::new()) {
-            link.publish(PRESENCE, notice.encode()).await?;
+        link.remove_presence(&node.name).await?;
+        match snapshot.update(&node.name, Vec::new()) {
+            Some(notice) => link.publish(PRESENCE, notice.encode()).await,
+            None => Ok(()),
         }
-        link.remove_presence(&node.name).await
     };
     match tokio::time::timeout(LEAVE_TIMEOUT, leave).await {
         Ok(Ok(())) => {}
