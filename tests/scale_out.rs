@@ -192,6 +192,51 @@ async fn broadcasts_and_pushes_reach_sessions_on_every_node() {
 }
 
 #[tokio::test]
+async fn the_receiving_node_applies_its_own_limits_and_dead_letters() {
+    let redis = Redis::start().await;
+    let (a, _) = node("a", &redis, TTL).await;
+    let (b, mut b_letters) = node("b", &redis, TTL).await;
+    let (said_tx, mut small_heard) = mpsc::unbounded_channel();
+    let small = Client::builder()
+        .config(
+            rpc::ClientConfig::default()
+                .session(rpc::SessionConfig::default().max_message_size(1024)),
+        )
+        .mount(Listener { said: said_tx })
+        .connect(&format!("ws://{}/?user=small", b.local_addr().unwrap()))
+        .await
+        .unwrap();
+    RoomsClient::new(small.peer())
+        .join("rust".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let small_id = b.registry().find(Audience::Identity("small"))[0].id();
+
+    // Too large for the session's peer: b finds out, and the dead letter
+    // is b's, for that session.
+    let big = "x".repeat(4096);
+    let report = a
+        .registry()
+        .broadcast_with(
+            Audience::Tag("room", "rust"),
+            "said",
+            &("rust", &big),
+            PushOptions::default().policy(rpc::PushPolicy::DeadLetter),
+        )
+        .unwrap();
+    assert_eq!((report.reached, report.bus), (0, BusDelivery::Handed));
+    let letter = within("b's dead letter", b_letters.recv()).await.unwrap();
+    assert_eq!(letter.reason, DeadLetterReason::TooLarge);
+    assert_eq!(letter.session_id, small_id);
+    // What fits goes on arriving.
+    a.registry()
+        .broadcast(Audience::Tag("room", "rust"), "said", &("rust", "small"))
+        .unwrap();
+    assert_eq!(heard(&mut small_heard).await, said("rust", "small"));
+}
+
+#[tokio::test]
 async fn presence_follows_sessions_and_forgets_a_crashed_node() {
     let redis = Redis::start().await;
     let ttl = Duration::from_secs(1);

@@ -170,7 +170,7 @@ async fn receive(mut messages: BusMessages, registry: &Registry, node: &Node) ->
             Err(err) => tracing::warn!(node = node.name, error = %err, "bus message dropped"),
         }
     }
-    BusError::Unavailable
+    BusError::Lost
 }
 
 /// Publishes handed pushes in order, until one fails.

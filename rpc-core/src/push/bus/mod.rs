@@ -116,6 +116,9 @@ pub enum BusError {
     /// The broker refused a command or the connection to it failed.
     #[error("the broker failed")]
     Broker(#[source] BrokerError),
+    /// The connection to the broker ended (the subscription stream ended).
+    #[error("the connection to the broker was lost")]
+    Lost,
     /// The broker did not answer in time.
     #[error("the broker did not answer within {0:?}")]
     Timeout(Duration),

@@ -18,7 +18,8 @@ use crate::push::{DeadLetterReason, DeadLetters, PushOptions, dead_letter};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BusStatus {
-    /// Not connected yet: the first attempt is under way.
+    /// Not connected yet: attempts go on, with backoff after a failure.
+    /// Pushes for other nodes go to the dead-letter queue meanwhile.
     Connecting,
     /// Connected and subscribed: pushes for other nodes are published.
     Connected,
