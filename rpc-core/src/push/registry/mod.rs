@@ -289,7 +289,8 @@ impl Registry {
     /// `node` ([`ClusterHandle::node`] names this one; presence tells which
     /// node a session is on). A session of this node is pushed to at once;
     /// one of another node through the bus, whose answer is in
-    /// [`BroadcastReport::bus`]. Never waits.
+    /// [`BroadcastReport::bus`]. Never waits. On a server without a
+    /// cluster every session is this node's, and `node` is not read.
     ///
     /// # Errors
     ///
