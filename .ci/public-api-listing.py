@@ -313,6 +313,10 @@ class Listing:
     def path(self, path):
         name = path.get("path") or path.get("name")
         full = self.paths.get(str(path.get("id")))
+        if not name and full is not None:
+            # Newer rustdoc leaves the path of a qualified path's trait
+            # empty (`<S as Serializer>::Ok`): name it from the index.
+            name = full["path"][-1]
         if str(path.get("id")) in self.public_paths:
             name = self.public_paths[str(path.get("id"))]
         elif full is not None and full.get("crate_id") == 0:

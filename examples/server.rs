@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example server -- 127.0.0.1:9000 [--token T] [--max-connections N]
 //!     [--tls-cert FILE --tls-key FILE] [--metrics 127.0.0.1:9100]
+//!     [--redis redis://127.0.0.1:6379 [--node NAME]]
 //! ```
 //!
 //! - `--token T`: refuse (HTTP 401) every upgrade request without the
@@ -18,6 +19,10 @@
 //!   in Prometheus' text format at `GET /metrics` on `ADDR`:
 //!   `curl http://127.0.0.1:9100/metrics` shows, after a peer's calls,
 //!   `rpc_calls_served_total{method="add",outcome="ok"} 3`.
+//! - `--redis URL` (built with `--features redis`): make the server one node
+//!   of a cluster whose nodes meet in that Redis server, so that `say`
+//!   reaches the room's sessions on every node; `--node NAME` names it
+//!   (default `node-<pid>`; unique per cluster). See docs/scale-out.md.
 //!
 //! What it serves, and the frames each method exercises:
 //!
@@ -35,6 +40,8 @@
 //! | `upper(lines: upload of String) -> stream of String` | bidirectional stream | all stream frames both ways |
 //! | `callback(x: i64) -> Result<i64, String>` | call | a Call from the server to the caller's `double` |
 //! | `notify(text: String) -> Result<(), String>` | call | a Notify from the server on topic `note` |
+//! | `join(room: String) -> Result<(), String>` | call | tags the session `room=<room>` |
+//! | `say(room: String, text: String) -> Result<u64, String>` | call | a Notify on topic `said` with `(room, text)` to every session in the room, on every node; answers how many of this node's it reached |
 //!
 //! `callback` calls back **`double(x: i64) -> i64`**, which the caller
 //! serves (an error of code 3 explains when it does not); `notify` pushes
@@ -58,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(options) => options,
         Err(complaint) => {
             eprintln!(
-                "{complaint}\nusage: server [ADDR] [--token T] [--max-connections N] [--tls-cert FILE --tls-key FILE] [--metrics ADDR]"
+                "{complaint}\nusage: server [ADDR] [--token T] [--max-connections N] [--tls-cert FILE --tls-key FILE] [--metrics ADDR] [--redis URL [--node NAME]]"
             );
             std::process::exit(2);
         }
@@ -70,6 +77,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = options.builder().bind(options.addr.as_str()).await?;
     let scheme = if options.tls.is_some() { "wss" } else { "ws" };
     println!("listening on {scheme}://{}", server.local_addr().unwrap());
+    if let Some(cluster) = server.registry().cluster() {
+        println!("node {} of a cluster", cluster.node());
+    }
     tokio::signal::ctrl_c().await?;
     println!("shutting down");
     server.shutdown().await;

@@ -78,6 +78,10 @@
 //!   [`Session::join`]) through indexes, tells arrivals and departures
 //!   ([`Registry::events`]) and broadcasts encoded once; undelivered pushes
 //!   go to a dead-letter queue.
+//! - Scale-out (the `redis` feature): servers behind a load balancer are
+//!   nodes of one [`Cluster`]; broadcasts and pushes reach sessions on
+//!   every node through Redis pub/sub (`RedisBus`, or any [`Bus`]), with
+//!   presence of identities per node; `docs/scale-out.md`.
 //! - Streams: server, client and bidirectional ([`Incoming`],
 //!   [`BidiStream`]) with credit flow control, cancellation both ways and
 //!   idle timeouts; large messages travel in fragments.

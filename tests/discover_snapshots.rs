@@ -47,7 +47,8 @@ async fn the_example_servers_routers() {
         .mount(routers::Calculator)
         .mount(routers::Echo)
         .mount(routers::streams::Streams)
-        .mount(routers::duplex::Duplex);
+        .mount(routers::duplex::Duplex)
+        .mount(routers::rooms::Rooms);
     for router in discovered(server).await {
         insta::assert_snapshot!(router.name.to_string(), render(&router));
     }

@@ -40,8 +40,24 @@ impl ServerProcess {
         workload: Workload,
         placement: Placement,
     ) -> Result<Self, BenchError> {
+        Self::spawn_with(system, workload, placement, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with environment variables for the child
+    /// (the `cluster` workload's `RPC_BENCH_REDIS` and `RPC_BENCH_NODE`).
+    ///
+    /// # Errors
+    ///
+    /// As `spawn`.
+    pub fn spawn_with(
+        system: System,
+        workload: Workload,
+        placement: Placement,
+        env: &[(&str, &str)],
+    ) -> Result<Self, BenchError> {
         let mut child = Command::new(std::env::current_exe()?)
             .args(["serve", system.name(), workload.name(), placement.name()])
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -3,6 +3,7 @@
 //! the end-to-end test of `server`.
 
 pub(crate) mod duplex;
+pub(crate) mod rooms;
 pub(crate) mod setup;
 pub(crate) mod streams;
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use rpc::{Refusal, Server, ServerBuilder, ServerConfig, ServerTls};
 
-use super::{Calculator, Echo, duplex::Duplex, streams::Streams};
+use super::{Calculator, Echo, duplex::Duplex, rooms::Rooms, streams::Streams};
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -22,6 +22,9 @@ pub(crate) struct Options {
     /// With `--metrics ADDR`: where to serve the metrics, in Prometheus'
     /// text format, at `GET /metrics`.
     pub(crate) metrics: Option<SocketAddr>,
+    /// With `--redis URL` (and `--node NAME`): the cluster this server is
+    /// a node of, through that Redis server.
+    pub(crate) cluster: Option<rpc::Cluster>,
 }
 
 /// Upper bounds, in seconds, of the latency histograms' buckets: 100 µs to
@@ -34,8 +37,8 @@ const LATENCY_BUCKETS: [f64; 16] = [
 
 impl Options {
     /// Parses `[ADDR] [--token T] [--max-connections N] [--tls-cert FILE
-    /// --tls-key FILE] [--metrics ADDR]`, the arguments after the program's
-    /// name, and reads the TLS files.
+    /// --tls-key FILE] [--metrics ADDR] [--redis URL [--node NAME]]`, the
+    /// arguments after the program's name, and reads the TLS files.
     pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
         let mut args = args.into_iter();
         let mut addr = None;
@@ -43,6 +46,7 @@ impl Options {
         let mut max_connections = ServerConfig::default().max_connections;
         let (mut tls_cert, mut tls_key) = (None, None);
         let mut metrics = None;
+        let (mut redis, mut node) = (None, None);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--token" => token = Some(args.next().ok_or("--token needs a value")?),
@@ -60,9 +64,11 @@ impl Options {
                         format!("--metrics takes an address such as 127.0.0.1:9100, not `{value}`")
                     })?);
                 }
+                "--redis" => redis = Some(args.next().ok_or("--redis needs a URL")?),
+                "--node" => node = Some(args.next().ok_or("--node needs a name")?),
                 flag if flag.starts_with("--") => {
                     return Err(format!(
-                        "unknown flag `{flag}`; the flags are --token, --max-connections, --tls-cert, --tls-key and --metrics"
+                        "unknown flag `{flag}`; the flags are --token, --max-connections, --tls-cert, --tls-key, --metrics, --redis and --node"
                     ));
                 }
                 _ if addr.is_none() => addr = Some(arg),
@@ -86,6 +92,7 @@ impl Options {
             max_connections,
             tls,
             metrics,
+            cluster: cluster(redis, node)?,
         })
     }
 
@@ -115,9 +122,13 @@ impl Options {
             .mount(Calculator)
             .mount(Echo)
             .mount(Streams)
-            .mount(Duplex);
+            .mount(Duplex)
+            .mount(Rooms);
         if let Some(tls) = &self.tls {
             builder = builder.tls(tls.clone());
+        }
+        if let Some(cluster) = &self.cluster {
+            builder = builder.cluster(cluster.clone());
         }
         let Some(token) = &self.token else {
             return builder;
@@ -132,5 +143,29 @@ impl Options {
                 ))
             }
         })
+    }
+}
+
+/// The cluster `--redis URL` and `--node NAME` ask for (the node's name is
+/// `node-<process id>` unless given; it must be unique on the bus).
+#[cfg(feature = "redis")]
+fn cluster(redis: Option<String>, node: Option<String>) -> Result<Option<rpc::Cluster>, String> {
+    let Some(url) = redis else {
+        return match node {
+            Some(_) => Err("--node names a node of the cluster --redis gives".to_owned()),
+            None => Ok(None),
+        };
+    };
+    let bus = rpc::RedisBus::new(&url).map_err(|err| format!("--redis {url}: {err}"))?;
+    let node = node.unwrap_or_else(|| format!("node-{}", std::process::id()));
+    Ok(Some(rpc::Cluster::new(node, bus)))
+}
+
+/// Without the `redis` feature, `--redis` says how to get it.
+#[cfg(not(feature = "redis"))]
+fn cluster(redis: Option<String>, node: Option<String>) -> Result<Option<rpc::Cluster>, String> {
+    match (redis, node) {
+        (None, None) => Ok(None),
+        _ => Err("--redis and --node need the `redis` feature: cargo run --example server --features redis -- ...".to_owned()),
     }
 }

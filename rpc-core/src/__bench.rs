@@ -107,5 +107,5 @@ pub fn scan_broadcast<T: Serialize + ?Sized>(
 ) -> Result<BroadcastReport, PushError> {
     let frame = encode_push(topic, value)?;
     let sessions = registry.live(Audience::All, |shared| matches(shared, audience));
-    Ok(deliver(&sessions, &frame))
+    Ok(deliver(&sessions, &frame, crate::PushOptions::default()))
 }

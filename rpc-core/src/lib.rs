@@ -25,7 +25,8 @@
 //! - `outbound`: what waits to be written to a peer: priority classes, the
 //!   byte budgets, the refusal lane, large messages in pieces.
 //! - `push`: push handles, the session registry (indexes, events), broadcast,
-//!   dead letters.
+//!   dead letters; `push::bus`, the registry across nodes through a broker
+//!   ([`Bus`], [`Cluster`], `RedisBus` with the `redis` feature).
 //! - `stream`: streams with credit flow control; [`Incoming`], [`BidiStream`].
 //! - [`stub`]: helpers for the client stubs `#[rpc::router]` generates.
 //! - `config`, `error`: configuration and one error enum per concern.
@@ -99,9 +100,13 @@ pub use http;
 pub use identity::Identity;
 pub use metadata::{MethodInfo, MethodKind, ParamInfo, RegisteredRouter, RouterInfo, routers};
 pub use protocol::ErrorCode;
+#[cfg(feature = "redis")]
+pub use push::RedisBus;
 pub use push::{
-    Audience, BroadcastReport, DeadLetter, DeadLetterReason, EventsError, Priority, PushError,
-    PushHandle, PushPolicy, Registry, RegistryEvent, RegistryEvents, RegistryStats, SessionHandle,
+    Audience, BroadcastReport, BrokerError, Bus, BusDelivery, BusError, BusFuture, BusLink,
+    BusMessage, BusMessages, BusStatus, Cluster, ClusterHandle, DeadLetter, DeadLetterReason,
+    EventsError, PresenceEntry, PresenceEvent, PresenceEvents, Priority, PushError, PushHandle,
+    PushOptions, PushPolicy, Registry, RegistryEvent, RegistryEvents, RegistryStats, SessionHandle,
 };
 pub use rate::RateLimit;
 pub use recording::{Direction, RecordedSide, Recording};

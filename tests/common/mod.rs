@@ -14,6 +14,7 @@ pub mod certs;
 pub mod logs;
 pub mod proxy;
 pub mod raw;
+pub mod redis;
 
 use std::{future::Future, sync::Arc, time::Duration};
 

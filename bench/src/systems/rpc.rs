@@ -155,11 +155,29 @@ pub async fn serve(config: ServeConfig) -> Result<Running, BenchError> {
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = Server::builder()
-        .config(config)
-        .mount(Bench)
-        .serve(listener)?;
+    let mut builder = Server::builder().config(config).mount(Bench);
+    if let Some(cluster) = cluster()? {
+        builder = builder.cluster(cluster);
+    }
+    let server = builder.serve(listener)?;
+    if let Some(cluster) = server.registry().cluster() {
+        cluster.wait_for(rpc::BusStatus::Connected).await;
+    }
     Ok(Running::new(addr, server))
+}
+
+/// `RPC_BENCH_REDIS=<url>` and `RPC_BENCH_NODE=<name>` (the `cluster`
+/// workload) make the server a node of a cluster on that Redis server.
+fn cluster() -> Result<Option<rpc::Cluster>, BenchError> {
+    let (Some(url), Some(node)) = (
+        std::env::var_os("RPC_BENCH_REDIS"),
+        std::env::var_os("RPC_BENCH_NODE"),
+    ) else {
+        return Ok(None);
+    };
+    let bus = rpc::RedisBus::new(&url.to_string_lossy())
+        .map_err(|err| BenchError::Unexpected(format!("RPC_BENCH_REDIS: {err}")))?;
+    Ok(Some(rpc::Cluster::new(node.to_string_lossy(), bus)))
 }
 
 /// `RPC_BENCH_RECORD=<dir>` records every session of the server into

@@ -10,11 +10,13 @@
 //! | `idle-memory` | 2,000 connections, one call each, then idle | server RSS growth per connection, KiB |
 //! | `fanout` | 1,000 then 10,000 subscribed connections | time until all received one notification, ms |
 //! | `large` | 1 connection, 4 `echo` calls of 1 MiB in flight | MB/s, both directions; CPU per call |
+//! | `cluster` (`rpc` only, not in the default set: it needs `redis-server`) | 1 process vs 3 nodes on a Redis bus, 1,000 then 10,000 sessions; one session local vs on another node | fan-out time, ms; push latency, µs |
 //!
 //! CPU per call is the user + system time the server process, and apart
 //! from it the client process, used during the measured window, divided by
 //! the calls completed in it (`cpu`).
 
+mod cluster;
 mod cpu;
 mod driver;
 mod fanout;
@@ -50,6 +52,9 @@ pub enum Workload {
     Fanout,
     /// 1 MiB payloads.
     Large,
+    /// Fan-out and push latency across nodes of a cluster (needs
+    /// `redis-server`; only with `--workload cluster`).
+    Cluster,
 }
 
 impl Workload {
@@ -72,12 +77,17 @@ impl Workload {
             Workload::IdleMemory => "idle-memory",
             Workload::Fanout => "fanout",
             Workload::Large => "large",
+            Workload::Cluster => "cluster",
         }
     }
 
-    /// The workload with this name.
+    /// The workload with this name (`cluster` too, which is not in
+    /// [`ALL`](Self::ALL)).
     pub fn parse(name: &str) -> Option<Workload> {
-        Self::ALL.into_iter().find(|w| w.name() == name)
+        Self::ALL
+            .into_iter()
+            .chain([Workload::Cluster])
+            .find(|w| w.name() == name)
     }
 
     /// How a server is sized for this workload: room for the most
@@ -85,7 +95,7 @@ impl Workload {
     /// settings.
     pub fn serve_config(self) -> ServeConfig {
         let max_connections = match self {
-            Workload::Fanout => 12_000,
+            Workload::Fanout | Workload::Cluster => 12_000,
             Workload::IdleMemory => 4_000,
             _ => 1_000,
         };
@@ -179,6 +189,7 @@ pub async fn run(
         Workload::IdleMemory => idle_memory::run(plan, systems).await,
         Workload::Fanout => fanout::run(plan, systems).await,
         Workload::Large => throughput::large(plan, systems).await,
+        Workload::Cluster => cluster::run(plan, systems).await,
     }
 }
 

@@ -25,7 +25,7 @@ impl ConfigError {
     }
 }
 
-fn require(ok: bool, field: &'static str, why: &'static str) -> Result<(), ConfigError> {
+pub(crate) fn require(ok: bool, field: &'static str, why: &'static str) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {

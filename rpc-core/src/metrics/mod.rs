@@ -55,7 +55,7 @@ pub const BYTES_SENT: &str = "rpc_bytes_sent_total";
 /// with an error frame instead of run or sent.
 pub const REFUSALS: &str = "rpc_refusals_total";
 /// Counter, `reason` (`full`, `evicted`, `closed`, `rate-limited`,
-/// `too-large`, `unknown-topic`): pushes not delivered; each one goes to
+/// `too-large`, `unknown-topic`, `bus-unavailable`, `bus-full`): pushes not delivered; each one goes to
 /// the dead-letter queue when the server has one.
 pub const PUSHES_UNDELIVERED: &str = "rpc_pushes_undelivered_total";
 /// Counter: undelivered pushes lost because the dead-letter queue was full.

@@ -337,9 +337,11 @@ pub(crate) enum Undelivered {
     RateLimited = 3,
     TooLarge = 4,
     UnknownTopic = 5,
+    BusUnavailable = 6,
+    BusFull = 7,
 }
 
-static UNDELIVERED: Family<Counter, 6> = Family::new(
+static UNDELIVERED: Family<Counter, 8> = Family::new(
     super::PUSHES_UNDELIVERED,
     "reason",
     [
@@ -349,6 +351,8 @@ static UNDELIVERED: Family<Counter, 6> = Family::new(
         "rate-limited",
         "too-large",
         "unknown-topic",
+        "bus-unavailable",
+        "bus-full",
     ],
     counter,
 );

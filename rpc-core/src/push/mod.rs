@@ -1,10 +1,22 @@
 //! Reaching a peer at any moment, not only in answer to a call: push handles
 //! with priorities and full-queue policies, a registry of live sessions
-//! indexed by tag and identity with arrival and departure events, broadcast that encodes once, and a dead-letter queue so that no
-//! undelivered push vanishes silently.
+//! indexed by tag and identity with arrival and departure events, broadcast
+//! that encodes once (across nodes too, through a bus), and a dead-letter
+//! queue so that no undelivered push vanishes silently.
 
+mod bus;
+mod dead_letters;
 mod registry;
 
+#[cfg(feature = "redis")]
+pub use bus::RedisBus;
+pub use bus::{
+    BrokerError, Bus, BusDelivery, BusError, BusFuture, BusLink, BusMessage, BusMessages,
+    BusStatus, Cluster, ClusterHandle, PresenceEntry, PresenceEvent, PresenceEvents,
+};
+pub(crate) use bus::{Node, spawn as cluster_node};
+pub use dead_letters::{DeadLetter, DeadLetterReason};
+pub(crate) use dead_letters::{DeadLetters, dead_letter};
 pub use registry::{
     Audience, BroadcastReport, EventsError, Registry, RegistryEvent, RegistryEvents, RegistryStats,
     SessionHandle,
@@ -18,11 +30,9 @@ use std::{
 
 use bytes::Bytes;
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::{
     codec::{self, CodecError},
-    metrics::record::{self, Undelivered},
     outbound::{Class, Full},
     protocol::{Frame, Notify},
     rate::{RateLimit, TokenBucket},
@@ -61,6 +71,38 @@ pub enum PushPolicy {
     DeadLetter,
 }
 
+/// How a push is queued on the receiving side: its [`Priority`] and what
+/// a full queue does ([`PushPolicy`]). Broadcasts take them through
+/// [`Registry::broadcast_with`], and a broadcast that crosses the bus
+/// carries them to the node of each receiving session, which applies them
+/// there.
+///
+/// A broadcast never waits: [`PushPolicy::Wait`] is taken as
+/// [`PushPolicy::Fail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PushOptions {
+    /// The class the push goes to (default [`Priority::Low`]).
+    pub priority: Priority,
+    /// What a full queue does (default [`PushPolicy::Wait`], taken as
+    /// [`PushPolicy::Fail`] by broadcasts).
+    pub policy: PushPolicy,
+}
+
+impl PushOptions {
+    /// These options with pushes at `priority`.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// These options with `policy` for a full queue.
+    pub fn policy(mut self, policy: PushPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+}
+
 /// Why a push was not queued.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -86,95 +128,6 @@ pub enum PushError {
     /// The value could not be encoded.
     #[error("could not encode the push")]
     Encode(#[source] CodecError),
-}
-
-/// Why a push ended in the dead-letter queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DeadLetterReason {
-    /// The queue was full (drop-newest or dead-letter policy, or `try_push`).
-    Full,
-    /// The push was evicted by a newer one (drop-oldest policy).
-    Evicted,
-    /// The session had ended.
-    Closed,
-    /// The handle's rate limit was crossed.
-    RateLimited,
-    /// The push is larger than the peer accepts.
-    TooLarge,
-    /// The peer serves no method for the push's topic (it answered
-    /// [`ErrorCode::UNKNOWN_TOPIC`](crate::ErrorCode::UNKNOWN_TOPIC)). The
-    /// letter's payload is empty: the push had left this side.
-    UnknownTopic,
-}
-
-/// A push that could not be delivered, with what it carried.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct DeadLetter {
-    /// The session it was meant for.
-    pub session_id: u64,
-    /// Its topic.
-    pub topic: String,
-    /// The encoded value (postcard).
-    pub payload: Bytes,
-    /// Why it was not delivered.
-    pub reason: DeadLetterReason,
-}
-
-/// Where undelivered pushes go, when the server was given a dead-letter queue.
-#[derive(Debug, Clone)]
-pub(crate) struct DeadLetters(mpsc::Sender<DeadLetter>);
-
-impl DeadLetters {
-    pub(crate) fn new(sender: mpsc::Sender<DeadLetter>) -> Self {
-        Self(sender)
-    }
-
-    /// Records an undelivered frame (a whole encoded notify frame).
-    pub(crate) fn record(&self, session_id: u64, frame: &Bytes, reason: DeadLetterReason) {
-        let Ok(decoded) = codec::decode(frame, usize::MAX) else {
-            return;
-        };
-        let Frame::Notify(Notify { topic }) = decoded.frame else {
-            return;
-        };
-        let letter = DeadLetter {
-            session_id,
-            topic: topic.to_owned(),
-            payload: decoded.payload,
-            reason,
-        };
-        if self.0.try_send(letter).is_err() {
-            record::dead_letter_lost();
-            tracing::error!(
-                session_id,
-                topic,
-                ?reason,
-                "dead-letter queue full or gone; push lost"
-            );
-        }
-    }
-}
-
-impl DeadLetters {
-    /// Records a push the peer reported it serves no method for; `false`
-    /// when the queue is full or gone (the caller logs it, bounded).
-    pub(crate) fn unknown_topic(&self, session_id: u64, topic: &str) -> bool {
-        let queued = self
-            .0
-            .try_send(DeadLetter {
-                session_id,
-                topic: topic.to_owned(),
-                payload: Bytes::new(),
-                reason: DeadLetterReason::UnknownTopic,
-            })
-            .is_ok();
-        if !queued {
-            record::dead_letter_lost();
-        }
-        queued
-    }
 }
 
 /// Encodes a notification frame, once, for any number of sessions.
@@ -360,16 +313,6 @@ impl PushHandle {
     }
 
     fn dead_letter(&self, frame: &Bytes, reason: DeadLetterReason) {
-        record::undelivered(match reason {
-            DeadLetterReason::Full => Undelivered::Full,
-            DeadLetterReason::Evicted => Undelivered::Evicted,
-            DeadLetterReason::Closed => Undelivered::Closed,
-            DeadLetterReason::RateLimited => Undelivered::RateLimited,
-            DeadLetterReason::TooLarge => Undelivered::TooLarge,
-            DeadLetterReason::UnknownTopic => Undelivered::UnknownTopic,
-        });
-        if let Some(dead_letters) = &self.dead_letters {
-            dead_letters.record(self.session_id, frame, reason);
-        }
+        dead_letter(self.dead_letters.as_ref(), self.session_id, frame, reason);
     }
 }

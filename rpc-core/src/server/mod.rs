@@ -60,6 +60,7 @@ pub struct ServerBuilder {
     auth: Option<Arc<AuthHook>>,
     hooks: Hooks,
     dead_letters: Option<DeadLetters>,
+    cluster: Option<crate::Cluster>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
 }
@@ -205,6 +206,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Makes the server one node of `cluster`: its registry's broadcasts
+    /// and pushes reach sessions on the other nodes through the cluster's
+    /// bus, and presence tells which identities are on which node
+    /// ([`Registry::cluster`]). See docs/scale-out.md.
+    pub fn cluster(mut self, cluster: crate::Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
     /// Serves every connection over TLS with `tls`'s certificate (the
     /// `tls` feature): clients connect with `wss://`. Each connection's
     /// task runs its TLS handshake before the WebSocket upgrade, within
@@ -319,8 +329,21 @@ impl ServerBuilder {
             return Err(err.into());
         }
         self.config.validate()?;
+        if let Some(cluster) = &self.cluster {
+            cluster.validate()?;
+        }
         let described = self.routes.describe();
-        let registry = Registry::new(self.config.registry_events);
+        let (node, driver) = self
+            .cluster
+            .map(|cluster| {
+                crate::push::cluster_node(
+                    cluster,
+                    self.config.registry_events,
+                    self.dead_letters.clone(),
+                )
+            })
+            .unzip();
+        let registry = Registry::with_node(self.config.registry_events, node);
         let shutdown = CancellationToken::new();
         let ctx = Arc::new(Context {
             operations: Operations::new(&self.config, shutdown.clone()),
@@ -343,6 +366,10 @@ impl ServerBuilder {
         });
         ctx.tracker
             .spawn(connection::accept_loop(incoming, Arc::clone(&ctx)));
+        if let Some(driver) = driver {
+            ctx.tracker
+                .spawn(driver.run(ctx.registry.clone(), ctx.shutdown.clone()));
+        }
         Ok(Server { local_addr, ctx })
     }
 }
@@ -425,6 +452,7 @@ impl Server {
             auth: None,
             hooks: Hooks::default(),
             dead_letters: None,
+            cluster: None,
             #[cfg(feature = "tls")]
             tls: None,
         }

@@ -134,6 +134,14 @@ impl<T> Index<T> {
         }
     }
 
+    /// Every session with a subject, as `(id, subject)`.
+    pub(super) fn subjects(&self) -> Vec<(u64, String)> {
+        self.subjects
+            .iter()
+            .flat_map(|(subject, ids)| ids.iter().map(|id| (*id, subject.clone())))
+            .collect()
+    }
+
     /// Distinct `key=value` tags and subjects indexed now.
     pub(super) fn sizes(&self) -> (usize, usize) {
         (

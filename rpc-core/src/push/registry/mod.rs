@@ -2,13 +2,18 @@
 //! broadcast, and arrival and departure events. It holds weak references
 //! only, indexes sessions by tag and by identity subject so that a look-up
 //! costs the size of its answer, and a session leaves it, and every index,
-//! when it ends.
+//! when it ends. `fanout` holds broadcast and pushes to a session of any
+//! node; `index` the tables; `events` arrivals and departures; `handle`
+//! what a look-up returns.
 
 mod events;
+mod fanout;
 mod handle;
 mod index;
 
 pub use events::{EventsError, RegistryEvent, RegistryEvents};
+pub use fanout::BroadcastReport;
+pub(crate) use fanout::deliver;
 pub use handle::SessionHandle;
 pub(crate) use index::TagChange;
 
@@ -17,11 +22,9 @@ use std::{
     sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak},
 };
 
-use bytes::Bytes;
-use serde::Serialize;
 use tokio::sync::broadcast;
 
-use super::{PushError, PushHandle, PushPolicy, encode_push};
+use super::{ClusterHandle, Node};
 use crate::session::Shared;
 use index::Index;
 
@@ -37,22 +40,6 @@ pub enum Audience<'a> {
     Tag(&'a str, &'a str),
     /// Sessions whose identity has this subject.
     Identity(&'a str),
-}
-
-/// What a broadcast achieved.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BroadcastReport {
-    /// Sessions whose queue took the push.
-    pub reached: usize,
-    /// Sessions whose queue was full (the push went to the dead-letter
-    /// queue, if there is one).
-    pub full: usize,
-    /// Sessions that closed in the meantime.
-    pub closed: usize,
-    /// Sessions whose peer accepts no message this large (the push went
-    /// to the dead-letter queue, if there is one).
-    pub too_large: usize,
 }
 
 /// How much a registry holds now, from [`Registry::stats`]: for metrics,
@@ -79,6 +66,8 @@ pub struct Registry {
 struct Inner {
     index: RwLock<Index<Weak<Shared>>>,
     events: broadcast::Sender<RegistryEvent>,
+    /// The node this registry is part of, when the server has a bus.
+    node: Option<Arc<Node>>,
 }
 
 impl fmt::Debug for Registry {
@@ -93,12 +82,24 @@ impl Registry {
     /// An empty registry that keeps the last `events` events for slow
     /// subscribers (at least 1).
     pub(crate) fn new(events: usize) -> Self {
+        Self::with_node(events, None)
+    }
+
+    /// An empty registry, one `node` of a cluster if given.
+    pub(crate) fn with_node(events: usize, node: Option<Arc<Node>>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 index: RwLock::new(Index::default()),
                 events: broadcast::channel(events.max(1)).0,
+                node,
             }),
         }
+    }
+
+    /// The node this registry is part of, when the server was given a
+    /// [`Cluster`](crate::Cluster): its name, bus status and presence.
+    pub fn cluster(&self) -> Option<ClusterHandle> {
+        self.inner.node.clone().map(ClusterHandle)
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Index<Weak<Shared>>> {
@@ -215,22 +216,9 @@ impl Registry {
         live
     }
 
-    /// Pushes one notification to every session in `audience`, encoding it
-    /// once. Never waits: a full queue counts as `full` and its push goes to
-    /// the dead-letter queue, if there is one. Only the sessions in
-    /// `audience` are touched.
-    ///
-    /// # Errors
-    ///
-    /// [`PushError::Encode`] when the value does not encode.
-    pub fn broadcast<T: Serialize + ?Sized>(
-        &self,
-        audience: Audience<'_>,
-        topic: &str,
-        value: &T,
-    ) -> Result<BroadcastReport, PushError> {
-        let frame = encode_push(topic, value)?;
-        Ok(deliver(&self.live(audience, |_| true), &frame))
+    /// Every session with an identity: its id and subject, for presence.
+    pub(crate) fn identities(&self) -> Vec<(u64, String)> {
+        self.read().subjects()
     }
 
     /// Subscribes to arrivals and departures from now on.
@@ -275,18 +263,4 @@ impl Registry {
             }
         }
     }
-}
-
-/// Queues one encoded frame to each of `sessions`, without waiting.
-pub(crate) fn deliver(sessions: &[Arc<Shared>], frame: &Bytes) -> BroadcastReport {
-    let mut report = BroadcastReport::default();
-    for shared in sessions {
-        match PushHandle::new(shared).try_push_frame(frame.clone(), PushPolicy::Fail) {
-            Ok(()) => report.reached += 1,
-            Err(PushError::Full) => report.full += 1,
-            Err(PushError::TooLarge { .. }) => report.too_large += 1,
-            Err(_) => report.closed += 1,
-        }
-    }
-    report
 }
