@@ -314,17 +314,14 @@ class Listing:
         name = path.get("path") or path.get("name")
         full = self.paths.get(str(path.get("id")))
         if not name and full is not None:
-            # Newer rustdoc leaves the path of a qualified path's trait
-            # empty (`<S as Serializer>::Ok`): name it from the index.
+            # Newer rustdoc leaves some paths empty (the trait of a
+            # qualified path, `<S as Serializer>::Ok`; types named in a
+            # macro's expansion): name them from the index.
             name = full["path"][-1]
         if str(path.get("id")) in self.public_paths:
             name = self.public_paths[str(path.get("id"))]
         elif full is not None and full.get("crate_id") == 0:
             name = "::".join(full["path"])
-        elif not name and full is not None:
-            # rustdoc leaves the path empty for some types named inside a
-            # macro's expansion (the std impls of rpc_core::schema).
-            name = full["path"][-1]
         return (name or "?") + self.args(path.get("args"))
 
     def args(self, args):
