@@ -666,7 +666,5 @@ pub mod __private {
         result::Result::{self, Err, Ok},
         string::ToString,
         sync::{Arc, OnceLock},
-        vec,
-        vec::Vec,
     };
 }

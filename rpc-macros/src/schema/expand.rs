@@ -127,12 +127,17 @@ fn struct_shape<'a>(
         (Style::Unit, _) => quote!(#schema::Shape::UnitStruct),
         (Style::Newtype, Content::One(ty)) => quote!(#schema::Shape::Newtype(#ty)),
         (Style::Struct, Content::Many(items)) => {
-            quote!(#schema::Shape::Struct(#private::vec![#(#items),*]))
+            let list = list(private, &items);
+            quote!(#schema::Shape::Struct(#list))
         }
         (_, Content::Many(items)) => {
-            quote!(#schema::Shape::TupleStruct(#private::vec![#(#items),*]))
+            let list = list(private, &items);
+            quote!(#schema::Shape::TupleStruct(#list))
         }
-        (_, Content::One(ty)) => quote!(#schema::Shape::TupleStruct(#private::vec![#ty])),
+        (_, Content::One(ty)) => {
+            let list = list(private, &[ty]);
+            quote!(#schema::Shape::TupleStruct(#list))
+        }
     };
     (shape, described)
 }
@@ -153,12 +158,17 @@ fn enum_shape<'a>(variants: &'a [Variant], paths: &Paths) -> (TokenStream, Vec<&
                 (Style::Unit, _) => quote!(#schema::VariantShape::Unit),
                 (Style::Newtype, Content::One(ty)) => quote!(#schema::VariantShape::Newtype(#ty)),
                 (Style::Struct, Content::Many(items)) => {
-                    quote!(#schema::VariantShape::Struct(#private::vec![#(#items),*]))
+                    let list = list(private, &items);
+                    quote!(#schema::VariantShape::Struct(#list))
                 }
                 (_, Content::Many(items)) => {
-                    quote!(#schema::VariantShape::Tuple(#private::vec![#(#items),*]))
+                    let list = list(private, &items);
+                    quote!(#schema::VariantShape::Tuple(#list))
                 }
-                (_, Content::One(ty)) => quote!(#schema::VariantShape::Tuple(#private::vec![#ty])),
+                (_, Content::One(ty)) => {
+                    let list = list(private, &[ty]);
+                    quote!(#schema::VariantShape::Tuple(#list))
+                }
             }
         };
         let name = LitStr::new(&variant.name, variant.ident.span());
@@ -166,10 +176,15 @@ fn enum_shape<'a>(variants: &'a [Variant], paths: &Paths) -> (TokenStream, Vec<&
         let index = variant.index;
         items.push(quote!(#schema::Variant::new(#name, #docs, #index, #shape)));
     }
-    (
-        quote!(#schema::Shape::Enum(#private::vec![#(#items),*])),
-        described,
-    )
+    let list = list(private, &items);
+    (quote!(#schema::Shape::Enum(#list)), described)
+}
+
+/// A `Vec` of `items`, built with `<[_]>::into_vec`: an inherent method, so
+/// it needs no prelude in the user's module, and prettyplease formats it
+/// (it leaves a `vec![..]` as written).
+fn list(private: &TokenStream, items: &[TokenStream]) -> TokenStream {
+    quote!(<[_]>::into_vec(#private::Box::new([#(#items),*])))
 }
 
 /// The described fields of a struct or a variant.
