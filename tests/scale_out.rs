@@ -91,6 +91,25 @@ async fn heard(rx: &mut mpsc::UnboundedReceiver<(String, String)>) -> (String, S
         .expect("the client lives")
 }
 
+/// `client` joins `room` through the `Rooms` router of its node.
+async fn join(client: &Client, room: &str) {
+    within("join", RoomsClient::new(client.peer()).join(room.into()))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// `client` says `text` in `room`; how many sessions of its own node heard.
+async fn say(client: &Client, room: &str, text: &str) -> u64 {
+    within(
+        "say",
+        RoomsClient::new(client.peer()).say(room.into(), text.into()),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+}
+
 fn said(room: &str, text: &str) -> (String, String) {
     (room.to_owned(), text.to_owned())
 }
@@ -105,24 +124,12 @@ async fn broadcasts_and_pushes_reach_sessions_on_every_node() {
     let (alice, mut alice_heard) = user(&a, "alice").await;
     let (bob, mut bob_heard) = user(&b, "bob").await;
     let (_carol, mut carol_heard) = user(&b, "carol").await;
-    RoomsClient::new(alice.peer())
-        .join("rust".into())
-        .await
-        .unwrap()
-        .unwrap();
-    RoomsClient::new(bob.peer())
-        .join("rust".into())
-        .await
-        .unwrap()
-        .unwrap();
+    join(&alice, "rust").await;
+    join(&bob, "rust").await;
 
     // Through the router: one session of node a reached here, bob on b
     // through the bus.
-    let reached = RoomsClient::new(alice.peer())
-        .say("rust".into(), "hello".into())
-        .await
-        .unwrap()
-        .unwrap();
+    let reached = say(&alice, "rust", "hello").await;
     assert_eq!(reached, 1);
     assert_eq!(heard(&mut alice_heard).await, said("rust", "hello"));
     assert_eq!(heard(&mut bob_heard).await, said("rust", "hello"));
@@ -206,11 +213,7 @@ async fn the_receiving_node_applies_its_own_limits_and_dead_letters() {
         .connect(&format!("ws://{}/?user=small", b.local_addr().unwrap()))
         .await
         .unwrap();
-    RoomsClient::new(small.peer())
-        .join("rust".into())
-        .await
-        .unwrap()
-        .unwrap();
+    join(&small, "rust").await;
     let small_id = b.registry().find(Audience::Identity("small"))[0].id();
 
     // Too large for the session's peer: b finds out, and the dead letter
@@ -348,18 +351,9 @@ async fn the_broker_going_away_dead_letters_then_its_return_restores_delivery() 
     let (b, _) = node("b", &redis, TTL).await;
     let (alice, mut alice_heard) = user(&a, "alice").await;
     let (bob, mut bob_heard) = user(&b, "bob").await;
-    let alice_rooms = RoomsClient::new(alice.peer());
-    alice_rooms.join("rust".into()).await.unwrap().unwrap();
-    RoomsClient::new(bob.peer())
-        .join("rust".into())
-        .await
-        .unwrap()
-        .unwrap();
-    alice_rooms
-        .say("rust".into(), "before".into())
-        .await
-        .unwrap()
-        .unwrap();
+    join(&alice, "rust").await;
+    join(&bob, "rust").await;
+    say(&alice, "rust", "before").await;
     assert_eq!(heard(&mut bob_heard).await, said("rust", "before"));
     assert_eq!(heard(&mut alice_heard).await, said("rust", "before"));
 
@@ -399,11 +393,7 @@ async fn the_broker_going_away_dead_letters_then_its_return_restores_delivery() 
     redis.restart().await;
     within("a reconnects", connected(&a)).await;
     within("b reconnects", connected(&b)).await;
-    alice_rooms
-        .say("rust".into(), "after".into())
-        .await
-        .unwrap()
-        .unwrap();
+    say(&alice, "rust", "after").await;
     assert_eq!(heard(&mut bob_heard).await, said("rust", "after"));
     assert_eq!(heard(&mut alice_heard).await, said("rust", "after"));
 }
@@ -491,21 +481,9 @@ async fn the_example_servers_rooms_span_their_nodes() {
     assert_eq!(one.registry().cluster().unwrap().node(), "one");
     let (ann, mut ann_heard) = user(&one, "ann").await;
     let (ben, mut ben_heard) = user(&two, "ben").await;
-    RoomsClient::new(ann.peer())
-        .join("ops".into())
-        .await
-        .unwrap()
-        .unwrap();
-    RoomsClient::new(ben.peer())
-        .join("ops".into())
-        .await
-        .unwrap()
-        .unwrap();
-    let reached = RoomsClient::new(ben.peer())
-        .say("ops".into(), "deploying".into())
-        .await
-        .unwrap()
-        .unwrap();
+    join(&ann, "ops").await;
+    join(&ben, "ops").await;
+    let reached = say(&ben, "ops", "deploying").await;
     assert_eq!(reached, 1);
     assert_eq!(heard(&mut ann_heard).await, said("ops", "deploying"));
     assert_eq!(heard(&mut ben_heard).await, said("ops", "deploying"));

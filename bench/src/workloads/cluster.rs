@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Plan, Workload, progress};
+use super::{Plan, Workload, fanout::broadcast_round, progress};
 use crate::{
     error::BenchError,
     process::ServerProcess,
@@ -29,9 +29,6 @@ use crate::{
 
 /// Round trips per run of the latency figures.
 const SAMPLES: usize = 200;
-
-/// How long one broadcast may take to arrive everywhere.
-const ROUND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long the servers may take to register every subscription.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -116,7 +113,7 @@ async fn measure_fanout(
         for run in 0..=plan.runs {
             tokio::time::sleep(BETWEEN_ROUNDS).await;
             *round += 1;
-            let elapsed = one_round(trigger, &probe, *round, sessions, local).await?;
+            let elapsed = broadcast_round(&**trigger, &probe, *round, sessions, local).await?;
             let millis = elapsed.as_secs_f64() * 1e3;
             if run > 0 {
                 figure.push(System::Rpc, millis);
@@ -151,7 +148,7 @@ async fn measure_latency(
             let mut samples = Vec::with_capacity(SAMPLES);
             for _ in 0..SAMPLES {
                 *round += 1;
-                let elapsed = one_round(trigger, &probe, *round, 1, local).await?;
+                let elapsed = broadcast_round(&**trigger, &probe, *round, 1, local).await?;
                 samples.push(elapsed.as_secs_f64() * 1e6);
             }
             let median = stats::median(&samples).unwrap_or(f64::NAN);
@@ -169,40 +166,6 @@ async fn measure_latency(
     }
     drop(subscriber);
     Ok(())
-}
-
-/// One broadcast: the time from the call until `sessions` have it; the
-/// call must report `local` sessions of its own node reached.
-async fn one_round(
-    trigger: &RpcClient,
-    probe: &Probe,
-    round: u64,
-    sessions: usize,
-    local: u64,
-) -> Result<Duration, BenchError> {
-    probe.arm(round, sessions);
-    let began = Instant::now();
-    let all_received = async {
-        tokio::time::timeout(ROUND_TIMEOUT, probe.wait())
-            .await
-            .map_err(|_| BenchError::Timeout {
-                what: "a broadcast across nodes",
-                seconds: ROUND_TIMEOUT.as_secs(),
-            })?;
-        Ok(began.elapsed())
-    };
-    let sent = async {
-        let sent = trigger.broadcast(round).await?;
-        if sent == local {
-            Ok(())
-        } else {
-            Err(BenchError::Unexpected(format!(
-                "broadcast reached {sent} local sessions, not {local}"
-            )))
-        }
-    };
-    let ((), elapsed) = tokio::try_join!(sent, all_received)?;
-    Ok(elapsed)
 }
 
 /// Waits until the nodes together count `sessions` subscribers (round 0

@@ -75,7 +75,9 @@ async fn measure<C: BenchClient>(
         for run in 0..=plan.runs {
             tokio::time::sleep(BETWEEN_ROUNDS).await;
             round += 1;
-            let millis = broadcast(&*clients[0], &probe, round, sessions).await?;
+            let all = sessions as u64;
+            let elapsed = broadcast_round(&*clients[0], &probe, round, sessions, all).await?;
+            let millis = elapsed.as_secs_f64() * 1e3;
             if run > 0 {
                 figure.push(server.system(), millis);
                 progress(
@@ -110,13 +112,16 @@ async fn all_subscribed<C: BenchClient>(trigger: &C, sessions: usize) -> Result<
 }
 
 /// One round: arms the probe, triggers the broadcast, and answers the
-/// milliseconds until every session had the notification.
-async fn broadcast<C: BenchClient>(
+/// time until all `sessions` had the notification. The broadcast must
+/// report `reached` sessions (those of the trigger's own server); one that
+/// reached another number fails at once rather than after the timeout.
+pub(super) async fn broadcast_round<C: BenchClient>(
     trigger: &C,
     probe: &Probe,
     round: u64,
     sessions: usize,
-) -> Result<f64, BenchError> {
+    reached: u64,
+) -> Result<Duration, BenchError> {
     probe.arm(round, sessions);
     let began = Instant::now();
     let all_received = async {
@@ -128,18 +133,16 @@ async fn broadcast<C: BenchClient>(
             })?;
         Ok(began.elapsed())
     };
-    // A broadcast that reached fewer sessions fails at once rather than
-    // after the timeout.
     let sent = async {
         let sent = trigger.broadcast(round).await?;
-        if usize::try_from(sent).ok() == Some(sessions) {
+        if sent == reached {
             Ok(())
         } else {
             Err(BenchError::Unexpected(format!(
-                "broadcast reached {sent} sessions, not {sessions}"
+                "broadcast reached {sent} sessions, not {reached}"
             )))
         }
     };
     let ((), elapsed) = tokio::try_join!(sent, all_received)?;
-    Ok(elapsed.as_secs_f64() * 1e3)
+    Ok(elapsed)
 }
