@@ -495,3 +495,32 @@ fn the_example_refuses_a_node_without_a_bus() {
     let complaint = Options::parse(args).unwrap_err();
     assert!(complaint.contains("--node"), "{complaint}");
 }
+
+#[tokio::test]
+async fn undecodable_bus_messages_cost_a_few_log_lines_and_delivery_goes_on() {
+    let redis = Redis::start().await;
+    let logs = common::logs::logged(async {
+        let (a, _) = node("a", &redis, TTL).await;
+        let (b, _) = node("b", &redis, TTL).await;
+        let (alice, _alice_heard) = user(&a, "alice").await;
+        let (bob, mut bob_heard) = user(&b, "bob").await;
+        join(&alice, "rust").await;
+        join(&bob, "rust").await;
+        // Whatever else shares the broker publishes 200 messages no node
+        // can decode (a varint that never ends), before alice speaks: the
+        // broker delivers them to b first.
+        let garbage = format!("\"{}\"", "\\xff".repeat(16));
+        redis.publish("wsduplex:all", &garbage, 200).await;
+        say(&alice, "rust", "still here").await;
+        assert_eq!(heard(&mut bob_heard).await, said("rust", "still here"));
+    })
+    .await;
+    let b_lines = logs
+        .lines()
+        .filter(|line| line.contains("bus message dropped") && line.contains("node=\"b\""))
+        .count();
+    assert!(
+        (1..=10).contains(&b_lines),
+        "node b logged {b_lines} lines for 200 undecodable messages:\n{logs}"
+    );
+}

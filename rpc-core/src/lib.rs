@@ -41,8 +41,9 @@
 //!   endpoint inside an HTTP server of yours, sharing its port.
 //! - `recording`: session recordings (a tap at the transport seam, a
 //!   writer task, JSON Lines) and their replay, in [`testing`].
-//! - `identity`, `rate`, `text`: small pieces below session and server: who
-//!   the peer is, token-bucket rate limits, peer text clipped for logs.
+//! - `identity`, `rate`, `text`, `log_limit`: small pieces below session and
+//!   server: who the peer is, token-bucket rate limits, peer text clipped for
+//!   logs, WARN lines bounded per window.
 
 #[doc(hidden)]
 pub mod __bench;
@@ -56,6 +57,7 @@ mod config;
 mod context;
 mod error;
 mod identity;
+mod log_limit;
 pub mod metadata;
 pub mod metrics;
 pub mod middleware;

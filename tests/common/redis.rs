@@ -66,6 +66,33 @@ impl Redis {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.child = Some(child);
     }
+
+    /// Publishes `payload` (in `redis-cli`'s quoting: `"\xff"` is a byte)
+    /// on `channel` `times` times, in order, through `redis-cli` as another
+    /// client of the broker would; returns once all are published.
+    pub async fn publish(&self, channel: &str, payload: &str, times: usize) {
+        use tokio::io::AsyncWriteExt as _;
+
+        let mut cli = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-cli runs (it comes with redis-server)");
+        let mut stdin = cli.stdin.take().expect("stdin is piped");
+        let line = format!("PUBLISH {channel} {payload}\n");
+        stdin
+            .write_all(line.repeat(times).as_bytes())
+            .await
+            .unwrap();
+        drop(stdin);
+        let status = tokio::time::timeout(Duration::from_secs(10), cli.wait())
+            .await
+            .expect("redis-cli finishes within 10 s")
+            .unwrap();
+        assert!(status.success(), "redis-cli failed: {status}");
+    }
 }
 
 impl Drop for Redis {

@@ -12,7 +12,6 @@ mod hooks;
 mod inbound;
 mod job;
 mod liveness;
-mod log_limit;
 mod operations;
 mod peer;
 mod pending;
@@ -49,6 +48,7 @@ use crate::{
     config::SessionConfig,
     error::CloseReason,
     identity::Identity,
+    log_limit::LogLimit,
     metadata::DiscoverAnswer,
     metrics::record::{self, Refusal, SessionMetrics},
     outbound::{self, Class, Outbound},
@@ -292,7 +292,7 @@ pub(crate) struct Shared {
     outbound: Outbound,
     liveness: liveness::Liveness,
     /// WARN lines for peer-driven events, bounded per window.
-    log_limit: log_limit::LogLimit,
+    log_limit: LogLimit,
     registry: Option<Registry>,
     dead_letters: Option<DeadLetters>,
     tags: tags::Tags,
@@ -633,7 +633,7 @@ fn launch(
         schema_checks: SchemaChecks::default(),
         outbound,
         liveness: liveness::Liveness::new(),
-        log_limit: log_limit::LogLimit::new(),
+        log_limit: LogLimit::new(),
         registry: setup.registry,
         dead_letters: setup.dead_letters,
         tags: tags::Tags::default(),

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     client::ReconnectPolicy,
+    log_limit::LogLimit,
     push::{DeadLetterReason, DeadLetters, EventsError, Registry, RegistryEvent, RegistryEvents},
 };
 
@@ -150,15 +151,18 @@ fn refuse(node: &Node, outgoing: &Outgoing) {
 }
 
 /// Delivers what other nodes publish, until the subscription ends.
+/// Whatever else publishes on the broker's channels can send anything:
+/// what does not decode costs a bounded number of WARN lines.
 async fn receive(mut messages: BusMessages, registry: &Registry, node: &Node) -> BusError {
+    let log_limit = LogLimit::new();
     while let Some(message) = messages.next().await {
         if message.channel == PRESENCE {
             match Notice::decode(&message.payload) {
                 Ok(notice) if notice.origin != node.name => node.announce(notice),
                 Ok(_) => {}
-                Err(err) => {
-                    tracing::warn!(node = node.name, error = %err, "presence notice dropped");
-                }
+                Err(err) => log_limit.warn(|left_out| {
+                    tracing::warn!(node = node.name, error = %err, left_out, "presence notice dropped");
+                }),
             }
             continue;
         }
@@ -167,7 +171,9 @@ async fn receive(mut messages: BusMessages, registry: &Registry, node: &Node) ->
                 registry.deliver_envelope(&envelope.target, &envelope.frame, envelope.options);
             }
             Ok(_) => {}
-            Err(err) => tracing::warn!(node = node.name, error = %err, "bus message dropped"),
+            Err(err) => log_limit.warn(|left_out| {
+                tracing::warn!(node = node.name, error = %err, left_out, "bus message dropped");
+            }),
         }
     }
     BusError::Lost

@@ -1,6 +1,7 @@
-//! Bounded logging of peer-driven events: a flood of refused requests makes
-//! a few WARN lines per window, each saying how many were left out, instead
-//! of one line per request.
+//! Bounded logging of events someone else drives (a peer's refused
+//! requests, a bus's undecodable messages): a flood makes a few WARN lines
+//! per window, each saying how many were left out, instead of one line per
+//! event.
 
 use std::{
     sync::{Mutex, PoisonError},
@@ -22,7 +23,8 @@ struct State {
     suppressed: u64,
 }
 
-/// One session's budget of WARN lines for peer-driven events.
+/// A budget of WARN lines: one per session for peer-driven events, one per
+/// bus connection for messages it cannot decode.
 #[derive(Debug)]
 pub(crate) struct LogLimit {
     state: Mutex<State>,
