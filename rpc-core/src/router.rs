@@ -78,6 +78,23 @@ pub trait Router: Send + Sync + 'static {
     /// answer rather than a second run.
     fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture;
 
+    /// Whether method number `method` (a call or a cast) starts on the
+    /// session's reader: its handler is polled once right where the request
+    /// is read, and only a handler still pending after that poll moves to
+    /// the handler pool. An answer ready at once then costs no hand-off, and
+    /// the answers to a burst of calls leave in one write.
+    ///
+    /// Only for handlers whose first poll is short (up to their first
+    /// `.await` that waits): while it runs the connection reads nothing
+    /// else, not even a ping. `#[rpc::call(inline)]` and
+    /// `#[rpc::cast(inline)]` set it; the default is `false` for every
+    /// method. Streams and calls naming an operation always start on the
+    /// pool.
+    fn runs_inline(&self, method: usize) -> bool {
+        let _ = method;
+        false
+    }
+
     /// Type schemas of the methods, one per entry of `info().methods` in
     /// that order, which discover answers carry to peers that agreed the
     /// `schemas` feature. `#[rpc::router]` derives them from the methods'
