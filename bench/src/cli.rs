@@ -19,7 +19,8 @@ usage: rpc-bench [--quick] [--json] [--placement NAME]... [--workload NAME]... [
   --placement NAME  one-cpu (1 worker per process, all pinned to one CPU),
                     two-workers (2 workers per process, unpinned) (default: both)
   --workload NAME   latency, pipelined, fanin, idle-memory, fanout, large (default: all of these), cluster (rpc only; needs redis-server)
-  --system NAME     rpc, raw (the batching loop), raw-naive (flush per message), jsonrpsee
+  --system NAME     rpc (add and echo inline), rpc-pool (every handler on the pool),
+                    raw (the batching loop), raw-naive (flush per message), jsonrpsee
                     (default: all; ratios need raw)
   --runs N          runs per figure; the table shows their median (default: 5, quick: 1)
   --duration SECS   measured time of each timed run (default: 1.5, quick: 0.1)";

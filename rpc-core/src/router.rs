@@ -10,7 +10,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::{
     codec,
     error::MountError,
-    metadata::{DiscoverAnswer, RouterInfo},
+    metadata::{DiscoverAnswer, MethodKind, RouterInfo},
     metrics::record::{Served, UNKNOWN_METHOD},
     middleware::Layers,
     protocol::{ErrorCode, Frame, RESERVED_PREFIX, Reply as ReplyHeader},
@@ -325,6 +325,9 @@ pub(crate) struct Route {
     pub(crate) router: usize,
     pub(crate) method: usize,
     pub(crate) timeout: Option<Duration>,
+    /// A call or cast whose handler starts on the reader
+    /// ([`Router::runs_inline`]).
+    pub(crate) inline: bool,
 }
 
 /// The routers mounted on one side, with a dispatch table by wire name.
@@ -390,6 +393,8 @@ impl Routes {
                 router: index,
                 method,
                 timeout: m.timeout_ms.map(Duration::from_millis),
+                inline: matches!(m.kind, MethodKind::Call | MethodKind::Cast)
+                    && router.runs_inline(method),
             };
             self.table.insert(m.name.to_string(), route);
             added.push(m.name.to_string());

@@ -31,6 +31,8 @@ pub struct FnRouter {
     name: &'static str,
     methods: Vec<MethodInfo>,
     handlers: Vec<Handler>,
+    /// Indexes of the methods that start on the reader.
+    inline: Vec<usize>,
     info: Option<&'static RouterInfo>,
 }
 
@@ -40,6 +42,7 @@ impl FnRouter {
             name: leak(name),
             methods: Vec::new(),
             handlers: Vec::new(),
+            inline: Vec::new(),
             info: None,
         }
     }
@@ -99,6 +102,12 @@ impl FnRouter {
         self
     }
 
+    /// Marks the method added last inline ([`Router::runs_inline`]).
+    pub fn inline(mut self) -> Self {
+        self.inline.push(self.handlers.len() - 1);
+        self
+    }
+
     /// Freezes the metadata; needed before mounting.
     pub fn finished(mut self) -> Self {
         let methods: &'static [MethodInfo] =
@@ -115,6 +124,10 @@ impl Router for FnRouter {
 
     fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture {
         (self.handlers[method])(request)
+    }
+
+    fn runs_inline(&self, method: usize) -> bool {
+        self.inline.contains(&method)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The four systems under test behind one client trait, and their servers.
+//! The five systems under test behind one client trait, and their servers.
 //!
 //! Every system serves the same four methods with the same semantics:
 //!
@@ -9,8 +9,9 @@
 //! | `subscribe` | `()` | `()`; the connection now receives `tick` notifications |
 //! | `broadcast` | `(u64,)` | sends `tick(round)` to every subscribed connection, answers how many |
 //!
-//! Each server answers calls on the connection they arrived on; `rpc` and
-//! `jsonrpsee` with their own machinery, the two `raw` loops with
+//! Each server answers calls on the connection they arrived on; `rpc` (and
+//! `rpc-pool`, the same without inline handlers) and `jsonrpsee` with their
+//! own machinery, the two `raw` loops with
 //! hand-written code: `raw` the best such loop (it batches), `raw-naive` the
 //! least code that works (it flushes every message).
 
@@ -39,8 +40,13 @@ const CONNECT_CONCURRENCY: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum System {
-    /// This library.
+    /// This library, with `add` and `echo` marked inline
+    /// ([`rpc::Router::runs_inline`]), as handlers that answer at once
+    /// should be.
     Rpc,
+    /// This library with every handler on the session's handler pool, the
+    /// default for methods not marked inline.
+    RpcPool,
     /// Hand-written tokio-tungstenite with the same postcard frames, writers
     /// that flush once per batch: the baseline ratios are taken against.
     Raw,
@@ -53,8 +59,9 @@ pub enum System {
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 4] = [
+    pub const ALL: [System; 5] = [
         System::Rpc,
+        System::RpcPool,
         System::Raw,
         System::RawNaive,
         System::Jsonrpsee,
@@ -64,6 +71,7 @@ impl System {
     pub fn name(self) -> &'static str {
         match self {
             System::Rpc => "rpc",
+            System::RpcPool => "rpc-pool",
             System::Raw => "raw",
             System::RawNaive => "raw-naive",
             System::Jsonrpsee => "jsonrpsee",
@@ -112,7 +120,7 @@ pub trait BenchClient: Sized + Send + Sync + 'static {
 macro_rules! with_client {
     ($system:expr, $client:ident => $body:expr) => {
         match $system {
-            $crate::systems::System::Rpc => {
+            $crate::systems::System::Rpc | $crate::systems::System::RpcPool => {
                 type $client = $crate::systems::rpc::RpcClient;
                 $body
             }
@@ -167,7 +175,8 @@ impl Running {
 /// When the server cannot bind or start.
 pub async fn serve(system: System, config: ServeConfig) -> Result<Running, BenchError> {
     match system {
-        System::Rpc => rpc::serve(config).await,
+        System::Rpc => rpc::serve(config, rpc::Handlers::Inline).await,
+        System::RpcPool => rpc::serve(config, rpc::Handlers::Pool).await,
         System::Raw => raw::serve::<raw::Batching>(config).await,
         System::RawNaive => raw::serve::<raw::Naive>(config).await,
         System::Jsonrpsee => jsonrpsee::serve(config).await,

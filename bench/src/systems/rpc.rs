@@ -66,9 +66,20 @@ static TICK_METHODS: [MethodInfo; 1] = [MethodInfo::new(
 )];
 static TICKS: RouterInfo = RouterInfo::new("Ticks", "Client side of the fan-out.", &TICK_METHODS);
 
+/// Where the server's `add` and `echo` handlers start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handlers {
+    /// On the reader: they answer at their first poll.
+    Inline,
+    /// On the session's handler pool, like any method not marked inline.
+    Pool,
+}
+
 /// The server's router: the four benchmark methods.
-#[derive(Debug, Default)]
-struct Bench;
+#[derive(Debug)]
+struct Bench {
+    handlers: Handlers,
+}
 
 /// The tag subscribers carry; the broadcast goes to every session with it.
 const SUBSCRIBED: (&str, &str) = ("fanout", "subscribed");
@@ -90,6 +101,11 @@ impl Bench {
 impl Router for Bench {
     fn info(&self) -> &'static RouterInfo {
         &BENCH
+    }
+
+    fn runs_inline(&self, method: usize) -> bool {
+        // `add` and `echo`, which never wait.
+        self.handlers == Handlers::Inline && method <= 1
     }
 
     fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture {
@@ -145,7 +161,7 @@ impl Router for Ticks {
 /// # Errors
 ///
 /// When the server cannot bind.
-pub async fn serve(config: ServeConfig) -> Result<Running, BenchError> {
+pub async fn serve(config: ServeConfig, handlers: Handlers) -> Result<Running, BenchError> {
     let config = ServerConfig::default()
         .max_connections(config.max_connections)
         .session(
@@ -155,7 +171,7 @@ pub async fn serve(config: ServeConfig) -> Result<Running, BenchError> {
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let mut builder = Server::builder().config(config).mount(Bench);
+    let mut builder = Server::builder().config(config).mount(Bench { handlers });
     if let Some(cluster) = cluster()? {
         builder = builder.cluster(cluster);
     }

@@ -1,6 +1,8 @@
 //! Calls and casts from the peer: admission (in-flight limit, draining,
 //! routing), deadlines, cancellation, and the answer. Admitted handlers run
-//! on the session's handler pool ([`super::handlers`]).
+//! on the session's handler pool ([`super::handlers`]); those of an inline
+//! method ([`Router::runs_inline`](crate::Router::runs_inline)) are polled
+//! once here first, and reach the pool only if they wait.
 
 use std::{
     collections::HashMap,
@@ -369,6 +371,9 @@ fn start(
     if !span.is_disabled() {
         crate::otel::adopt(&span, incoming.headers);
     }
+    // A stream keeps running while it sends, and an operation's handler
+    // runs on a task of its own: neither starts on the reader.
+    let inline = route.inline && stream.is_none() && claim.is_none();
     // A claim is made only for a call, which has an id.
     let handler = match claim.zip(incoming.id) {
         None => dispatch(),
@@ -392,7 +397,9 @@ fn start(
     );
 
     let Some(id) = incoming.id else {
-        shared.inbound.jobs.start(job);
+        if let Some(job) = if inline { job.poll_once() } else { Some(job) } {
+            shared.inbound.jobs.start(job);
+        }
         return Ok(());
     };
     // One lock for the duplicate check and the insertion; the job's own
@@ -408,6 +415,19 @@ fn start(
     if let Some((credit, id)) = stream {
         shared.streams.serve(id, credit);
     }
+    let job = if inline {
+        // Polled without the entry: an answer ready at once has nothing to
+        // remove, and no frame of this id can arrive while the reader is
+        // here. Only a handler that waits is entered, as cancellable.
+        drop(running);
+        let Some(job) = job.poll_once() else {
+            return Ok(());
+        };
+        running = shared.inbound.running();
+        job
+    } else {
+        job
+    };
     running.insert(id, serial);
     drop(running);
     shared.inbound.jobs.start(job);

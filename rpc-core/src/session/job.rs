@@ -10,11 +10,11 @@ use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
     time::Duration,
 };
 
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use super::{
     Shared,
@@ -40,11 +40,29 @@ impl Drop for Held {
     }
 }
 
+/// A handler's deadline. Its timer is registered only once the handler
+/// waits: one answered at its first poll never touches the timer wheel.
+struct Deadline {
+    at: Instant,
+    limit: Duration,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl Deadline {
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let at = self.at;
+        self.sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)))
+            .as_mut()
+            .poll(cx)
+    }
+}
+
 /// A running handler and what its end must do.
 pub(super) struct Job {
     handler: HandlerFuture,
-    /// Boxed, and only when the method or the session sets a deadline.
-    deadline: Option<(Pin<Box<Sleep>>, Duration)>,
+    /// Only when the method or the session sets a deadline.
+    deadline: Option<Deadline>,
     held: Held,
     /// The call's id; `None` for a cast.
     id: Option<u64>,
@@ -73,7 +91,11 @@ impl Job {
     ) -> Self {
         Self {
             handler,
-            deadline: deadline.map(|limit| (Box::pin(tokio::time::sleep(limit)), limit)),
+            deadline: deadline.map(|limit| Deadline {
+                at: Instant::now() + limit,
+                limit,
+                sleep: None,
+            }),
             held,
             id,
             serial,
@@ -85,16 +107,28 @@ impl Job {
         }
     }
 
+    /// Polls the job once where it stands (on the reader, for an inline
+    /// method); gives it back if its handler waits, for the pool to run.
+    /// The waker is a no-op: the pool polls the job again when it takes it,
+    /// and a future registers its waker anew on every poll.
+    pub(super) fn poll_once(mut self) -> Option<Self> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match Pin::new(&mut self).poll(&mut cx) {
+            Poll::Ready(()) => None,
+            Poll::Pending => Some(self),
+        }
+    }
+
     /// The handler's outcome, if it has one by now.
     fn outcome(&mut self, cx: &mut Context<'_>) -> Poll<Result<Reply, HandlerError>> {
         match catch_unwind(AssertUnwindSafe(|| self.handler.as_mut().poll(cx))) {
             Ok(Poll::Ready(outcome)) => Poll::Ready(outcome),
             Err(panic) => Poll::Ready(Err(panicked(&*panic))),
             Ok(Poll::Pending) => match &mut self.deadline {
-                Some((sleep, limit)) => sleep.as_mut().poll(cx).map(|()| {
+                Some(deadline) => deadline.poll_expired(cx).map(|()| {
                     Err(HandlerError::new(
                         ErrorCode::TIMEOUT,
-                        format!("handler exceeded its deadline of {limit:?}"),
+                        format!("handler exceeded its deadline of {:?}", deadline.limit),
                     ))
                 }),
                 None => Poll::Pending,
