@@ -131,6 +131,15 @@ impl Started {
         }
     }
 
+    /// Work that started at `at`, a clock read the caller needed anyway.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn at(at: tokio::time::Instant) -> Self {
+        Self {
+            #[cfg(feature = "metrics")]
+            at: at.into_std(),
+        }
+    }
+
     #[cfg(feature = "metrics")]
     fn seconds(self) -> f64 {
         self.at.elapsed().as_secs_f64()

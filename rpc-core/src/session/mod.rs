@@ -321,12 +321,11 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// A slot of the peer's `max_in_flight` for a call or stream, waiting
-    /// at most `limit` (see [`SessionConfig::max_queued_calls`]), and what
-    /// is left of `limit`.
+    /// at most `limit` (see [`SessionConfig::max_queued_calls`]).
     pub(crate) async fn slot(
         &self,
         limit: std::time::Duration,
-    ) -> Result<(slots::Slot, std::time::Duration), crate::Error> {
+    ) -> Result<slots::Slot, crate::Error> {
         self.slots
             .take(limit, || crate::Error::Closed(self.close_reason()))
             .await

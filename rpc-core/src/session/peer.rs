@@ -8,6 +8,7 @@ use std::{
 
 use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{Shared, pending::Answer};
@@ -239,7 +240,9 @@ impl Peer {
         options: CallOptions,
         decode: impl FnOnce(Bytes) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let started = Started::now();
+        // One clock read for the deadline and the metrics both.
+        let now = Instant::now();
+        let started = Started::at(now);
         let id = self.shared.next_id();
         let span = tracing::debug_span!(
             "call",
@@ -262,12 +265,16 @@ impl Peer {
             let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
             // Held until the answer: calls over the peer's limit wait here,
             // within the call's timeout.
-            let (_slot, timeout) = self.shared.slot(timeout).await?;
-            let answer = self.request(id, bytes, timeout).await?;
+            let _slot = self.shared.slot(timeout).await?;
+            let answer = self.request(id, bytes, (now + timeout, timeout)).await?;
             decode(answer)
-        }
-        .instrument(span)
-        .await;
+        };
+        // A disabled span costs nothing then, not an enter and exit per poll.
+        let outcome = if span.is_disabled() {
+            outcome.await
+        } else {
+            outcome.instrument(span).await
+        };
         if let Some(hash) = settle {
             self.shared.schema_checks().settle(method, hash, &outcome);
         }
@@ -349,7 +356,7 @@ impl Peer {
         let answer = self
             // The peer answers discover requests itself, outside its
             // in-flight limit: no slot.
-            .request(id, bytes, self.shared.config.call_timeout)
+            .request(id, bytes, after(self.shared.config.call_timeout))
             .await?;
         decode_described(&answer, self.shared.features()).map_err(Error::Decode)
     }
@@ -396,9 +403,15 @@ impl Peer {
         self.shared.closed().await
     }
 
-    /// Sends a request frame and waits for its answer. Dropping the future
-    /// (or the timeout) forgets the call and tells the peer to cancel it.
-    async fn request(&self, id: u64, frame: Bytes, timeout: Duration) -> Result<Bytes, Error> {
+    /// Sends a request frame and waits for its answer until `deadline`,
+    /// which is `timeout` after the call began. Dropping the future (or the
+    /// timeout) forgets the call and tells the peer to cancel it.
+    async fn request(
+        &self,
+        id: u64,
+        frame: Bytes,
+        (deadline, timeout): (Instant, Duration),
+    ) -> Result<Bytes, Error> {
         let answer = self.shared.pending.register(id).map_err(Error::Closed)?;
         let mut guard = CancelOnDrop {
             shared: &self.shared,
@@ -416,7 +429,7 @@ impl Peer {
                 Err(_) => Err(Error::Indeterminate(self.shared.close_reason())),
             }
         };
-        let result = tokio::time::timeout(timeout, exchange)
+        let result = tokio::time::timeout_at(deadline, exchange)
             .await
             .unwrap_or(Err(Error::Timeout(timeout)));
         // Only a timeout leaves the entry in the table (an answer or the
@@ -425,6 +438,12 @@ impl Peer {
         drop(guard);
         result
     }
+}
+
+/// A deadline `timeout` from now, with the timeout, for
+/// [`Peer::request`].
+fn after(timeout: Duration) -> (Instant, Duration) {
+    (Instant::now() + timeout, timeout)
 }
 
 /// Forgets a pending call when its future ends; if it was still waiting

@@ -39,15 +39,20 @@ pub(super) async fn run(
         timeout: config.reassembly_timeout,
     });
     // Created once: a fresh `cancelled()` future per message would register
-    // (and lock) a waiter on the token every time.
+    // (and lock) a waiter on the token every time. It is polled only when no
+    // message is ready (polling it takes the token's lock too); the
+    // lock-free check before each message sees a close at once.
     let closing = shared.closing.cancelled();
     tokio::pin!(closing);
     loop {
+        if shared.is_closing() {
+            break;
+        }
         let deadline = reassembly.deadline();
         let next = tokio::select! {
             biased;
-            () = &mut closing => break,
             next = stream.next() => next,
+            () = &mut closing => break,
             () = until(deadline) => {
                 shared.close(reassembly.expired());
                 break;

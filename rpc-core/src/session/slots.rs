@@ -6,26 +6,59 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
-use tokio::{
-    sync::{OwnedSemaphorePermit, Semaphore},
-    time::Instant,
-};
+use tokio::sync::Notify;
 
 use crate::error::Error;
 
 /// A slot of the peer's `max_in_flight`, given back when dropped.
-pub(crate) type Slot = OwnedSemaphorePermit;
+#[derive(Debug)]
+pub(crate) struct Slot {
+    counts: Arc<Counts>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.counts.release();
+    }
+}
+
+/// The free slots and the wait for one: counters rather than a semaphore,
+/// whose release takes a lock every time; here only a release with
+/// requests waiting touches the `Notify`.
+#[derive(Debug)]
+struct Counts {
+    free: AtomicUsize,
+    /// Requests waiting for a slot now.
+    queued: AtomicUsize,
+    freed: Notify,
+    closed: AtomicBool,
+}
+
+impl Counts {
+    fn try_take(&self) -> bool {
+        self.free
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    fn release(&self) {
+        // SeqCst on both sides: either a waiter sees the slot when it looks
+        // after queueing, or this sees it queued and wakes one.
+        self.free.fetch_add(1, Ordering::SeqCst);
+        if self.queued.load(Ordering::SeqCst) > 0 {
+            self.freed.notify_one();
+        }
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct Slots {
-    free: Arc<Semaphore>,
-    /// Requests waiting for a slot now.
-    queued: AtomicUsize,
+    counts: Arc<Counts>,
     max_queued: usize,
 }
 
@@ -34,16 +67,23 @@ impl Slots {
     /// `max_queued` requests to wait for one.
     pub(crate) fn new(peer_max_in_flight: usize, max_queued: usize) -> Self {
         Self {
-            free: Arc::new(Semaphore::new(
-                peer_max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
-            )),
-            queued: AtomicUsize::new(0),
+            counts: Arc::new(Counts {
+                free: AtomicUsize::new(peer_max_in_flight.max(1)),
+                queued: AtomicUsize::new(0),
+                freed: Notify::new(),
+                closed: AtomicBool::new(false),
+            }),
             max_queued,
         }
     }
 
-    /// A free slot, waiting at most `limit` for one; with what is left of
-    /// `limit` after the wait.
+    fn slot(&self) -> Slot {
+        Slot {
+            counts: Arc::clone(&self.counts),
+        }
+    }
+
+    /// A free slot, waiting at most `limit` for one.
     ///
     /// # Errors
     ///
@@ -54,31 +94,49 @@ impl Slots {
         &self,
         limit: Duration,
         on_close: impl FnOnce() -> Error,
-    ) -> Result<(Slot, Duration), Error> {
-        if let Ok(slot) = Arc::clone(&self.free).try_acquire_owned() {
-            return Ok((slot, limit));
+    ) -> Result<Slot, Error> {
+        let counts = &*self.counts;
+        if counts.closed.load(Ordering::Acquire) {
+            return Err(on_close());
         }
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
+        if counts.try_take() {
+            return Ok(self.slot());
+        }
+        if counts.queued.fetch_add(1, Ordering::SeqCst) >= self.max_queued {
+            counts.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(Error::QueueFull {
                 max: self.max_queued,
             });
         }
         // Leaves the queue however the wait ends, the caller's future being
         // dropped included.
-        let _waiting = Waiting(&self.queued);
-        let started = Instant::now();
-        let waited = tokio::time::timeout(limit, Arc::clone(&self.free).acquire_owned()).await;
-        match waited {
-            Ok(Ok(slot)) => Ok((slot, limit.saturating_sub(started.elapsed()))),
-            Ok(Err(_closed)) => Err(on_close()),
+        let _waiting = Waiting(&counts.queued);
+        let wait = async {
+            loop {
+                let freed = counts.freed.notified();
+                tokio::pin!(freed);
+                // Registered before the look, so a release in between counts.
+                freed.as_mut().enable();
+                if counts.closed.load(Ordering::Acquire) {
+                    return false;
+                }
+                if counts.try_take() {
+                    return true;
+                }
+                freed.await;
+            }
+        };
+        match tokio::time::timeout(limit, wait).await {
+            Ok(true) => Ok(self.slot()),
+            Ok(false) => Err(on_close()),
             Err(_) => Err(Error::Timeout(limit)),
         }
     }
 
     /// Ends every wait: the session is closing.
     pub(crate) fn close(&self) {
-        self.free.close();
+        self.counts.closed.store(true, Ordering::Release);
+        self.counts.freed.notify_waiters();
     }
 }
 
@@ -87,7 +145,7 @@ struct Waiting<'a>(&'a AtomicUsize);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -103,7 +161,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waits_for_a_free_slot_within_the_queue_and_the_time_given() {
         let slots = Slots::new(1, 1);
-        let (first, _) = slots.take(Duration::from_secs(1), closed).await.unwrap();
+        let first = slots.take(Duration::from_secs(1), closed).await.unwrap();
         // One may wait; a second waiter is refused at once.
         let waiting = slots.take(Duration::from_secs(1), closed);
         let refused = async {
@@ -121,7 +179,7 @@ mod tests {
         drop(waited);
 
         // No slot frees up: the wait ends with the timeout.
-        let _held = slots.take(Duration::from_secs(1), closed).await.unwrap().0;
+        let _held = slots.take(Duration::from_secs(1), closed).await.unwrap();
         let timed_out = slots.take(Duration::from_millis(50), closed).await;
         assert!(matches!(timed_out, Err(Error::Timeout(_))));
         // A waiter given up by its caller leaves the queue.
@@ -132,9 +190,9 @@ mod tests {
                 _ = abandoned.as_mut() => panic!("no slot is free"),
                 () = std::future::ready(()) => {}
             }
-            assert_eq!(slots.queued.load(Ordering::Acquire), 1);
+            assert_eq!(slots.counts.queued.load(Ordering::Acquire), 1);
         }
-        assert_eq!(slots.queued.load(Ordering::Acquire), 0);
+        assert_eq!(slots.counts.queued.load(Ordering::Acquire), 0);
 
         slots.close();
         let ended = slots.take(Duration::from_secs(1), closed).await;

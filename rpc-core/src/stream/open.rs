@@ -103,7 +103,7 @@ impl Peer {
         let queue_limit = options
             .idle_timeout
             .unwrap_or(self.shared.config().call_timeout);
-        let (_slot, _) = self.shared.slot(queue_limit).await?;
+        let _slot = self.shared.slot(queue_limit).await?;
         let id = self.shared.next_id();
         let window = options.window.unwrap_or(self.shared.config().stream_window);
         let (mut answers, credit) = self.shared.streams().open(id, window);
@@ -175,7 +175,7 @@ impl Peer {
         let idle = options.idle_timeout.or(config.stream_idle_timeout);
         // Held by the stream until it ends: streams over the peer's limit
         // wait here.
-        let (slot, _) = self
+        let slot = self
             .shared
             .slot(idle.unwrap_or(config.call_timeout))
             .await?;
