@@ -197,7 +197,8 @@ pub use rpc_core::*;
 ///
 /// - `impl Router for Calculator`: a dispatch table in declaration order.
 ///   Each method decodes its arguments as one postcard tuple `(a, b)` and
-///   encodes its return value as the answer.
+///   encodes its return value as the answer. With methods marked `inline`,
+///   also [`Router::runs_inline`], true for their indexes.
 /// - Metadata ([`RouterInfo`]) for [`Peer::discover`], registered so that
 ///   [`routers()`] lists every router compiled into the program.
 /// - `pub struct CalculatorClient`: `CalculatorClient::new(peer)` takes any
@@ -438,9 +439,20 @@ pub use rpc_macros::service;
 /// - `timeout = "2s"`: a deadline the serving side enforces; units `ms`,
 ///   `s`, `m`, `h`. A handler still running then is stopped and the caller
 ///   gets an error for which `is_timeout()` is true.
+/// - `idempotent`: the method is safe to ask again; a reconnecting caller
+///   resends a call lost in flight, and the server runs it at most once.
+/// - `inline`: the handler's first poll runs on the connection's reader,
+///   right where the request is read, so an answer ready at once is written
+///   without a hand-off to the handler pool, and the answers to a burst of
+///   such calls share one write; a handler still pending after that poll
+///   moves on to the pool. Use it for handlers that compute briefly and
+///   never block before their first `.await`: arithmetic, a lookup in
+///   memory. The cost: while it runs, the connection reads nothing else (not
+///   even a ping), so a slow first poll holds up every message behind it.
 ///
 /// ```
-/// # struct Store;
+/// # use std::collections::HashMap;
+/// # struct Store { entries: HashMap<String, String> }
 /// #[rpc::router]
 /// impl Store {
 ///     /// Looks a key up.
@@ -449,6 +461,12 @@ pub use rpc_macros::service;
 ///         let _ = key;
 ///         None
 ///     }
+///
+///     /// How many entries there are: answered on the reader.
+///     #[rpc::call(inline)]
+///     async fn len(&self) -> usize {
+///         self.entries.len()
+///     }
 /// }
 /// ```
 pub use rpc_macros::call;
@@ -456,17 +474,35 @@ pub use rpc_macros::call;
 /// Marks a router method that never answers: the caller's stub returns as
 /// soon as the message is queued. Only valid inside an impl block marked
 /// [`#[rpc::router]`](macro@router) or a trait marked
-/// [`#[rpc::service]`](macro@service). A cast returns nothing; it takes the
-/// same options as [`#[rpc::call]`](macro@call).
+/// [`#[rpc::service]`](macro@service). A cast returns nothing.
+///
+/// Options, all optional, as for [`#[rpc::call]`](macro@call):
+///
+/// - `name = "..."` and `timeout = "..."`.
+/// - `inline`: the handler's first poll runs on the connection's reader,
+///   right where the cast is read, with no hand-off to the handler pool (a
+///   handler still pending after that poll moves on to the pool). Use it for
+///   handlers that compute briefly and never block before their first
+///   `.await`: bumping a counter, an update in memory. The cost: while it
+///   runs, the connection reads nothing else (not even a ping).
+///
+/// `idempotent` is for calls only: a cast has no answer to wait for again.
 ///
 /// ```
-/// # struct Chat;
+/// # use std::sync::atomic::{AtomicU64, Ordering};
+/// # struct Chat { typed: AtomicU64 }
 /// #[rpc::router]
 /// impl Chat {
 ///     /// Tells the room that someone is typing.
 ///     #[rpc::cast]
 ///     async fn typing(&self, session: &rpc::Session, room: String) {
 ///         let _ = (session.id(), room);
+///     }
+///
+///     /// Counts a keystroke: run on the reader.
+///     #[rpc::cast(inline)]
+///     async fn keystroke(&self) {
+///         self.typed.fetch_add(1, Ordering::Relaxed);
 ///     }
 /// }
 /// ```
@@ -476,9 +512,11 @@ pub use rpc_macros::cast;
 /// streaming), takes the caller's uploads as an [`Incoming<U>`](Incoming)
 /// parameter (client streaming), or both (bidirectional). Only valid inside
 /// an impl block marked [`#[rpc::router]`](macro@router) or a trait marked
-/// [`#[rpc::service]`](macro@service); it takes the same
-/// options as [`#[rpc::call]`](macro@call), where `timeout` is a deadline on
-/// the whole exchange.
+/// [`#[rpc::service]`](macro@service); it takes the `name` and `timeout`
+/// options of [`#[rpc::call]`](macro@call), where `timeout` is a deadline on
+/// the whole exchange. It takes neither `idempotent` (a stream is not
+/// retried) nor `inline` (a stream's handler keeps running while it sends,
+/// so it always starts on the handler pool).
 ///
 /// - Return `impl Stream<Item = T>` (from an `async fn` or a plain `fn`), or
 ///   `Result<impl Stream<Item = T>, E>` to refuse the stream before any

@@ -1,6 +1,7 @@
 //! The method attributes `#[rpc::call(..)]`, `#[rpc::cast(..)]` and
 //! `#[rpc::stream(..)]`: which attributes they are, and their options
-//! (`name`, `timeout`, and `idempotent` for calls).
+//! (`name`, `timeout`, `idempotent` for calls, and `inline` for calls and
+//! casts).
 
 use std::fmt;
 
@@ -32,8 +33,9 @@ impl fmt::Display for Kind {
 /// ones.
 fn options(kind: Kind) -> &'static str {
     match kind {
-        Kind::Call => "`name = \"...\"`, `timeout = \"...\"` and `idempotent`",
-        Kind::Cast | Kind::Stream => "`name = \"...\"` and `timeout = \"...\"`",
+        Kind::Call => "`name = \"...\"`, `timeout = \"...\"`, `idempotent` and `inline`",
+        Kind::Cast => "`name = \"...\"`, `timeout = \"...\"` and `inline`",
+        Kind::Stream => "`name = \"...\"` and `timeout = \"...\"`",
     }
 }
 
@@ -47,6 +49,9 @@ pub(crate) struct MethodAttr {
     pub(crate) timeout: Option<Timeout>,
     /// `idempotent` (calls only): the stub marks its calls as safe to retry.
     pub(crate) idempotent: bool,
+    /// `inline` (calls and casts): the handler's first poll runs on the
+    /// session's reader.
+    pub(crate) inline: bool,
 }
 
 /// A `timeout = "2s"` option.
@@ -93,6 +98,7 @@ pub(crate) fn parse(attr: &Attribute, kind: Kind) -> syn::Result<MethodAttr> {
         name: None,
         timeout: None,
         idempotent: false,
+        inline: false,
     };
     match &attr.meta {
         Meta::Path(_) => {}
@@ -147,6 +153,8 @@ fn parse_option(parsed: &mut MethodAttr, meta: &ParseNestedMeta<'_>) -> syn::Res
         parsed.timeout = Some(Timeout { millis });
     } else if meta.path.is_ident("idempotent") {
         parse_idempotent(parsed, meta)?;
+    } else if meta.path.is_ident("inline") {
+        parse_inline(parsed, meta)?;
     } else {
         let key = meta
             .path
@@ -192,6 +200,29 @@ fn parse_idempotent(parsed: &mut MethodAttr, meta: &ParseNestedMeta<'_>) -> syn:
         return Err(meta.error("`idempotent` is given twice; keep one"));
     }
     parsed.idempotent = true;
+    Ok(())
+}
+
+/// Parses the bare word `inline`, which a call or a cast takes: a stream's
+/// handler keeps running while it sends, so it starts on the handler pool.
+fn parse_inline(parsed: &mut MethodAttr, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let kind = parsed.kind;
+    if kind == Kind::Stream {
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            "`inline` applies only to #[rpc::call] and #[rpc::cast]: a stream's handler keeps \
+             running while it sends, so it always starts on the handler pool; remove `inline`",
+        ));
+    }
+    if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+        return Err(meta.error(format!(
+            "write `inline` alone, without a value: #[rpc::{kind}(inline)]"
+        )));
+    }
+    if parsed.inline {
+        return Err(meta.error("`inline` is given twice; keep one"));
+    }
+    parsed.inline = true;
     Ok(())
 }
 
@@ -343,18 +374,67 @@ mod tests {
     }
 
     #[test]
+    fn inline_is_a_bare_word_of_calls_and_casts() {
+        let call: Attribute = parse_quote!(#[rpc::call(inline)]);
+        let parsed = parse(&call, Kind::Call).expect("a call");
+        assert!(parsed.inline && !parsed.idempotent);
+        let cast: Attribute = parse_quote!(#[rpc::cast(name = "log", inline)]);
+        let parsed = parse(&cast, Kind::Cast).expect("a cast");
+        assert!(parsed.inline);
+        assert_eq!(parsed.name.map(|n| n.value()).as_deref(), Some("log"));
+        let both: Attribute = parse_quote!(#[rpc::call(inline, idempotent, timeout = "1s")]);
+        let parsed = parse(&both, Kind::Call).expect("with other options");
+        assert!(parsed.inline && parsed.idempotent);
+        let plain: Attribute = parse_quote!(#[rpc::cast]);
+        assert!(!parse(&plain, Kind::Cast).expect("no options").inline);
+    }
+
+    #[test]
+    fn inline_is_refused_on_a_stream_twice_and_with_a_value() {
+        let stream: Attribute = parse_quote!(#[rpc::stream(inline)]);
+        let err = parse(&stream, Kind::Stream).err().expect("a stream");
+        assert_eq!(
+            err.to_string(),
+            "`inline` applies only to #[rpc::call] and #[rpc::cast]: a stream's handler keeps \
+             running while it sends, so it always starts on the handler pool; remove `inline`"
+        );
+        let twice: Attribute = parse_quote!(#[rpc::cast(inline, inline)]);
+        let err = parse(&twice, Kind::Cast).err().expect("twice");
+        assert_eq!(err.to_string(), "`inline` is given twice; keep one");
+        let valued: Attribute = parse_quote!(#[rpc::call(inline = true)]);
+        let err = parse(&valued, Kind::Call).err().expect("a value");
+        assert_eq!(
+            err.to_string(),
+            "write `inline` alone, without a value: #[rpc::call(inline)]"
+        );
+        let listed: Attribute = parse_quote!(#[rpc::cast(inline(always))]);
+        let err = parse(&listed, Kind::Cast).err().expect("arguments");
+        assert_eq!(
+            err.to_string(),
+            "write `inline` alone, without a value: #[rpc::cast(inline)]"
+        );
+    }
+
+    #[test]
     fn rejects_unknown_and_repeated_options() {
         let unknown: Attribute = parse_quote!(#[rpc::call(retries = 3)]);
         let err = parse(&unknown, Kind::Call).err().expect("unknown key");
         assert_eq!(
             err.to_string(),
-            "unknown option `retries` of #[rpc::call]; the options are `name = \"...\"`, `timeout = \"...\"` and `idempotent`"
+            "unknown option `retries` of #[rpc::call]; the options are `name = \"...\"`, `timeout = \"...\"`, `idempotent` and `inline`"
         );
         let unknown: Attribute = parse_quote!(#[rpc::cast(retries = 3)]);
         let err = parse(&unknown, Kind::Cast).err().expect("unknown key");
         assert!(
             err.to_string()
-                .ends_with("`name = \"...\"` and `timeout = \"...\"`"),
+                .ends_with("`name = \"...\"`, `timeout = \"...\"` and `inline`"),
+            "{err}"
+        );
+        let unknown: Attribute = parse_quote!(#[rpc::stream(retries = 3)]);
+        let err = parse(&unknown, Kind::Stream).err().expect("unknown key");
+        assert!(
+            err.to_string()
+                .ends_with("the options are `name = \"...\"` and `timeout = \"...\"`"),
             "{err}"
         );
         let twice: Attribute = parse_quote!(#[rpc::cast(name = "a", name = "b")]);

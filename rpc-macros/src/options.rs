@@ -114,6 +114,8 @@ fn option(
             " (`name` and `timeout` go on each method's #[rpc::call(..)], #[rpc::cast(..)] or #[rpc::stream(..)])"
         } else if meta.path.is_ident("idempotent") {
             " (`idempotent` goes on each method's #[rpc::call(..)] that is safe to retry)"
+        } else if meta.path.is_ident("inline") {
+            " (`inline` goes on each method's #[rpc::call(..)] or #[rpc::cast(..)] whose handler computes briefly before its first await)"
         } else {
             ""
         };
@@ -242,6 +244,18 @@ mod tests {
             [
                 "unknown option `name` of #[rpc::router]; the options are `crate = \"...\"`, `client = \"...\"` and `client_vis = \"...\"` (`name` and `timeout` go on each method's #[rpc::call(..)], #[rpc::cast(..)] or #[rpc::stream(..)])"
             ]
+        );
+        let found = messages(Container::Router, quote!(inline));
+        assert_eq!(
+            found,
+            [
+                "unknown option `inline` of #[rpc::router]; the options are `crate = \"...\"`, `client = \"...\"` and `client_vis = \"...\"` (`inline` goes on each method's #[rpc::call(..)] or #[rpc::cast(..)] whose handler computes briefly before its first await)"
+            ]
+        );
+        let found = messages(Container::Service, quote!(inline));
+        assert!(
+            found[0].starts_with("unknown option `inline` of #[rpc::service]"),
+            "{found:?}"
         );
         let found = messages(Container::Service, quote!(server = "X"));
         assert!(

@@ -18,7 +18,7 @@ impl Echo {
         ::std::result::Result::Ok(n)
     }
 
-    #[::rpc::cast]
+    #[::rpc::cast(inline)]
     async fn poke(&self, session: &::rpc::Session) {
         let _ = session.id();
     }

@@ -9,7 +9,7 @@ pub trait Echo {
     #[::rpc::call]
     async fn echo(&self, text: ::std::string::String) -> ::std::string::String;
 
-    #[::rpc::call(idempotent)]
+    #[::rpc::call(idempotent, inline)]
     async fn check(&self, n: u8) -> ::std::result::Result<u8, ::std::string::String>;
 
     #[::rpc::cast]

@@ -113,6 +113,9 @@ pub(crate) struct Method {
     pub(crate) timeout_ms: Option<u64>,
     /// `idempotent` (calls only): the stub's calls may be retried.
     pub(crate) idempotent: bool,
+    /// `inline` (calls and casts): the handler's first poll runs on the
+    /// session's reader (`Router::runs_inline`).
+    pub(crate) inline: bool,
     /// The method's `#[doc]` attributes, copied onto the stub's method.
     pub(crate) doc_attrs: Vec<Attribute>,
     /// The doc comment's text, for the metadata.
@@ -351,6 +354,7 @@ impl Method {
                 name: None,
                 timeout: None,
                 idempotent: false,
+                inline: false,
             }
         });
         let marked = signature::take_context_marks(sig, errors);
@@ -368,6 +372,7 @@ impl Method {
             name_lit: options.name,
             timeout_ms: options.timeout.map(|timeout| timeout.millis),
             idempotent: options.idempotent,
+            inline: options.inline,
             docs: names::doc_text(&doc_attrs),
             doc_attrs,
             receiver: signature::receiver(&sig),

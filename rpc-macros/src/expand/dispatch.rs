@@ -1,8 +1,9 @@
 //! The `Router` impl: `info` returns the metadata static, `dispatch` is a
-//! `match` on the method index (declaration order). Each arm decodes the
-//! wire arguments as one tuple, calls the method (injecting the session
-//! where asked), and encodes the answer; an `Err` of a `Result` becomes an
-//! application error carrying the value and its `Display` text.
+//! `match` on the method index (declaration order), and `runs_inline`, when
+//! a method is marked `inline`, lists those indexes. Each arm of `dispatch`
+//! decodes the wire arguments as one tuple, calls the method (injecting the
+//! session where asked), and encodes the answer; an `Err` of a `Result`
+//! becomes an application error carrying the value and its `Display` text.
 //!
 //! For a service trait the impl is generic over the implementation,
 //! `impl<S: Auction> Router for AuctionRouter<S>`, and an arm calls
@@ -73,6 +74,7 @@ pub(super) fn router_impl(router: &Router) -> TokenStream {
         .map(|(index, method)| arm(&target, index, method));
     let header = &target.header;
     let schema = super::schema::router_method(router);
+    let runs_inline = runs_inline(router);
     quote! {
         #header {
             fn info(&self) -> &'static #p::rpc_core::RouterInfo {
@@ -80,6 +82,7 @@ pub(super) fn router_impl(router: &Router) -> TokenStream {
             }
 
             #schema
+            #runs_inline
 
             fn dispatch(
                 self: #p::Arc<Self>,
@@ -95,6 +98,31 @@ pub(super) fn router_impl(router: &Router) -> TokenStream {
                         ))
                     }),
                 }
+            }
+        }
+    }
+}
+
+/// `Router::runs_inline`, true for the indexes of the methods marked
+/// `inline`; nothing when none is, so that the provided method (`false`
+/// for every method) stands. A `match` rather than `matches!`: it names no
+/// path, so it needs neither the prelude nor a re-export.
+fn runs_inline(router: &Router) -> TokenStream {
+    let inline: Vec<usize> = router
+        .methods
+        .iter()
+        .enumerate()
+        .filter(|(_, method)| method.inline)
+        .map(|(index, _)| index)
+        .collect();
+    if inline.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        fn runs_inline(&self, method: usize) -> bool {
+            match method {
+                #(#inline)|* => true,
+                _ => false,
             }
         }
     }

@@ -337,6 +337,69 @@ mod tests {
         insta::assert_snapshot!(expand(&item));
     }
 
+    /// `inline` on a call and a cast, between methods without it: the
+    /// `Router` impl gains `runs_inline`, true for their indexes (the order
+    /// of `dispatch` and the metadata); nothing else changes.
+    #[test]
+    fn inline() {
+        let item: ItemImpl = parse_quote! {
+            impl Counter {
+                #[rpc::call(inline)]
+                async fn get(&self) -> u64 {
+                    self.count.load(Ordering::Relaxed)
+                }
+
+                #[rpc::call]
+                async fn save(&self) -> Result<(), SaveError> {
+                    self.disk.write(self.count.load(Ordering::Relaxed)).await
+                }
+
+                #[rpc::cast(inline, name = "counter.bump")]
+                async fn bump(&self, by: u64) {
+                    self.count.fetch_add(by, Ordering::Relaxed);
+                }
+
+                #[rpc::stream]
+                fn watch(&self) -> impl Stream<Item = u64> + Send + 'static {
+                    self.changes()
+                }
+            }
+        };
+        insta::assert_snapshot!(expand(&item));
+
+        let service: syn::ItemTrait = parse_quote! {
+            pub trait Counter {
+                #[rpc::call]
+                async fn save(&self);
+
+                #[rpc::cast(inline)]
+                async fn bump(&self, by: u64);
+            }
+        };
+        let expanded = expand_service(TokenStream::new(), &service);
+        let squeezed: String = expanded.split_whitespace().collect();
+        let expected = [
+            "impl<__Service: Counter> __private::rpc_core::Router for CounterRouter<__Service>",
+            "fn runs_inline(&self, method: usize) -> bool { match method { 1usize => true, _ => false, } }",
+        ];
+        for expected in expected {
+            let expected: String = expected.split_whitespace().collect();
+            assert!(squeezed.contains(&expected), "{expected} in {expanded}");
+        }
+    }
+
+    /// Without `inline`, the provided `runs_inline` stands.
+    #[test]
+    fn no_inline_method_no_override() {
+        let item: ItemImpl = parse_quote! {
+            impl Echo {
+                #[rpc::call(idempotent)]
+                async fn echo(&self, text: String) -> String { text }
+            }
+        };
+        assert!(!expand(&item).contains("runs_inline"));
+    }
+
     /// A router with mistakes: the impl block comes back without the method
     /// attributes, with every error and an empty `Router` impl.
     #[test]
