@@ -72,6 +72,7 @@ mod router;
 pub mod schema;
 mod server;
 mod session;
+mod signal;
 mod stream;
 pub mod stub;
 pub mod testing;

@@ -12,11 +12,11 @@ use std::sync::{
 };
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 
 use crate::{
     codec,
     protocol::{Cancel, Credit, Frame, Side},
+    signal::Signal,
 };
 
 #[derive(Debug, Default)]
@@ -31,11 +31,11 @@ pub(crate) struct Control {
     /// A WebSocket ping is due.
     ping: AtomicBool,
     /// The writer's bell, shared with the lanes.
-    doorbell: Arc<Notify>,
+    doorbell: Arc<Signal>,
 }
 
 impl Control {
-    pub(crate) fn new(doorbell: Arc<Notify>) -> Self {
+    pub(crate) fn new(doorbell: Arc<Signal>) -> Self {
         Self {
             pending: Mutex::default(),
             ping: AtomicBool::new(false),
@@ -60,19 +60,19 @@ impl Control {
                 None => pending.credits.push((id, to, items)),
             }
         }
-        self.doorbell.notify_one();
+        self.doorbell.raise();
     }
 
     /// Tells the peer to abandon call or stream `id`.
     pub(crate) fn cancel(&self, id: u64) {
         self.lock().cancels.push(id);
-        self.doorbell.notify_one();
+        self.doorbell.raise();
     }
 
     /// Asks the writer to send a WebSocket ping.
     pub(crate) fn ping(&self) {
         self.ping.store(true, Ordering::Release);
-        self.doorbell.notify_one();
+        self.doorbell.raise();
     }
 
     /// Whether a ping is due; clears the request.

@@ -23,7 +23,10 @@ pub(crate) mod control;
 mod lane;
 pub(crate) mod large;
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{
+    Mutex, PoisonError,
+    atomic::{AtomicUsize, Ordering, fence},
+};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, oneshot};
@@ -32,6 +35,8 @@ pub(crate) use budget::{Budget, ENTRY_OVERHEAD};
 use control::Control;
 use lane::{Lane, Message};
 use large::Large;
+
+use crate::signal::Signal;
 
 /// The priority classes the writer serves, highest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +122,17 @@ pub(crate) struct Outbound {
     refusals: Mutex<Vec<Bytes>>,
     lanes: [Lane; 3],
     /// Rung when anything is queued; the writer waits on this one bell.
-    doorbell: std::sync::Arc<Notify>,
+    doorbell: std::sync::Arc<Signal>,
     /// Rung when the writer frees room; waiting senders retry.
     room: Notify,
+    /// Senders waiting for room: a flush wakes them only when there are
+    /// some, since `notify_waiters` takes the `Notify`'s lock every time.
+    room_waiters: AtomicUsize,
 }
 
 impl Outbound {
     pub(crate) fn new(limits: Limits) -> Self {
-        let doorbell = std::sync::Arc::new(Notify::new());
+        let doorbell = std::sync::Arc::new(Signal::default());
         Self {
             limits,
             small: Budget::new(limits.budget),
@@ -138,6 +146,7 @@ impl Outbound {
             ],
             doorbell,
             room: Notify::new(),
+            room_waiters: AtomicUsize::new(0),
         }
     }
 
@@ -184,7 +193,7 @@ impl Outbound {
             }
             lane.push(message);
         }
-        self.doorbell.notify_one();
+        self.doorbell.raise();
         Ok(())
     }
 
@@ -199,7 +208,24 @@ impl Outbound {
         } else {
             (None, None)
         };
-        let mut message = Message::new(bytes, done);
+        let message = Message::new(bytes, done);
+        if let Err(message) = self.try_queue(class, message) {
+            self.room_waiters.fetch_add(1, Ordering::SeqCst);
+            let _waiting = Waiting(&self.room_waiters);
+            // Pairs with the fence in `flushed`: either that flush sees this
+            // sender waiting, or this sender's next try sees the room it
+            // freed.
+            fence(Ordering::SeqCst);
+            self.wait_for_room(class, message).await;
+        }
+        match taken {
+            Some(taken) => taken.await.map_err(|_| Stopped),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues `message` once the writer has freed room for it.
+    async fn wait_for_room(&self, class: Class, mut message: Message) {
         loop {
             let room = self.room.notified();
             tokio::pin!(room);
@@ -210,10 +236,6 @@ impl Outbound {
                 Err(back) => message = back,
             }
             room.await;
-        }
-        match taken {
-            Some(taken) => taken.await.map_err(|_| Stopped),
-            None => Ok(()),
         }
     }
 
@@ -237,7 +259,7 @@ impl Outbound {
             }
         };
         if queued.is_ok() {
-            self.doorbell.notify_one();
+            self.doorbell.raise();
         }
         Evicting { evicted, queued }
     }
@@ -251,21 +273,34 @@ impl Outbound {
             }
             refusals.push(bytes);
         }
-        self.doorbell.notify_one();
+        self.doorbell.raise();
         Ok(())
     }
 
     /// Waits until something may be queued (a stored ring can make a round
     /// find nothing, which is harmless).
     pub(crate) async fn rung(&self) {
-        self.doorbell.notified().await;
+        self.doorbell.take().await;
     }
 
     /// Gives back the budget of a flushed round and wakes waiting senders.
     pub(crate) fn flushed(&self, release: &mut Release) {
         self.small.release(std::mem::take(&mut release.small));
         self.large.release(std::mem::take(&mut release.large));
-        self.room.notify_waiters();
+        fence(Ordering::SeqCst);
+        if self.room_waiters.load(Ordering::SeqCst) > 0 {
+            self.room.notify_waiters();
+        }
+    }
+}
+
+/// A sender counted among those waiting for room, until dropped (its
+/// message queued, or its future dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

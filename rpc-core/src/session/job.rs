@@ -70,6 +70,9 @@ pub(super) struct Job {
     serial: u64,
     /// Opened as a stream: its entry in the served-stream table goes too.
     stream: bool,
+    /// Whether the call has its entry among the running calls, to remove
+    /// when it ends: not while polled inline, before it is entered.
+    entered: bool,
     /// Entered on every poll, so only made when enabled.
     span: Option<tracing::Span>,
     /// Set by [`PoolJob::cancel`]: the next poll ends the job unanswered.
@@ -100,6 +103,7 @@ impl Job {
             id,
             serial,
             stream,
+            entered: true,
             span: (!span.is_disabled()).then_some(span),
             cancel: Cancel::default(),
             route,
@@ -113,9 +117,13 @@ impl Job {
     /// and a future registers its waker anew on every poll.
     pub(super) fn poll_once(mut self) -> Option<Self> {
         let mut cx = Context::from_waker(Waker::noop());
+        self.entered = false;
         match Pin::new(&mut self).poll(&mut cx) {
             Poll::Ready(()) => None,
-            Poll::Pending => Some(self),
+            Poll::Pending => {
+                self.entered = true;
+                Some(self)
+            }
         }
     }
 
@@ -155,6 +163,7 @@ impl Future for Job {
         };
         let shared = &this.held.shared;
         if let Some(id) = this.id
+            && this.entered
             && shared.inbound.finish(id, this.serial)
             && this.stream
         {

@@ -65,7 +65,8 @@ pub(crate) async fn run(shared: &Shared) {
     let config = &shared.config;
     tokio::select! {
         biased;
-        () = shared.closing() => {}
+        // The reader's signal: the heartbeat runs on the reader's task.
+        () = shared.stop_reading.raised() => {}
         reason = heartbeat(shared, config.ping_interval, config.pong_timeout) => shared.close(reason),
         reason = idle(shared, config.idle_timeout) => shared.close(reason),
     }

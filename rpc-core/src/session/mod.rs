@@ -56,6 +56,7 @@ use crate::{
     push::{DeadLetters, PushHandle, Registry},
     router::Routes,
     schema::check::SchemaChecks,
+    signal::Signal,
     transport::BoxTransport,
 };
 
@@ -311,6 +312,10 @@ pub(crate) struct Shared {
     draining: AtomicBool,
     /// Cancelled when the session starts closing; `close_reason` says why.
     closing: CancellationToken,
+    /// Raised with `closing`, for the session's own loops, which wait on
+    /// them at every turn: the reader and heartbeat (one task), the writer.
+    stop_reading: Signal,
+    stop_writing: Signal,
     /// Cancelled when the server begins a graceful shutdown.
     shutdown: CancellationToken,
     close_reason: OnceLock<CloseReason>,
@@ -375,6 +380,8 @@ impl Shared {
         self.streams.close_all();
         self.inbound.abort_all();
         self.closing.cancel();
+        self.stop_reading.raise();
+        self.stop_writing.raise();
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -644,6 +651,8 @@ fn launch(
         next_id: AtomicU64::new(1),
         draining: AtomicBool::new(false),
         closing: CancellationToken::new(),
+        stop_reading: Signal::default(),
+        stop_writing: Signal::default(),
         shutdown: setup.shutdown,
         close_reason: OnceLock::new(),
         tracker: setup.tracker,

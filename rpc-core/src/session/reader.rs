@@ -38,11 +38,9 @@ pub(super) async fn run(
         max_partials: config.max_partials,
         timeout: config.reassembly_timeout,
     });
-    // Created once: a fresh `cancelled()` future per message would register
-    // (and lock) a waiter on the token every time. It is polled only when no
-    // message is ready (polling it takes the token's lock too); the
-    // lock-free check before each message sees a close at once.
-    let closing = shared.closing.cancelled();
+    // Polled only when no message is ready; the check before each message
+    // sees a close at once.
+    let closing = shared.stop_reading.raised();
     tokio::pin!(closing);
     loop {
         if shared.is_closing() {

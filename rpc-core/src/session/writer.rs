@@ -27,8 +27,7 @@ type Sink = SplitSink<BoxTransport, Outgoing>;
 pub(super) async fn run(mut sink: Sink, mut drain: Drain, shared: Arc<Shared>) -> Sink {
     let outbound = &shared.outbound;
     let mut round = Round::default();
-    // Created once: a fresh `cancelled()` per round would lock the token.
-    let closing = shared.closing.cancelled();
+    let closing = shared.stop_writing.raised();
     tokio::pin!(closing);
     loop {
         if !drain.more(outbound) {
