@@ -67,8 +67,13 @@ pub struct SessionConfig {
     /// How long a closing session waits for the peer's close frame before
     /// dropping the connection. Default: 2 s.
     pub close_timeout: Duration,
-    /// Initial size of the WebSocket read buffer, in bytes; small keeps idle
-    /// connections cheap. Default: 8 KiB.
+    /// Size of the WebSocket read buffer, in bytes: its initial capacity
+    /// (it grows to hold the message being read) and the most one read
+    /// takes from the socket while messages are small. Small keeps idle
+    /// connections cheap, and reads adapt for large messages: once a read
+    /// fills this buffer, the next ones take up to 128 KiB per read through
+    /// a scratch buffer that is freed when the socket runs dry. Default:
+    /// 4 KiB.
     pub read_buffer_size: usize,
     /// Pushes queued per priority before `push` waits and `try_push` fails
     /// with `Full`. Default: 1024.
@@ -138,7 +143,7 @@ impl Default for SessionConfig {
             tcp_keepalive: Some(Duration::from_secs(60)),
             idle_timeout: None,
             close_timeout: Duration::from_secs(2),
-            read_buffer_size: 8 << 10,
+            read_buffer_size: 4 << 10,
             push_queue: 1024,
             slow_consumer_grace: Duration::from_secs(30),
             inbound_rate: None,

@@ -20,7 +20,10 @@ use super::{
 };
 use crate::{
     metrics::record::{self, ConnectionRefusal},
-    transport::websocket::{self, WsTransport},
+    transport::{
+        adaptive::AdaptiveRead,
+        websocket::{self, WsTransport},
+    },
 };
 
 /// Upgrades requests an HTTP server routed to the RPC endpoint. Cheap to
@@ -93,7 +96,9 @@ impl Upgrader {
                 }
             };
             let config = websocket::ws_config(&task_ctx.config.session);
-            let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+            let ws =
+                WebSocketStream::from_raw_socket(AdaptiveRead::new(io), Role::Server, Some(config))
+                    .await;
             let upgraded = Upgraded {
                 ws: Box::new(WsTransport::new(ws)),
                 identity,

@@ -21,7 +21,7 @@ struct State {
     /// Set once the session closes; later registrations fail at once.
     closed: Option<CloseReason>,
     /// Keyed by ids this side picks in sequence: a fast hash is safe, and
-    /// SipHash cost a tenth of a microsecond per call.
+    /// `SipHash` cost a tenth of a microsecond per call.
     waiting: FxHashMap<u64, oneshot::Sender<Answer>>,
 }
 
