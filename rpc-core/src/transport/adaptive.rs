@@ -15,6 +15,7 @@
 //! go direct again: an idle connection holds no scratch.
 
 use std::{
+    cell::Cell,
     io,
     pin::Pin,
     task::{Context, Poll, ready},
@@ -26,6 +27,40 @@ use tokio_util::io::poll_read_buf;
 /// Size of the scratch buffer: a 1 MiB message takes 9 reads instead of
 /// the 256 of a 4 KiB buffer. Allocated only while large messages arrive.
 const LARGE: usize = 128 << 10;
+
+thread_local! {
+    /// A freed scratch buffer kept for the next connection of this thread
+    /// that needs one: a large message in 64 KiB pieces frees and takes the
+    /// scratch again between pieces, and a fresh 128 KiB allocation each
+    /// time cost page faults (glibc maps allocations this large on their
+    /// own). One per thread, so idle connections still hold none.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// A scratch buffer: this thread's spare, or a new one.
+fn take_spare() -> Vec<u8> {
+    let spare = SPARE.with(Cell::take);
+    if spare.capacity() >= LARGE {
+        spare
+    } else {
+        Vec::with_capacity(LARGE)
+    }
+}
+
+/// Keeps `scratch` as this thread's spare, emptied, unless it has one.
+fn keep_spare(mut scratch: Vec<u8>) {
+    if scratch.capacity() < LARGE {
+        return;
+    }
+    scratch.clear();
+    SPARE.with(|spare| {
+        let old = spare.replace(scratch);
+        if old.capacity() >= LARGE {
+            // It had one already: keep that, drop this.
+            drop(spare.replace(old));
+        }
+    });
+}
 
 /// A byte stream whose reads adapt to the size of what arrives: direct
 /// while it is little, through a [`LARGE`] scratch buffer while the caller's
@@ -72,7 +107,7 @@ impl<S> AdaptiveRead<S> {
     /// Frees the scratch (the allocation, not only its contents) and goes
     /// back to direct reads.
     fn release(&mut self) {
-        self.scratch = Vec::new();
+        keep_spare(std::mem::take(&mut self.scratch));
         self.pos = 0;
         self.ahead = false;
     }
@@ -92,7 +127,7 @@ impl<S: AsyncRead + Unpin> AdaptiveRead<S> {
     fn poll_fill(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         debug_assert!(self.scratch.is_empty() && self.pos == 0);
         if self.scratch.capacity() == 0 {
-            self.scratch = Vec::with_capacity(LARGE);
+            self.scratch = take_spare();
         }
         let room = self.scratch.capacity();
         match poll_read_buf(Pin::new(&mut self.inner), cx, &mut self.scratch) {
