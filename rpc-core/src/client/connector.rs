@@ -22,7 +22,6 @@ use crate::{
     session::{Hooks, handshake},
     transport::{
         BoxTransport,
-        adaptive::AdaptiveRead,
         websocket::{self, Io, WsTransport},
     },
 };
@@ -226,13 +225,10 @@ impl Connector {
             None => io,
         };
         let config = websocket::ws_config(session);
-        let (ws, _response) = tokio_tungstenite::client_async_with_config(
-            request,
-            AdaptiveRead::new(io),
-            Some(config),
-        )
-        .await
-        .map_err(upgrade_error)?;
+        let (ws, _response) =
+            tokio_tungstenite::client_async_with_config(request, io, Some(config))
+                .await
+                .map_err(upgrade_error)?;
         let mut ws = recording::tap(
             Box::new(WsTransport::new(ws)),
             session,

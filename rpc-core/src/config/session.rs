@@ -69,11 +69,10 @@ pub struct SessionConfig {
     pub close_timeout: Duration,
     /// Size of the WebSocket read buffer, in bytes: its initial capacity
     /// (it grows to hold the message being read) and the most one read
-    /// takes from the socket while messages are small. Small keeps idle
-    /// connections cheap, and reads adapt for large messages: once a read
-    /// fills this buffer, the next ones take up to 128 KiB per read through
-    /// a scratch buffer that is freed when the socket runs dry. Default:
-    /// 4 KiB.
+    /// takes from the socket. Small keeps idle connections cheap: each
+    /// connection holds it whole. Default: 4 KiB (docs/performance.md
+    /// measures 8 KiB against it, and reads through a larger scratch
+    /// buffer).
     pub read_buffer_size: usize,
     /// Pushes queued per priority before `push` waits and `try_push` fails
     /// with `Full`. Default: 1024.

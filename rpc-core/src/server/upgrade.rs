@@ -25,7 +25,6 @@ use crate::{
     metrics::record::{self, ConnectionRefusal},
     transport::{
         BoxTransport,
-        adaptive::AdaptiveRead,
         websocket::{self, Io, WsTransport},
     },
 };
@@ -93,13 +92,7 @@ pub(super) async fn upgrade(
         .map_err(UpgradeRefused::Io)?;
     io.flush().await.map_err(UpgradeRefused::Io)?;
     let config = websocket::ws_config(&ctx.config.session);
-    let ws = WebSocketStream::from_partially_read(
-        AdaptiveRead::new(io),
-        leftover,
-        Role::Server,
-        Some(config),
-    )
-    .await;
+    let ws = WebSocketStream::from_partially_read(io, leftover, Role::Server, Some(config)).await;
     Ok(Upgraded {
         ws: Box::new(WsTransport::new(ws)),
         identity,

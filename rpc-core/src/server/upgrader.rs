@@ -20,10 +20,7 @@ use super::{
 };
 use crate::{
     metrics::record::{self, ConnectionRefusal},
-    transport::{
-        adaptive::AdaptiveRead,
-        websocket::{self, WsTransport},
-    },
+    transport::websocket::{self, WsTransport},
 };
 
 /// Upgrades requests an HTTP server routed to the RPC endpoint. Cheap to
@@ -96,9 +93,7 @@ impl Upgrader {
                 }
             };
             let config = websocket::ws_config(&task_ctx.config.session);
-            let ws =
-                WebSocketStream::from_raw_socket(AdaptiveRead::new(io), Role::Server, Some(config))
-                    .await;
+            let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
             let upgraded = Upgraded {
                 ws: Box::new(WsTransport::new(ws)),
                 identity,

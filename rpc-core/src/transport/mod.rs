@@ -2,11 +2,9 @@
 //! binary messages in and out, pings, and a close with code and reason. The
 //! session engine (handshake, reader, writer, linger) is written against
 //! [`Transport`] only, so it runs the same over tokio-tungstenite on any
-//! byte stream ([`websocket`], reading through [`adaptive`] so that large
-//! messages take few syscalls) and over an in-memory pair ([`memory`]) in
+//! byte stream ([`websocket`]) and over an in-memory pair ([`memory`]) in
 //! tests, with no socket type in sight.
 
-pub(crate) mod adaptive;
 pub(crate) mod memory;
 pub(crate) mod websocket;
 
