@@ -68,7 +68,8 @@ pub trait Router: Send + Sync + 'static {
     /// Runs method number `method` for `request`.
     ///
     /// Polled on the session's handler pool, a task shared by the
-    /// session's handlers (never on the reader); the session applies
+    /// session's handlers (first on the reader, for a method that
+    /// [`runs_inline`](Self::runs_inline)); the session applies
     /// deadlines and cancellation around the returned future. Work that
     /// computes for long without awaiting belongs in
     /// `tokio::task::spawn_blocking`. On a server, a call naming an

@@ -1,5 +1,6 @@
 //! The session's handler pool: one task that polls every running handler of
-//! the session, so the reader never runs user code and a call costs no task
+//! the session, so the reader runs no user code (beyond the first poll of
+//! an inline method's handler) and a call costs no task
 //! of its own (a spawn, a task cell and a join handle each).
 //!
 //! Handlers of one session run concurrently on that task, not in parallel:

@@ -1,5 +1,6 @@
-//! The reader loop: decodes each message and routes it. It never runs user
-//! code: handlers run on the session's handler pool.
+//! The reader loop: decodes each message and routes it. Handlers run on
+//! the session's handler pool; only those of inline methods get their first
+//! poll here ([`Router::runs_inline`](crate::Router::runs_inline)).
 
 use std::sync::Arc;
 
