@@ -5,50 +5,27 @@
 
 mod common;
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::sync::{Arc, Mutex};
 
-use common::{DropSignal, FnRouter, server_config, session_config, within};
-use rpc::{CallOptions, ErrorCode};
+use common::{FnRouter, server_config, session_config, within};
+use rpc::ErrorCode;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-/// Inline methods: `block`, which reports that it started and waits for a
-/// permit of `release` (signalling `dropped` when its future is dropped),
-/// `add`, `panic`, and the cast `note` with the call `notes`, which keep
-/// and read back what was noted.
+/// Every method inline: `block` and `add` of [`common::blocking`], `panic`,
+/// and the cast `note` with the call `notes`, which keep and read back
+/// what was noted.
 fn inline_router(
     started: mpsc::UnboundedSender<()>,
     release: Arc<Semaphore>,
     dropped: Option<oneshot::Sender<()>>,
 ) -> FnRouter {
-    let dropped = Mutex::new(dropped);
     let notes = Arc::new(Mutex::new(Vec::<u32>::new()));
     let read = Arc::clone(&notes);
-    FnRouter::new("Inline")
-        .call("block", move |req| {
-            let started = started.clone();
-            let release = Arc::clone(&release);
-            let guard = DropSignal(dropped.lock().unwrap().take());
-            async move {
-                let _guard = guard;
-                started.send(()).unwrap();
-                release.acquire().await.unwrap().forget();
-                req.reply(&"released")
-            }
-        })
-        .inline()
-        .call("add", |req| async move {
-            let (a, b): (i64, i64) = req.args()?;
-            req.reply(&(a + b))
-        })
-        .inline()
+    common::blocking(started, release, dropped)
         .call(
             "panic",
             |_req| async move { panic!("inline handler failed") },
         )
-        .inline()
         .cast("note", move |req| {
             let notes = Arc::clone(&notes);
             async move {
@@ -57,12 +34,11 @@ fn inline_router(
                 req.reply(&())
             }
         })
-        .inline()
         .call("notes", move |req| {
             let notes = read.lock().unwrap().clone();
             async move { req.reply(&notes) }
         })
-        .inline()
+        .all_inline()
 }
 
 #[tokio::test]
@@ -99,41 +75,20 @@ async fn an_inline_handler_that_waits_moves_to_the_pool_and_the_reader_goes_on()
 async fn a_waiting_inline_handler_keeps_the_deadline_counted_from_its_admission() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let (dropped_tx, dropped) = oneshot::channel();
-    let config =
-        server_config().session(session_config().handler_timeout(Some(Duration::from_secs(5))));
     let router = inline_router(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
-    let pair = common::pair(router, config, session_config()).await;
-    let begun = tokio::time::Instant::now();
-    let err = pair
-        .client
-        .peer()
-        .call::<_, String>("block", &())
-        .await
-        .unwrap_err();
-    assert_eq!(err.remote_code(), Some(ErrorCode::TIMEOUT), "{err:?}");
-    assert_eq!(begun.elapsed(), Duration::from_secs(5));
-    dropped.await.unwrap();
+    // The timer is registered only once the handler waits, but its
+    // deadline counts from the admission.
+    common::assert_block_meets_its_deadline(router, dropped).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_waiting_inline_call_is_cancelled_when_its_caller_gives_up() {
-    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (started_tx, started) = mpsc::unbounded_channel();
     let (dropped_tx, dropped) = oneshot::channel();
     let router = inline_router(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
-    let pair = common::pair(router, server_config(), session_config()).await;
-    let options = CallOptions::default().timeout(Duration::from_secs(2));
-    let err = pair
-        .client
-        .peer()
-        .call_with::<_, String>("block", &(), options)
-        .await
-        .unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
-    started.recv().await.unwrap();
-    // The cancel frame found the handler among the running calls.
-    dropped.await.unwrap();
-    let sum: i64 = pair.client.peer().call("add", &(2, 2)).await.unwrap();
-    assert_eq!(sum, 4);
+    // The cancel frame finds the handler among the running calls: it was
+    // entered there once its first poll, on the reader, left it waiting.
+    common::assert_an_abandoned_block_is_dropped(router, started, dropped).await;
 }
 
 #[tokio::test]

@@ -7,11 +7,10 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::{
-    DropSignal, FnRouter, connect, raw, serve, serve_with, server_config, session_config, url,
-    within,
+    FnRouter, connect, raw, serve, serve_with, server_config, session_config, url, within,
 };
 use futures_util::SinkExt;
-use rpc::{CallOptions, Client, ErrorCode, protocol::close_code};
+use rpc::{Client, ErrorCode, protocol::close_code};
 use tokio::{
     io::AsyncReadExt,
     net::TcpStream,
@@ -19,65 +18,21 @@ use tokio::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
-/// A router with `block`, which reports that it started and then waits for a
-/// permit from `release` (signalling `dropped` if its future is dropped), and
-/// `add`.
-fn blocking(
-    started: mpsc::UnboundedSender<()>,
-    release: Arc<Semaphore>,
-    dropped: Option<oneshot::Sender<()>>,
-) -> FnRouter {
-    let dropped = std::sync::Mutex::new(dropped);
-    FnRouter::new("Blocking")
-        .call("block", move |req| {
-            let started = started.clone();
-            let release = Arc::clone(&release);
-            let guard = DropSignal(dropped.lock().unwrap().take());
-            async move {
-                let _guard = guard;
-                started.send(()).unwrap();
-                release.acquire().await.unwrap().forget();
-                req.reply(&"released")
-            }
-        })
-        .call("add", |req| async move {
-            let (a, b): (i64, i64) = req.args()?;
-            req.reply(&(a + b))
-        })
-}
-
 // Timeouts run over the in-memory pair on a paused clock: each passes in
 // an instant, and exactly when it should.
 
 #[tokio::test(start_paused = true)]
 async fn a_call_times_out_and_its_handler_is_cancelled() {
-    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (started_tx, started) = mpsc::unbounded_channel();
     let (dropped_tx, dropped) = oneshot::channel();
-    let router = blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
-    let pair = common::pair(router, server_config(), session_config()).await;
-
-    let begun = tokio::time::Instant::now();
-    let options = CallOptions::default().timeout(Duration::from_secs(5));
-    let err = pair
-        .client
-        .peer()
-        .call_with::<_, String>("block", &(), options)
-        .await
-        .unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
-    assert_eq!(begun.elapsed(), Duration::from_secs(5));
-    started.recv().await.unwrap();
-    // The cancel frame reached the server, which dropped the handler.
-    dropped.await.unwrap();
-    // The session carries on.
-    let sum: i64 = pair.client.peer().call("add", &(1, 1)).await.unwrap();
-    assert_eq!(sum, 2);
+    let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
+    common::assert_an_abandoned_block_is_dropped(router, started, dropped).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_default_call_timeout_applies() {
     let (started_tx, _started) = mpsc::unbounded_channel();
-    let router = blocking(started_tx, Arc::new(Semaphore::new(0)), None);
+    let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), None);
     let client = session_config().call_timeout(Duration::from_secs(30));
     let pair = common::pair(router, server_config(), client).await;
     let err = pair
@@ -96,21 +51,8 @@ async fn the_default_call_timeout_applies() {
 async fn a_handler_past_its_deadline_answers_timeout() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let (dropped_tx, dropped) = oneshot::channel();
-    let config =
-        server_config().session(session_config().handler_timeout(Some(Duration::from_secs(5))));
-    let router = blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
-    let pair = common::pair(router, config, session_config()).await;
-    let begun = tokio::time::Instant::now();
-    let err = pair
-        .client
-        .peer()
-        .call::<_, String>("block", &())
-        .await
-        .unwrap_err();
-    assert_eq!(err.remote_code(), Some(ErrorCode::TIMEOUT));
-    assert!(err.is_timeout());
-    assert_eq!(begun.elapsed(), Duration::from_secs(5));
-    dropped.await.unwrap();
+    let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
+    common::assert_block_meets_its_deadline(router, dropped).await;
 }
 
 #[tokio::test]
@@ -118,7 +60,11 @@ async fn calls_over_the_in_flight_limit_are_refused_busy() {
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let release = Arc::new(Semaphore::new(0));
     let config = server_config().session(session_config().max_in_flight(2));
-    let server = serve_with(blocking(started_tx, Arc::clone(&release), None), config).await;
+    let server = serve_with(
+        common::blocking(started_tx, Arc::clone(&release), None),
+        config,
+    )
+    .await;
     // A peer that ignores the limit the server announced (this library's
     // clients keep within it: tests/peer_limit.rs).
     let mut ws = raw::handshaken(server.local_addr().unwrap()).await;
@@ -157,7 +103,11 @@ async fn requests_over_the_inbound_budget_are_refused_busy_until_handlers_finish
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let release = Arc::new(Semaphore::new(0));
     let config = server_config().session(session_config().inbound_budget(1000));
-    let server = serve_with(blocking(started_tx, Arc::clone(&release), None), config).await;
+    let server = serve_with(
+        common::blocking(started_tx, Arc::clone(&release), None),
+        config,
+    )
+    .await;
     let client = connect(&server).await;
     let bulky = ("x".repeat(600),);
 
@@ -199,7 +149,7 @@ async fn small_message_server() -> rpc::Server {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let config = server_config().session(session_config().max_message_size(1024));
     serve_with(
-        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        common::blocking(started_tx, Arc::new(Semaphore::new(0)), None),
         config,
     )
     .await
@@ -341,7 +291,7 @@ async fn connections_over_the_limit_are_refused_with_503() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let config = server_config().max_connections(1);
     let server = serve_with(
-        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        common::blocking(started_tx, Arc::new(Semaphore::new(0)), None),
         config,
     )
     .await;
@@ -381,7 +331,7 @@ async fn a_flood_over_the_connection_limit_costs_a_bounded_number_of_tasks() {
         .max_connections(1)
         .handshake_timeout(Duration::from_secs(60));
     let server = serve_with(
-        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        common::blocking(started_tx, Arc::new(Semaphore::new(0)), None),
         config,
     )
     .await;
@@ -413,7 +363,7 @@ async fn a_silent_tcp_client_is_dropped_at_the_handshake_timeout() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let config = server_config().handshake_timeout(Duration::from_millis(200));
     let server = serve_with(
-        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        common::blocking(started_tx, Arc::new(Semaphore::new(0)), None),
         config,
     )
     .await;
@@ -433,7 +383,7 @@ async fn a_client_that_upgrades_but_never_says_hello_is_closed_with_1008() {
     let (started_tx, _started) = mpsc::unbounded_channel();
     let config = server_config().handshake_timeout(Duration::from_millis(300));
     let server = serve_with(
-        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        common::blocking(started_tx, Arc::new(Semaphore::new(0)), None),
         config,
     )
     .await;
@@ -543,7 +493,7 @@ async fn a_cast_over_the_in_flight_limit_is_refused_with_an_error_of_id_0() {
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let config = server_config().session(session_config().max_in_flight(1));
     let server = serve_with(
-        blocking(started_tx, Arc::new(Semaphore::new(0)), None),
+        common::blocking(started_tx, Arc::new(Semaphore::new(0)), None),
         config,
     )
     .await;

@@ -108,6 +108,12 @@ impl FnRouter {
         self
     }
 
+    /// Marks every method added so far inline.
+    pub fn all_inline(mut self) -> Self {
+        self.inline = (0..self.handlers.len()).collect();
+        self
+    }
+
     /// Freezes the metadata; needed before mounting.
     pub fn finished(mut self) -> Self {
         let methods: &'static [MethodInfo] =
@@ -255,6 +261,83 @@ pub async fn connections_become(server: &Server, count: usize) {
         }
     })
     .await;
+}
+
+/// A router with `block`, which reports that it started and then waits for a
+/// permit from `release` (signalling `dropped` if its future is dropped), and
+/// `add`.
+pub fn blocking(
+    started: tokio::sync::mpsc::UnboundedSender<()>,
+    release: Arc<tokio::sync::Semaphore>,
+    dropped: Option<tokio::sync::oneshot::Sender<()>>,
+) -> FnRouter {
+    let dropped = std::sync::Mutex::new(dropped);
+    FnRouter::new("Blocking")
+        .call("block", move |req| {
+            let started = started.clone();
+            let release = Arc::clone(&release);
+            let guard = DropSignal(dropped.lock().unwrap().take());
+            async move {
+                let _guard = guard;
+                started.send(()).unwrap();
+                release.acquire().await.unwrap().forget();
+                req.reply(&"released")
+            }
+        })
+        .call("add", |req| async move {
+            let (a, b): (i64, i64) = req.args()?;
+            req.reply(&(a + b))
+        })
+}
+
+/// Calls `block` on `router` (see [`blocking`]) over the in-memory pair
+/// (the test runs on a paused clock) with a call timeout of 5 s: the call
+/// fails with `Timeout` exactly then, the cancel frame reaches the server,
+/// which drops the handler, and the session goes on answering `add`.
+pub async fn assert_an_abandoned_block_is_dropped(
+    router: FnRouter,
+    mut started: tokio::sync::mpsc::UnboundedReceiver<()>,
+    dropped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let pair = pair(router, server_config(), session_config()).await;
+    let begun = tokio::time::Instant::now();
+    let options = rpc::CallOptions::default().timeout(Duration::from_secs(5));
+    let err = pair
+        .client
+        .peer()
+        .call_with::<_, String>("block", &(), options)
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(begun.elapsed(), Duration::from_secs(5));
+    started.recv().await.unwrap();
+    dropped.await.unwrap();
+    let sum: i64 = pair.client.peer().call("add", &(1, 1)).await.unwrap();
+    assert_eq!(sum, 2);
+}
+
+/// Calls `block` on `router`, served with a handler deadline of 5 s over
+/// the in-memory pair (the test runs on a paused clock): the call fails
+/// with `timeout` exactly at the deadline, and the handler, which signals
+/// `dropped` when its future is dropped, is dropped.
+pub async fn assert_block_meets_its_deadline(
+    router: FnRouter,
+    dropped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let config =
+        server_config().session(session_config().handler_timeout(Some(Duration::from_secs(5))));
+    let pair = pair(router, config, session_config()).await;
+    let begun = tokio::time::Instant::now();
+    let err = pair
+        .client
+        .peer()
+        .call::<_, String>("block", &())
+        .await
+        .unwrap_err();
+    assert_eq!(err.remote_code(), Some(rpc::ErrorCode::TIMEOUT), "{err:?}");
+    assert!(err.is_timeout());
+    assert_eq!(begun.elapsed(), Duration::from_secs(5));
+    dropped.await.unwrap();
 }
 
 /// Signals when dropped: shows that a handler's future was dropped (its task
