@@ -10,7 +10,7 @@ use common::{
     FnRouter, connect, raw, serve, serve_with, server_config, session_config, url, within,
 };
 use futures_util::SinkExt;
-use rpc::{Client, ErrorCode, protocol::close_code};
+use rpc::{CallOptions, Client, ErrorCode, protocol::close_code};
 use tokio::{
     io::AsyncReadExt,
     net::TcpStream,
@@ -27,6 +27,28 @@ async fn a_call_times_out_and_its_handler_is_cancelled() {
     let (dropped_tx, dropped) = oneshot::channel();
     let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
     common::assert_an_abandoned_block_is_dropped(router, started, dropped).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_longest_timeouts_mean_never_rather_than_an_overflow() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), None);
+    let config = server_config().session(session_config().handler_timeout(Some(Duration::MAX)));
+    let client = session_config().call_timeout(Duration::MAX);
+    let pair = common::pair(router.all_inline(), config, client).await;
+    let options = CallOptions::default().timeout(Duration::MAX);
+    let sum: i64 = pair
+        .client
+        .peer()
+        .call_with("add", &(1, 2), options)
+        .await
+        .unwrap();
+    assert_eq!(sum, 3);
+    // A handler that waits arms its deadline: still no overflow, and a day
+    // later it has not expired.
+    let waiting = pair.client.peer().call::<_, String>("block", &());
+    let outcome = tokio::time::timeout(Duration::from_secs(86_400), waiting).await;
+    assert!(outcome.is_err(), "still waiting: {outcome:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -41,7 +41,7 @@ const CONNECT_CONCURRENCY: usize = 64;
 #[serde(rename_all = "kebab-case")]
 pub enum System {
     /// This library, with `add` and `echo` marked inline
-    /// ([`rpc::Router::runs_inline`]), as handlers that answer at once
+    /// (`Router::runs_inline`), as handlers that answer at once
     /// should be.
     Rpc,
     /// This library with every handler on the session's handler pool, the

@@ -95,7 +95,7 @@ impl Job {
         Self {
             handler,
             deadline: deadline.map(|limit| Deadline {
-                at: Instant::now() + limit,
+                at: super::deadline(Instant::now(), limit),
                 limit,
                 sleep: None,
             }),

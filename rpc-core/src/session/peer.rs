@@ -266,7 +266,9 @@ impl Peer {
             // Held until the answer: calls over the peer's limit wait here,
             // within the call's timeout.
             let _slot = self.shared.slot(timeout).await?;
-            let answer = self.request(id, bytes, (now + timeout, timeout)).await?;
+            let answer = self
+                .request(id, bytes, (super::deadline(now, timeout), timeout))
+                .await?;
             decode(answer)
         };
         // A disabled span costs nothing then, not an enter and exit per poll.
@@ -443,7 +445,7 @@ impl Peer {
 /// A deadline `timeout` from now, with the timeout, for
 /// [`Peer::request`].
 fn after(timeout: Duration) -> (Instant, Duration) {
-    (Instant::now() + timeout, timeout)
+    (super::deadline(Instant::now(), timeout), timeout)
 }
 
 /// Forgets a pending call when its future ends; if it was still waiting
