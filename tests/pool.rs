@@ -161,6 +161,21 @@ async fn a_method_breaker_open_on_one_member_leaves_its_other_methods_in_service
 }
 
 #[tokio::test]
+async fn the_longest_timeout_means_never_through_a_pool() {
+    let (server, _) = counting_server().await;
+    let pool = pool_of(&[&server], BreakerConfig::default());
+    all_connected(&pool).await;
+    let never = CallOptions::default().timeout(Duration::MAX);
+    let sum: i64 = within(
+        "a call with no deadline",
+        pool.call_with("add", &(1_i64, 2_i64), never),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sum, 3);
+}
+
+#[tokio::test]
 async fn a_pool_needs_a_url() {
     let err = Client::builder()
         .reconnect()

@@ -55,6 +55,7 @@ mod client;
 pub mod codec;
 mod config;
 mod context;
+mod deadline;
 mod error;
 mod identity;
 mod log_limit;

@@ -194,7 +194,7 @@ impl Shared {
             return;
         }
         let open = Phase::Open {
-            until: now + self.config.cooldown,
+            until: crate::deadline::from(now, self.config.cooldown),
         };
         match (&mut state.phase, probe, outcome) {
             (Phase::Closed { failures }, false, Outcome::Success) => *failures = 0,

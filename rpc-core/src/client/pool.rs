@@ -223,7 +223,7 @@ impl Pool {
         F: Fn(&'a ReconnectingClient, Duration) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        let deadline = Instant::now() + timeout.unwrap_or(self.inner.call_timeout);
+        let deadline = crate::deadline::after(timeout.unwrap_or(self.inner.call_timeout));
         let mut tried = vec![false; self.inner.members.len()];
         let mut last = None;
         loop {
@@ -358,7 +358,7 @@ impl Pool {
         method: &str,
         timeout: Option<Duration>,
     ) -> Result<&ReconnectingClient, Error> {
-        let deadline = Instant::now() + timeout.unwrap_or(self.inner.call_timeout);
+        let deadline = crate::deadline::after(timeout.unwrap_or(self.inner.call_timeout));
         let none_tried = vec![false; self.inner.members.len()];
         loop {
             if let Some(index) = self.pick(method, &none_tried) {

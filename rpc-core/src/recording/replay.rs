@@ -245,15 +245,17 @@ async fn send(
     for step in &plan.steps {
         let pending = &plan.answered[done..step.after];
         if !pending.is_empty() {
-            sync.until(Instant::now() + wait, |state| {
+            sync.until(crate::deadline::after(wait), |state| {
                 pending.iter().all(|id| state.finished.contains(id))
             })
             .await;
             done = step.after;
         }
         if let Some(id) = step.answers_server {
-            sync.until(Instant::now() + wait, |state| state.asked.contains(&id))
-                .await;
+            sync.until(crate::deadline::after(wait), |state| {
+                state.asked.contains(&id)
+            })
+            .await;
         }
         // The lock is let go before the send waits.
         let ended = sync.lock().ended;
@@ -268,7 +270,7 @@ async fn send(
     }
     let rest = &plan.answered[done..];
     let refusals = plan.recorded_refusals.len();
-    sync.until(Instant::now() + wait, |state| {
+    sync.until(crate::deadline::after(wait), |state| {
         rest.iter().all(|id| state.finished.contains(id)) && state.refusals.len() >= refusals
     })
     .await;

@@ -105,7 +105,7 @@ async fn serve(
     let id = ctx.next_session.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("connection", id, peer = ?addr);
     async {
-        let deadline = Instant::now() + ctx.config.handshake_timeout;
+        let deadline = crate::deadline::after(ctx.config.handshake_timeout);
         #[cfg(feature = "tls")]
         let Some((io, certificates)) = super::tls::accept(io, deadline, &ctx).await else {
             return;

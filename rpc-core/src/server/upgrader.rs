@@ -10,7 +10,6 @@ use std::{net::SocketAddr, sync::Arc, sync::atomic::Ordering};
 
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use tokio::time::Instant;
 use tokio_tungstenite::{WebSocketStream, tungstenite::protocol::Role};
 use tracing::Instrument;
 
@@ -63,7 +62,7 @@ impl Upgrader {
             Err(answer) => return answer.into_response(),
         };
         let remote_addr = forwarded::client_addr(peer, head.headers(), &ctx.config.trusted_proxies);
-        let deadline = Instant::now() + ctx.config.handshake_timeout;
+        let deadline = crate::deadline::after(ctx.config.handshake_timeout);
         let identity = match upgrade::authenticate(head, remote_addr, peer, None, ctx).await {
             Ok(identity) => identity,
             Err(answer) => return answer.into_response(),

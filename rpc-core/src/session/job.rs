@@ -95,7 +95,7 @@ impl Job {
         Self {
             handler,
             deadline: deadline.map(|limit| Deadline {
-                at: super::deadline(Instant::now(), limit),
+                at: crate::deadline::after(limit),
                 limit,
                 sleep: None,
             }),

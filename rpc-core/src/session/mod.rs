@@ -680,16 +680,6 @@ fn launch(
     (session, drive.instrument(span))
 }
 
-/// `after` from `now`, or about 30 years from now when that does not fit
-/// an `Instant` (a timeout of `Duration::MAX` means "never").
-pub(crate) fn deadline(
-    now: tokio::time::Instant,
-    after: std::time::Duration,
-) -> tokio::time::Instant {
-    now.checked_add(after)
-        .unwrap_or_else(|| now + std::time::Duration::from_secs(30 * 365 * 86_400))
-}
-
 fn to_usize(n: u32) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }

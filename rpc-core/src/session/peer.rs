@@ -267,7 +267,7 @@ impl Peer {
             // within the call's timeout.
             let _slot = self.shared.slot(timeout).await?;
             let answer = self
-                .request(id, bytes, (super::deadline(now, timeout), timeout))
+                .request(id, bytes, (crate::deadline::from(now, timeout), timeout))
                 .await?;
             decode(answer)
         };
@@ -445,7 +445,7 @@ impl Peer {
 /// A deadline `timeout` from now, with the timeout, for
 /// [`Peer::request`].
 fn after(timeout: Duration) -> (Instant, Duration) {
-    (super::deadline(Instant::now(), timeout), timeout)
+    (crate::deadline::after(timeout), timeout)
 }
 
 /// Forgets a pending call when its future ends; if it was still waiting

@@ -117,7 +117,8 @@ impl Reassembly {
             started: now,
         });
         if known.is_none() {
-            self.deadlines.insert((now + limits.timeout, message));
+            self.deadlines
+                .insert((crate::deadline::from(now, limits.timeout), message));
         }
         if grown == capacity * 2 && capacity >= MIN_DOUBLING {
             // Exactly what `reserve` makes of it (`Vec` doubles), grown in

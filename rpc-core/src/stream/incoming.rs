@@ -13,10 +13,7 @@ use std::{
 use bytes::Bytes;
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
-use tokio::{
-    sync::mpsc,
-    time::{Instant, Sleep},
-};
+use tokio::{sync::mpsc, time::Sleep};
 
 use super::StreamError;
 use crate::{
@@ -141,7 +138,7 @@ impl<T> Incoming<T> {
             self.consumed = 0;
         }
         if let Some((timeout, sleep)) = &mut self.idle {
-            sleep.as_mut().reset(Instant::now() + *timeout);
+            sleep.as_mut().reset(crate::deadline::after(*timeout));
         }
     }
 

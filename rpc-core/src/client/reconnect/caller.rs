@@ -19,7 +19,7 @@ impl ReconnectingClient {
     /// When a request of `timeout` (or the session's call timeout) started
     /// now must be over.
     fn deadline(&self, timeout: Option<std::time::Duration>) -> Instant {
-        Instant::now() + timeout.unwrap_or(self.shared.call_timeout)
+        crate::deadline::after(timeout.unwrap_or(self.shared.call_timeout))
     }
 }
 

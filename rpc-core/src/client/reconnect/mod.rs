@@ -371,7 +371,8 @@ impl ReconnectingClient {
     /// [`Error::Disconnected`] when no connection came within `limit`,
     /// [`Error::Closed`] when the client closed (or gave up).
     pub async fn connected(&self, limit: Duration) -> Result<Peer, Error> {
-        self.wait_for_peer(Instant::now() + limit, true).await
+        self.wait_for_peer(crate::deadline::after(limit), true)
+            .await
     }
 
     /// Calls `method` with `args` (see [`Peer::call`]), through whichever

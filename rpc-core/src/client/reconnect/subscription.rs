@@ -148,5 +148,5 @@ fn into_error(failure: StreamError) -> Error {
 
 /// A subscription waits for a connection as long as the client lives.
 fn far_future() -> tokio::time::Instant {
-    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365)
+    crate::deadline::after(std::time::Duration::MAX)
 }
