@@ -73,8 +73,11 @@ async fn connected(server: &Server) {
     cluster.wait_for(BusStatus::Connected).await;
 }
 
+/// What a user's client heard: (room, text) pairs.
+type Heard = mpsc::UnboundedReceiver<(String, String)>;
+
 /// A user connected to `server`, with what it receives on `said`.
-async fn user(server: &Server, name: &str) -> (Client, mpsc::UnboundedReceiver<(String, String)>) {
+async fn user(server: &Server, name: &str) -> (Client, Heard) {
     let (said, heard) = mpsc::unbounded_channel();
     let url = format!("ws://{}/?user={name}", server.local_addr().unwrap());
     let client = Client::builder()
@@ -85,7 +88,7 @@ async fn user(server: &Server, name: &str) -> (Client, mpsc::UnboundedReceiver<(
     (client, heard)
 }
 
-async fn heard(rx: &mut mpsc::UnboundedReceiver<(String, String)>) -> (String, String) {
+async fn heard(rx: &mut Heard) -> (String, String) {
     within("a push arrives", rx.recv())
         .await
         .expect("the client lives")
@@ -114,6 +117,22 @@ fn said(room: &str, text: &str) -> (String, String) {
     (room.to_owned(), text.to_owned())
 }
 
+/// `speaker` and `listener`, users of two nodes, join `room`; the
+/// speaker's message reaches one session of its own node (the speaker's)
+/// and, through the bus, both users.
+async fn speak_across_nodes(
+    (speaker, speaker_heard): (&Client, &mut Heard),
+    (listener, listener_heard): (&Client, &mut Heard),
+    room: &str,
+    text: &str,
+) {
+    join(speaker, room).await;
+    join(listener, room).await;
+    assert_eq!(say(speaker, room, text).await, 1);
+    assert_eq!(heard(speaker_heard).await, said(room, text));
+    assert_eq!(heard(listener_heard).await, said(room, text));
+}
+
 const TTL: Duration = Duration::from_secs(15);
 
 #[tokio::test]
@@ -124,15 +143,15 @@ async fn broadcasts_and_pushes_reach_sessions_on_every_node() {
     let (alice, mut alice_heard) = user(&a, "alice").await;
     let (bob, mut bob_heard) = user(&b, "bob").await;
     let (_carol, mut carol_heard) = user(&b, "carol").await;
-    join(&alice, "rust").await;
-    join(&bob, "rust").await;
-
     // Through the router: one session of node a reached here, bob on b
     // through the bus.
-    let reached = say(&alice, "rust", "hello").await;
-    assert_eq!(reached, 1);
-    assert_eq!(heard(&mut alice_heard).await, said("rust", "hello"));
-    assert_eq!(heard(&mut bob_heard).await, said("rust", "hello"));
+    speak_across_nodes(
+        (&alice, &mut alice_heard),
+        (&bob, &mut bob_heard),
+        "rust",
+        "hello",
+    )
+    .await;
 
     // The report says what was local and what went to the bus.
     let report = b
@@ -481,12 +500,13 @@ async fn the_example_servers_rooms_span_their_nodes() {
     assert_eq!(one.registry().cluster().unwrap().node(), "one");
     let (ann, mut ann_heard) = user(&one, "ann").await;
     let (ben, mut ben_heard) = user(&two, "ben").await;
-    join(&ann, "ops").await;
-    join(&ben, "ops").await;
-    let reached = say(&ben, "ops", "deploying").await;
-    assert_eq!(reached, 1);
-    assert_eq!(heard(&mut ann_heard).await, said("ops", "deploying"));
-    assert_eq!(heard(&mut ben_heard).await, said("ops", "deploying"));
+    speak_across_nodes(
+        (&ben, &mut ben_heard),
+        (&ann, &mut ann_heard),
+        "ops",
+        "deploying",
+    )
+    .await;
 }
 
 #[test]

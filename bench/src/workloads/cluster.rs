@@ -115,16 +115,7 @@ async fn measure_fanout(
             *round += 1;
             let elapsed = broadcast_round(&**trigger, &probe, *round, sessions, local).await?;
             let millis = elapsed.as_secs_f64() * 1e3;
-            if run > 0 {
-                figure.push(System::Rpc, millis);
-                progress(
-                    plan,
-                    Workload::Cluster,
-                    run - 1,
-                    System::Rpc,
-                    &format!("{}: {millis:.2} ms", figure.metric),
-                );
-            }
+            keep(plan, figure, run, millis, &format!("{millis:.2} ms"));
         }
     }
     Ok(())
@@ -152,16 +143,7 @@ async fn measure_latency(
                 samples.push(elapsed.as_secs_f64() * 1e6);
             }
             let median = stats::median(&samples).unwrap_or(f64::NAN);
-            if run > 0 {
-                figure.push(System::Rpc, median);
-                progress(
-                    plan,
-                    Workload::Cluster,
-                    run - 1,
-                    System::Rpc,
-                    &format!("{}: {median:.0} µs", figure.metric),
-                );
-            }
+            keep(plan, figure, run, median, &format!("{median:.0} µs"));
         }
     }
     drop(subscriber);
@@ -237,4 +219,20 @@ impl Drop for Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Keeps `value` in `figure` and reports it as `shown`, unless `run` is
+/// the warm-up (run 0).
+fn keep(plan: &Plan, figure: &mut Figure, run: usize, value: f64, shown: &str) {
+    if run == 0 {
+        return;
+    }
+    figure.push(System::Rpc, value);
+    progress(
+        plan,
+        Workload::Cluster,
+        run - 1,
+        System::Rpc,
+        &format!("{}: {shown}", figure.metric),
+    );
 }
