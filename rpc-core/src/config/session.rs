@@ -70,9 +70,8 @@ pub struct SessionConfig {
     /// Size of the WebSocket read buffer, in bytes: its initial capacity
     /// (it grows to hold the message being read) and the most one read
     /// takes from the socket. Small keeps idle connections cheap: each
-    /// connection holds it whole. Default: 4 KiB (docs/performance.md
-    /// measures 8 KiB against it, and reads through a larger scratch
-    /// buffer).
+    /// connection holds it whole. Default: 4 KiB (docs/performance.md,
+    /// round 3, says why, and why reads do not grow for large messages).
     pub read_buffer_size: usize,
     /// Pushes queued per priority before `push` waits and `try_push` fails
     /// with `Full`. Default: 1024.
