@@ -15,6 +15,7 @@ use tokio::{
     io::AsyncReadExt,
     net::TcpStream,
     sync::{Semaphore, mpsc, oneshot},
+    time::Instant,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -52,11 +53,15 @@ async fn the_longest_timeouts_mean_never_rather_than_an_overflow() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_default_call_timeout_applies() {
-    let (started_tx, _started) = mpsc::unbounded_channel();
-    let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), None);
+async fn the_default_call_timeout_applies_and_cancels_the_handler() {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (dropped_tx, dropped) = oneshot::channel();
+    let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
     let client = session_config().call_timeout(Duration::from_secs(30));
     let pair = common::pair(router, server_config(), client).await;
+    let begun = Instant::now();
+    // The session's timer keeps the default timeout (a call with one of
+    // its own keeps a timer of its own).
     let err = pair
         .client
         .peer()
@@ -67,6 +72,43 @@ async fn the_default_call_timeout_applies() {
         matches!(err, rpc::Error::Timeout(d) if d == Duration::from_secs(30)),
         "{err:?}"
     );
+    assert_eq!(begun.elapsed(), Duration::from_secs(30));
+    started.recv().await.unwrap();
+    // The cancel frame reached the server, which dropped the handler.
+    within("the handler's drop", dropped).await.unwrap();
+    let sum: i64 = pair.client.peer().call("add", &(1, 1)).await.unwrap();
+    assert_eq!(sum, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shorter_timeout_expires_first_while_default_ones_wait() {
+    let (started_tx, _started) = mpsc::unbounded_channel();
+    let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), None);
+    let client = session_config().call_timeout(Duration::from_secs(30));
+    let pair = common::pair(router, server_config(), client).await;
+    let peer = pair.client.peer();
+    let begun = Instant::now();
+    let timed = |options: Option<CallOptions>| {
+        let peer = peer.clone();
+        async move {
+            let outcome = match options {
+                None => peer.call::<_, String>("block", &()).await,
+                Some(options) => peer.call_with::<_, String>("block", &(), options).await,
+            };
+            (outcome.unwrap_err().is_timeout(), begun.elapsed())
+        }
+    };
+    let (default, short, later_default) = tokio::join!(
+        timed(None),
+        timed(Some(CallOptions::default().timeout(Duration::from_secs(5)))),
+        async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            timed(None).await
+        },
+    );
+    assert_eq!(short, (true, Duration::from_secs(5)));
+    assert_eq!(default, (true, Duration::from_secs(30)));
+    assert_eq!(later_default, (true, Duration::from_secs(31)));
 }
 
 #[tokio::test(start_paused = true)]

@@ -311,7 +311,7 @@ pub async fn assert_an_abandoned_block_is_dropped(
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(begun.elapsed(), Duration::from_secs(5));
     started.recv().await.unwrap();
-    dropped.await.unwrap();
+    within("the handler's drop", dropped).await.unwrap();
     let sum: i64 = pair.client.peer().call("add", &(1, 1)).await.unwrap();
     assert_eq!(sum, 2);
 }
@@ -337,7 +337,7 @@ pub async fn assert_block_meets_its_deadline(
     assert_eq!(err.remote_code(), Some(rpc::ErrorCode::TIMEOUT), "{err:?}");
     assert!(err.is_timeout());
     assert_eq!(begun.elapsed(), Duration::from_secs(5));
-    dropped.await.unwrap();
+    within("the handler's drop", dropped).await.unwrap();
 }
 
 /// Signals when dropped: shows that a handler's future was dropped (its task

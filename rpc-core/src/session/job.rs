@@ -90,12 +90,12 @@ impl Job {
         held: Held,
         (id, serial, stream): (Option<u64>, u64, bool),
         span: tracing::Span,
-        route: Route,
+        (route, admitted): (Route, Instant),
     ) -> Self {
         Self {
             handler,
             deadline: deadline.map(|limit| Deadline {
-                at: crate::deadline::after(limit),
+                at: crate::deadline::from(admitted, limit),
                 limit,
                 sleep: None,
             }),
@@ -107,7 +107,7 @@ impl Job {
             span: (!span.is_disabled()).then_some(span),
             cancel: Cancel::default(),
             route,
-            started: Started::now(),
+            started: Started::at(admitted),
         }
     }
 

@@ -47,9 +47,10 @@ impl Liveness {
         self.heard.store(self.now(), Ordering::Relaxed);
     }
 
-    /// A protocol message arrived: the connection is in use.
-    pub(crate) fn received(&self) {
-        let now = self.now();
+    /// A protocol message arrived at `at`: the connection is in use.
+    pub(crate) fn received(&self, at: Instant) {
+        let now =
+            u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
         self.heard.store(now, Ordering::Relaxed);
         self.active.store(now, Ordering::Relaxed);
     }
@@ -60,7 +61,8 @@ impl Liveness {
     }
 }
 
-/// Runs the heartbeat and the idle timeout until the session closes.
+/// Runs the heartbeat, the idle timeout and the timer of this side's calls
+/// until the session closes.
 pub(crate) async fn run(shared: &Shared) {
     let config = &shared.config;
     tokio::select! {
@@ -69,6 +71,7 @@ pub(crate) async fn run(shared: &Shared) {
         () = shared.stop_reading.raised() => {}
         reason = heartbeat(shared, config.ping_interval, config.pong_timeout) => shared.close(reason),
         reason = idle(shared, config.idle_timeout) => shared.close(reason),
+        never = shared.pending.watch_deadlines() => match never {},
     }
 }
 

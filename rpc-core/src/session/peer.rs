@@ -82,6 +82,9 @@ impl CallOptions {
 
     /// The headers as the frame takes them, with `traced` added.
     fn header_refs<'a>(&'a self, traced: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
+        if self.headers.is_empty() && traced.is_empty() {
+            return Vec::new();
+        }
         self.headers
             .iter()
             .chain(traced)
@@ -414,11 +417,17 @@ impl Peer {
         frame: Bytes,
         (deadline, timeout): (Instant, Duration),
     ) -> Result<Bytes, Error> {
-        let answer = self.shared.pending.register(id).map_err(Error::Closed)?;
+        // The session's timer watches calls with its default timeout.
+        let watch = (timeout == self.shared.config.call_timeout).then_some(deadline);
+        let (answer, watched) = self
+            .shared
+            .pending
+            .register(id, watch)
+            .map_err(Error::Closed)?;
         let mut guard = CancelOnDrop {
             shared: &self.shared,
             id,
-            answered: false,
+            ending: Ending::Waiting,
         };
         let exchange = async {
             self.shared.send(frame).await.map_err(Error::Closed)?;
@@ -428,15 +437,24 @@ impl Peer {
                 Ok(Answer::Value(bytes)) => Ok(bytes),
                 Ok(Answer::Failed(remote)) => Err(Error::Remote(remote)),
                 Ok(Answer::Closed(reason)) => Err(Error::Indeterminate(reason)),
+                Ok(Answer::Expired) => Err(Error::Timeout(timeout)),
                 Err(_) => Err(Error::Indeterminate(self.shared.close_reason())),
             }
         };
-        let result = tokio::time::timeout_at(deadline, exchange)
-            .await
-            .unwrap_or(Err(Error::Timeout(timeout)));
-        // Only a timeout leaves the entry in the table (an answer or the
-        // session's end removed it); skip the lock otherwise.
-        guard.answered = !matches!(result, Err(Error::Timeout(_)));
+        let result = if watched {
+            exchange.await
+        } else {
+            tokio::time::timeout_at(deadline, exchange)
+                .await
+                .unwrap_or(Err(Error::Timeout(timeout)))
+        };
+        // Only a timeout leaves the call to cancel at the peer (an answer or
+        // the session's end ended it); skip the lock otherwise.
+        guard.ending = match result {
+            Err(Error::Timeout(_)) if watched => Ending::Expired,
+            Err(Error::Timeout(_)) => Ending::Waiting,
+            _ => Ending::Answered,
+        };
         drop(guard);
         result
     }
@@ -453,12 +471,27 @@ fn after(timeout: Duration) -> (Instant, Duration) {
 struct CancelOnDrop<'a> {
     shared: &'a Shared,
     id: u64,
-    answered: bool,
+    ending: Ending,
+}
+
+/// How far a call got, as its future ends.
+enum Ending {
+    /// Still in the table, unless the session's end or an answer came
+    /// first: its own timeout, or the future was dropped.
+    Waiting,
+    Answered,
+    /// The session's timer took it out of the table at its deadline.
+    Expired,
 }
 
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
-        if self.answered || !self.shared.pending.forget(self.id) {
+        let cancel = match self.ending {
+            Ending::Answered => false,
+            Ending::Expired => true,
+            Ending::Waiting => self.shared.pending.forget(self.id),
+        };
+        if !cancel {
             return;
         }
         tracing::debug!(id = self.id, "call abandoned; cancelling it at the peer");

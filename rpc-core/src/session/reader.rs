@@ -43,8 +43,7 @@ pub(super) async fn run(
     // sees a close at once.
     let closing = shared.stop_reading.raised();
     tokio::pin!(closing);
-    // Messages taken since the liveness clock was last read.
-    let mut unclocked = 0_u32;
+    let mut clock = BurstClock::new();
     loop {
         if shared.is_closing() {
             break;
@@ -73,16 +72,10 @@ pub(super) async fn run(
         });
         let outcome = match next {
             Received::Binary(bytes) => {
-                // The messages of a burst arrived together: the clock is
-                // read for the first, then once every `CLOCK_EVERY`.
-                if waited || unclocked >= CLOCK_EVERY {
-                    shared.liveness.received();
-                    unclocked = 0;
-                } else {
-                    unclocked += 1;
-                }
+                let now = clock.read(waited);
+                shared.liveness.received(now);
                 shared.metrics.received(bytes.len());
-                on_message(shared, &mut reassembly, &bytes)
+                on_message(shared, &mut reassembly, &bytes, now)
             }
             // Pings and pongs: any of them is a sign of life.
             Received::Nothing => {
@@ -103,11 +96,41 @@ pub(super) async fn run(
     stream
 }
 
-/// Messages of one burst (read without waiting in between) that share a
-/// reading of the liveness clock: one clock read per message was the
-/// largest item of its kind in a profile of small calls, and liveness counts
-/// in milliseconds.
-const CLOCK_EVERY: u32 = 64;
+/// The reader's clock: the messages of one burst (read without waiting in
+/// between) share a reading, which is when the peer was last heard and when
+/// the burst's requests were admitted (their handlers' deadlines and
+/// metrics count from it). One clock read per message was the largest item
+/// of its kind in a profile of small calls; liveness counts in
+/// milliseconds, and a burst is read in microseconds.
+struct BurstClock {
+    at: Instant,
+    /// Messages taken since the clock was last read.
+    unread: u32,
+}
+
+impl BurstClock {
+    /// Messages that may share one reading.
+    const EVERY: u32 = 64;
+
+    fn new() -> Self {
+        Self {
+            at: Instant::now(),
+            unread: 0,
+        }
+    }
+
+    /// The time of a message that arrived after a wait (`waited`), or with
+    /// the ones before it.
+    fn read(&mut self, waited: bool) -> Instant {
+        if waited || self.unread >= Self::EVERY {
+            self.at = Instant::now();
+            self.unread = 0;
+        } else {
+            self.unread += 1;
+        }
+        self.at
+    }
+}
 
 /// Sleeps until `deadline`, or forever without one.
 async fn until(deadline: Option<Instant>) {
@@ -123,44 +146,45 @@ fn decode<'a>(shared: &Shared, message: &'a Bytes) -> Result<Decoded<'a>, CloseR
 
 /// Handles one binary message, or one piece of a fragmented one; an error
 /// closes the session with that reason.
+/// (`now` is the time it arrived, by the reader's clock.)
 fn on_message(
     shared: &Arc<Shared>,
     reassembly: &mut Reassembly,
     message: &Bytes,
+    now: Instant,
 ) -> Result<(), CloseReason> {
     let decoded = decode(shared, message)?;
     let Frame::Fragment(fragment) = decoded.frame else {
-        return on_frame(shared, decoded);
+        return on_frame(shared, decoded, now);
     };
     let Some(whole) = reassembly.add(fragment.message, fragment.last, &decoded.payload)? else {
         return Ok(());
     };
-    on_frame(shared, decode(shared, &whole)?)
+    on_frame(shared, decode(shared, &whole)?, now)
 }
 
-/// Handles one whole frame.
-fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReason> {
+/// Handles one whole frame, which arrived at `now`.
+fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>, now: Instant) -> Result<(), CloseReason> {
     let Decoded { frame, payload } = decoded;
+    let request = |id, method, headers, payload| inbound::Incoming {
+        id,
+        method,
+        headers,
+        payload,
+        stream_credit: None,
+        notify: false,
+        arrived: now,
+    };
     match frame {
-        Frame::Call(call) => {
-            admit(
-                shared,
-                Some(call.id),
-                call.method,
-                &call.headers,
-                payload,
-                None,
-            )?;
-        }
-        Frame::Cast(cast) => admit(shared, None, cast.method, &cast.headers, payload, None)?,
+        Frame::Call(call) => admit(
+            shared,
+            request(Some(call.id), call.method, &call.headers, payload),
+        )?,
+        Frame::Cast(cast) => admit(shared, request(None, cast.method, &cast.headers, payload))?,
         Frame::Notify(notify) => {
             let incoming = inbound::Incoming {
-                id: None,
-                method: notify.topic,
-                headers: &[],
-                payload,
-                stream_credit: None,
                 notify: true,
+                ..request(None, notify.topic, &[], payload)
             };
             inbound::admit(shared, incoming)?;
         }
@@ -168,15 +192,11 @@ fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReaso
             if usize::try_from(open.credit).is_ok_and(|c| c > streams::MAX_CREDIT) {
                 return Err(violation(streams::over_the_credit_cap(open.id)));
             }
-            let credit = Some(open.credit);
-            admit(
-                shared,
-                Some(open.id),
-                open.method,
-                &open.headers,
-                payload,
-                credit,
-            )?;
+            let incoming = inbound::Incoming {
+                stream_credit: Some(open.credit),
+                ..request(Some(open.id), open.method, &open.headers, payload)
+            };
+            admit(shared, incoming)?;
         }
         Frame::Item(StreamRef { id, to }) => {
             shared
@@ -233,7 +253,7 @@ fn on_frame(shared: &Arc<Shared>, decoded: Decoded<'_>) -> Result<(), CloseReaso
 
 /// Completes the call, discover request or stream a reply is for.
 fn on_reply(shared: &Shared, id: u64, payload: Bytes) {
-    if !shared.pending.complete(id, Answer::Value(payload.clone())) {
+    if let Err(Answer::Value(payload)) = shared.pending.complete(id, Answer::Value(payload)) {
         finish_stream(shared, id, Event::Reply(payload));
     }
 }
@@ -252,10 +272,7 @@ fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
         return;
     }
     let remote = RemoteError::new(error.code, error.message.to_owned(), payload);
-    if !shared
-        .pending
-        .complete(error.id, Answer::Failed(remote.clone()))
-    {
+    if let Err(Answer::Failed(remote)) = shared.pending.complete(error.id, Answer::Failed(remote)) {
         finish_stream(
             shared,
             error.id,
@@ -277,25 +294,10 @@ fn undelivered(shared: &Shared, topic: &str) {
 }
 
 /// Hands a call, cast or stream to admission.
-fn admit(
-    shared: &Arc<Shared>,
-    id: Option<u64>,
-    method: &str,
-    headers: &[(&str, &str)],
-    payload: Bytes,
-    stream_credit: Option<u32>,
-) -> Result<(), CloseReason> {
-    if id == Some(CONNECTION_ERROR_ID) {
+fn admit(shared: &Arc<Shared>, incoming: inbound::Incoming<'_>) -> Result<(), CloseReason> {
+    if incoming.id == Some(CONNECTION_ERROR_ID) {
         return Err(id_zero());
     }
-    let incoming = inbound::Incoming {
-        id,
-        method,
-        headers,
-        payload,
-        stream_credit,
-        notify: false,
-    };
     inbound::admit(shared, incoming)
 }
 
