@@ -481,6 +481,13 @@ impl Shared {
         } else {
             frame
         };
+        // Boxed: waiting for room is the rare case, and its future would
+        // otherwise make every call's some 450 bytes larger.
+        Box::pin(self.send_when_room(frame)).await
+    }
+
+    /// [`send`](Self::send) once the outbound queue has room.
+    async fn send_when_room(&self, frame: Bytes) -> Result<(), CloseReason> {
         tokio::select! {
             biased;
             () = self.closing.cancelled() => Err(self.close_reason()),

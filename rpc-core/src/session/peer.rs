@@ -256,14 +256,19 @@ impl Peer {
         let mut extra = traced_headers(&span, &options);
         let checked = self.plan_schema(method, options.schema_hash, &mut extra);
         let settle = checked.as_ref().ok().copied().flatten();
-        let outcome = async {
-            checked?;
+        let (options, extra) = (&options, &extra);
+        // Made where it is awaited, not held in a local first: a future
+        // moved into an `.await` takes its room in this one twice, and
+        // this one is moved whole wherever a caller puts it.
+        let exchange = move || async move {
             let frame = Frame::Call(Call {
                 id,
                 method,
-                headers: options.header_refs(&extra),
+                headers: options.header_refs(extra),
             });
             let bytes = args.after(&frame).map_err(Error::Encode)?;
+            // Not kept across the waits below.
+            drop(frame);
             self.shared.fits(&bytes)?;
             let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
             // Held until the answer: calls over the peer's limit wait here,
@@ -275,10 +280,12 @@ impl Peer {
             decode(answer)
         };
         // A disabled span costs nothing then, not an enter and exit per poll.
-        let outcome = if span.is_disabled() {
-            outcome.await
+        let outcome = if let Some(refused) = checked.err() {
+            Err(refused)
+        } else if span.is_disabled() {
+            exchange().await
         } else {
-            outcome.instrument(span).await
+            exchange().instrument(span).await
         };
         if let Some(hash) = settle {
             self.shared.schema_checks().settle(method, hash, &outcome);
@@ -429,7 +436,8 @@ impl Peer {
             id,
             ending: Ending::Waiting,
         };
-        let exchange = async {
+        // Made where it is awaited (see `call_payload`).
+        let exchange = move || async move {
             self.shared.send(frame).await.map_err(Error::Closed)?;
             // From here the peer may have the call: losing the session
             // leaves its outcome unknown.
@@ -442,9 +450,9 @@ impl Peer {
             }
         };
         let result = if watched {
-            exchange.await
+            exchange().await
         } else {
-            tokio::time::timeout_at(deadline, exchange)
+            tokio::time::timeout_at(deadline, exchange())
                 .await
                 .unwrap_or(Err(Error::Timeout(timeout)))
         };

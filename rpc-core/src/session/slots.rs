@@ -110,7 +110,22 @@ impl Slots {
         }
         // Leaves the queue however the wait ends, the caller's future being
         // dropped included.
-        let _waiting = Waiting(&counts.queued);
+        let waiting = Waiting(&counts.queued);
+        // Boxed: waiting is the rare case, and its future (a `Notify` wait
+        // and a timer, some 250 bytes) would otherwise enlarge every call's.
+        Box::pin(self.wait(limit, waiting)).await.map_err(|closed| {
+            if closed {
+                on_close()
+            } else {
+                Error::Timeout(limit)
+            }
+        })
+    }
+
+    /// Waits at most `limit` for a slot; `Err(true)` if the session closed
+    /// meanwhile, `Err(false)` at the timeout.
+    async fn wait(&self, limit: Duration, _waiting: Waiting<'_>) -> Result<Slot, bool> {
+        let counts = &*self.counts;
         let wait = async {
             loop {
                 let freed = counts.freed.notified();
@@ -128,8 +143,8 @@ impl Slots {
         };
         match tokio::time::timeout(limit, wait).await {
             Ok(true) => Ok(self.slot()),
-            Ok(false) => Err(on_close()),
-            Err(_) => Err(Error::Timeout(limit)),
+            Ok(false) => Err(true),
+            Err(_) => Err(false),
         }
     }
 
