@@ -441,7 +441,9 @@ pub(crate) fn call_made(_: &str, _: Result<(), &'static str>, _: Started) {}
 /// lookup, only a hash of the name.
 #[cfg(feature = "metrics")]
 mod made {
-    use std::{borrow::Cow, cell::RefCell, collections::HashMap};
+    use std::{borrow::Cow, cell::RefCell};
+
+    use rustc_hash::FxHashMap;
 
     use super::{Counter, Histogram, Started, counter, histogram};
 
@@ -492,7 +494,9 @@ mod made {
     }
 
     thread_local! {
-        static MADE: RefCell<HashMap<Box<str>, Made>> = RefCell::new(HashMap::new());
+        /// Keyed by names this side's code passes, never the peer's: the
+        /// fast unkeyed hash is safe, and `SipHash` was most of the lookup.
+        static MADE: RefCell<FxHashMap<Box<str>, Made>> = RefCell::new(FxHashMap::default());
     }
 
     /// A call to `method` started at `started` ended: `Ok`, or `Err` with
