@@ -71,7 +71,10 @@ pub(crate) async fn run(shared: &Shared) {
         () = shared.stop_reading.raised() => {}
         reason = heartbeat(shared, config.ping_interval, config.pong_timeout) => shared.close(reason),
         reason = idle(shared, config.idle_timeout) => shared.close(reason),
-        never = shared.pending.watch_deadlines() => match never {},
+        never = shared.pending.watch_deadlines(|id| {
+            tracing::debug!(id, "call timed out; cancelling it at the peer");
+            shared.control().cancel(id);
+        }) => match never {},
     }
 }
 

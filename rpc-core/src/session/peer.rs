@@ -434,7 +434,7 @@ impl Peer {
         let mut guard = CancelOnDrop {
             shared: &self.shared,
             id,
-            ending: Ending::Waiting,
+            answered: false,
         };
         // Made where it is awaited (see `call_payload`).
         let exchange = move || async move {
@@ -456,13 +456,10 @@ impl Peer {
                 .await
                 .unwrap_or(Err(Error::Timeout(timeout)))
         };
-        // Only a timeout leaves the call to cancel at the peer (an answer or
-        // the session's end ended it); skip the lock otherwise.
-        guard.ending = match result {
-            Err(Error::Timeout(_)) if watched => Ending::Expired,
-            Err(Error::Timeout(_)) => Ending::Waiting,
-            _ => Ending::Answered,
-        };
+        // Only its own timeout leaves a call to cancel at the peer (an
+        // answer, the session's end, or the session's timer, which cancels
+        // what it expires, ended it); skip the lock otherwise.
+        guard.answered = watched || !matches!(result, Err(Error::Timeout(_)));
         drop(guard);
         result
     }
@@ -479,27 +476,12 @@ fn after(timeout: Duration) -> (Instant, Duration) {
 struct CancelOnDrop<'a> {
     shared: &'a Shared,
     id: u64,
-    ending: Ending,
-}
-
-/// How far a call got, as its future ends.
-enum Ending {
-    /// Still in the table, unless the session's end or an answer came
-    /// first: its own timeout, or the future was dropped.
-    Waiting,
-    Answered,
-    /// The session's timer took it out of the table at its deadline.
-    Expired,
+    answered: bool,
 }
 
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
-        let cancel = match self.ending {
-            Ending::Answered => false,
-            Ending::Expired => true,
-            Ending::Waiting => self.shared.pending.forget(self.id),
-        };
-        if !cancel {
+        if self.answered || !self.shared.pending.forget(self.id) {
             return;
         }
         tracing::debug!(id = self.id, "call abandoned; cancelling it at the peer");

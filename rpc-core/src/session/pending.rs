@@ -158,33 +158,45 @@ impl Pending {
     }
 
     /// The session's timer: answers each watched call whose deadline
-    /// passed. Runs until the session ends (it is dropped then).
-    pub(crate) async fn watch_deadlines(&self) -> Infallible {
+    /// passed, and hands its id to `cancel` (whether or not its caller is
+    /// still there to see the answer). Runs until the session ends (it is
+    /// dropped then).
+    pub(crate) async fn watch_deadlines(&self, cancel: impl Fn(u64)) -> Infallible {
         let mut next = None;
         loop {
             match next {
                 None => self.queued.take().await,
                 Some(at) => tokio::time::sleep_until(at).await,
             }
-            next = self.expire(Instant::now());
+            next = self.expire(Instant::now(), &cancel);
         }
     }
 
-    /// Answers the watched calls due by `now`; when the timer wakes next.
-    fn expire(&self, now: Instant) -> Option<Instant> {
-        let mut state = self.lock();
-        while let Some(&(at, id)) = state.deadlines.front() {
-            if at > now {
-                break;
+    /// Answers the watched calls due by `now` and cancels them; when the
+    /// timer wakes next.
+    fn expire(&self, now: Instant, cancel: &impl Fn(u64)) -> Option<Instant> {
+        let mut expired = Vec::new();
+        let armed = {
+            let mut state = self.lock();
+            while let Some(&(at, id)) = state.deadlines.front() {
+                if at > now {
+                    break;
+                }
+                state.deadlines.pop_front();
+                if let Some(tx) = state.waiting.remove(&id) {
+                    let _ = tx.send(Answer::Expired);
+                    expired.push(id);
+                }
             }
-            state.deadlines.pop_front();
-            if let Some(tx) = state.waiting.remove(&id) {
-                let _ = tx.send(Answer::Expired);
-            }
+            state.trim();
+            state.armed = state.deadlines.front().map(|&(at, _)| at);
+            state.armed
+        };
+        // Outside the lock: cancelling queues a frame.
+        for id in expired {
+            cancel(id);
         }
-        state.trim();
-        state.armed = state.deadlines.front().map(|&(at, _)| at);
-        state.armed
+        armed
     }
 
     #[cfg(test)]
@@ -237,15 +249,26 @@ mod tests {
         let (_, watched) = pending.register(3, Some(now + 2 * second)).unwrap();
         assert!(!watched);
 
-        assert_eq!(pending.expire(now), Some(now + second));
+        let cancelled = std::cell::RefCell::new(Vec::new());
+        let cancel = |id| cancelled.borrow_mut().push(id);
+        assert_eq!(pending.expire(now, &cancel), Some(now + second));
         assert!(early.try_recv().is_err(), "not due yet");
-        assert_eq!(pending.expire(now + second), Some(now + 3 * second));
+        assert_eq!(
+            pending.expire(now + second, &cancel),
+            Some(now + 3 * second)
+        );
         assert!(matches!(early.try_recv(), Ok(Answer::Expired)));
+        assert_eq!(*cancelled.borrow(), [1]);
         assert!(late.try_recv().is_err());
         assert!(pending.complete(2, Answer::Value(Bytes::new())).is_ok());
         assert!(matches!(late.try_recv(), Ok(Answer::Value(_))));
         // The answered call's entry is gone; the timer has nothing to wait for.
-        assert_eq!(pending.expire(now + second), None);
+        assert_eq!(pending.expire(now + second, &cancel), None);
+        assert_eq!(
+            *cancelled.borrow(),
+            [1],
+            "only the expired call is cancelled"
+        );
         assert_eq!(pending.len(), 1, "call 3 still waits, on its own timer");
     }
 
@@ -270,7 +293,7 @@ mod tests {
         let pending = std::sync::Arc::new(Pending::default());
         let timer = tokio::spawn({
             let pending = std::sync::Arc::clone(&pending);
-            async move { pending.watch_deadlines().await }
+            async move { pending.watch_deadlines(|_| {}).await }
         });
         let started = Instant::now();
         let (answer, watched) = pending

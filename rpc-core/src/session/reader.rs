@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::{
     Shared, inbound,
+    liveness::Liveness,
     pending::Answer,
     reassembly::{self, Reassembly},
     streams::{self, Event, Violation},
@@ -72,8 +73,7 @@ pub(super) async fn run(
         });
         let outcome = match next {
             Received::Binary(bytes) => {
-                let now = clock.read(waited);
-                shared.liveness.received(now);
+                let now = clock.read(waited, &shared.liveness);
                 shared.metrics.received(bytes.len());
                 on_message(shared, &mut reassembly, &bytes, now)
             }
@@ -120,11 +120,13 @@ impl BurstClock {
     }
 
     /// The time of a message that arrived after a wait (`waited`), or with
-    /// the ones before it.
-    fn read(&mut self, waited: bool) -> Instant {
+    /// the ones before it; a new reading is also when `liveness` last heard
+    /// the peer.
+    fn read(&mut self, waited: bool, liveness: &Liveness) -> Instant {
         if waited || self.unread >= Self::EVERY {
             self.at = Instant::now();
             self.unread = 0;
+            liveness.received(self.at);
         } else {
             self.unread += 1;
         }
@@ -144,9 +146,9 @@ fn decode<'a>(shared: &Shared, message: &'a Bytes) -> Result<Decoded<'a>, CloseR
     codec::decode(message, shared.config.max_message_size).map_err(|err| transport::malformed(&err))
 }
 
-/// Handles one binary message, or one piece of a fragmented one; an error
-/// closes the session with that reason.
-/// (`now` is the time it arrived, by the reader's clock.)
+/// Handles one binary message, or one piece of a fragmented one, which
+/// arrived at `now` by the reader's clock; an error closes the session with
+/// that reason.
 fn on_message(
     shared: &Arc<Shared>,
     reassembly: &mut Reassembly,
@@ -328,5 +330,30 @@ fn violation(violation: Violation) -> CloseReason {
 fn finish_stream(shared: &Shared, id: u64, event: Event) {
     if !shared.streams.finish_opened(id, event) {
         tracing::debug!(id, "answer for no waiting call dropped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_shares_one_reading_and_a_wait_or_a_long_burst_reads_again() {
+        let liveness = Liveness::new();
+        let mut clock = BurstClock::new();
+        let step = Duration::from_millis(5);
+        tokio::time::advance(step).await;
+        let first = clock.read(true, &liveness);
+        assert_eq!(first, Instant::now());
+        for _ in 0..BurstClock::EVERY {
+            tokio::time::advance(step).await;
+            assert_eq!(clock.read(false, &liveness), first, "the burst's reading");
+        }
+        // The 65th message of a burst reads the clock again.
+        assert_eq!(clock.read(false, &liveness), Instant::now());
+        tokio::time::advance(step).await;
+        assert_eq!(clock.read(true, &liveness), Instant::now(), "after a wait");
     }
 }
