@@ -228,7 +228,7 @@ impl Peer {
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        self.call_payload(method, &codec::Value(args), options, |answer| {
+        self.call_payload(method, &codec::Value(args), &options, |answer| {
             codec::decode_value(&answer).map_err(Error::Decode)
         })
         .await
@@ -240,7 +240,8 @@ impl Peer {
         &self,
         method: &str,
         args: &(impl Payload + ?Sized),
-        options: CallOptions,
+        // By reference: an async fn keeps its arguments twice.
+        options: &CallOptions,
         decode: impl FnOnce(Bytes) -> Result<R, Error>,
     ) -> Result<R, Error> {
         // One clock read for the deadline and the metrics both.
@@ -253,10 +254,10 @@ impl Peer {
             id,
             request_id = tracing::field::Empty
         );
-        let mut extra = traced_headers(&span, &options);
+        let mut extra = traced_headers(&span, options);
         let checked = self.plan_schema(method, options.schema_hash, &mut extra);
         let settle = checked.as_ref().ok().copied().flatten();
-        let (options, extra) = (&options, &extra);
+        let extra = &extra;
         // Made where it is awaited, not held in a local first: a future
         // moved into an `.await` takes its room in this one twice, and
         // this one is moved whole wherever a caller puts it.

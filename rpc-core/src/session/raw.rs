@@ -34,7 +34,7 @@ impl Peer {
         args: Bytes,
         options: CallOptions,
     ) -> Result<Bytes, Error> {
-        self.call_payload(method, &Encoded(&args), options, Ok)
+        self.call_payload(method, &Encoded(&args), &options, Ok)
             .await
     }
 
