@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{FnRouter, server_config, session_config, within};
+use common::{CallTimer, FnRouter, server_config, session_config, within};
 use rpc::ErrorCode;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -88,7 +88,7 @@ async fn a_waiting_inline_call_is_cancelled_when_its_caller_gives_up() {
     let router = inline_router(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
     // The cancel frame finds the handler among the running calls: it was
     // entered there once its first poll, on the reader, left it waiting.
-    common::assert_an_abandoned_block_is_dropped(router, started, dropped).await;
+    common::assert_an_abandoned_block_is_dropped(router, started, dropped, CallTimer::Own).await;
 }
 
 #[tokio::test]

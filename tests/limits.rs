@@ -7,7 +7,8 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::{
-    FnRouter, connect, raw, serve, serve_with, server_config, session_config, url, within,
+    CallTimer, FnRouter, connect, raw, serve, serve_with, server_config, session_config, url,
+    within,
 };
 use futures_util::SinkExt;
 use rpc::{CallOptions, Client, ErrorCode, protocol::close_code};
@@ -27,7 +28,7 @@ async fn a_call_times_out_and_its_handler_is_cancelled() {
     let (started_tx, started) = mpsc::unbounded_channel();
     let (dropped_tx, dropped) = oneshot::channel();
     let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
-    common::assert_an_abandoned_block_is_dropped(router, started, dropped).await;
+    common::assert_an_abandoned_block_is_dropped(router, started, dropped, CallTimer::Own).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -54,30 +55,11 @@ async fn the_longest_timeouts_mean_never_rather_than_an_overflow() {
 
 #[tokio::test(start_paused = true)]
 async fn the_default_call_timeout_applies_and_cancels_the_handler() {
-    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (started_tx, started) = mpsc::unbounded_channel();
     let (dropped_tx, dropped) = oneshot::channel();
     let router = common::blocking(started_tx, Arc::new(Semaphore::new(0)), Some(dropped_tx));
-    let client = session_config().call_timeout(Duration::from_secs(30));
-    let pair = common::pair(router, server_config(), client).await;
-    let begun = Instant::now();
-    // The session's timer keeps the default timeout (a call with one of
-    // its own keeps a timer of its own).
-    let err = pair
-        .client
-        .peer()
-        .call::<_, String>("block", &())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, rpc::Error::Timeout(d) if d == Duration::from_secs(30)),
-        "{err:?}"
-    );
-    assert_eq!(begun.elapsed(), Duration::from_secs(30));
-    started.recv().await.unwrap();
-    // The cancel frame reached the server, which dropped the handler.
-    within("the handler's drop", dropped).await.unwrap();
-    let sum: i64 = pair.client.peer().call("add", &(1, 1)).await.unwrap();
-    assert_eq!(sum, 2);
+    common::assert_an_abandoned_block_is_dropped(router, started, dropped, CallTimer::Session)
+        .await;
 }
 
 #[tokio::test(start_paused = true)]

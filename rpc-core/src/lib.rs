@@ -81,6 +81,7 @@ mod text;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
+mod waiting;
 
 pub use auth::{Refusal, UpgradeRequest};
 pub use caller::Caller;

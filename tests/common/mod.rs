@@ -290,26 +290,52 @@ pub fn blocking(
         })
 }
 
+/// Which timer gives up on the call in
+/// [`assert_an_abandoned_block_is_dropped`].
+#[derive(Clone, Copy)]
+pub enum CallTimer {
+    /// The call's own timeout (`CallOptions::timeout`): a timer of its own.
+    Own,
+    /// The session's default timeout (`SessionConfig::call_timeout`),
+    /// which the session's one timer watches.
+    Session,
+}
+
 /// Calls `block` on `router` (see [`blocking`]) over the in-memory pair
-/// (the test runs on a paused clock) with a call timeout of 5 s: the call
-/// fails with `Timeout` exactly then, the cancel frame reaches the server,
-/// which drops the handler, and the session goes on answering `add`.
+/// (the test runs on a paused clock) with a call timeout of 5 s, kept by
+/// `timer`: the call fails with `Timeout` exactly then, the cancel frame
+/// reaches the server, which drops the handler, and the session goes on
+/// answering `add`.
 pub async fn assert_an_abandoned_block_is_dropped(
     router: FnRouter,
     mut started: tokio::sync::mpsc::UnboundedReceiver<()>,
     dropped: tokio::sync::oneshot::Receiver<()>,
+    timer: CallTimer,
 ) {
-    let pair = pair(router, server_config(), session_config()).await;
+    let timeout = Duration::from_secs(5);
+    let (client, options) = match timer {
+        CallTimer::Own => (
+            session_config(),
+            rpc::CallOptions::default().timeout(timeout),
+        ),
+        CallTimer::Session => (
+            session_config().call_timeout(timeout),
+            rpc::CallOptions::default(),
+        ),
+    };
+    let pair = pair(router, server_config(), client).await;
     let begun = tokio::time::Instant::now();
-    let options = rpc::CallOptions::default().timeout(Duration::from_secs(5));
     let err = pair
         .client
         .peer()
         .call_with::<_, String>("block", &(), options)
         .await
         .unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
-    assert_eq!(begun.elapsed(), Duration::from_secs(5));
+    assert!(
+        matches!(err, rpc::Error::Timeout(d) if d == timeout),
+        "{err:?}"
+    );
+    assert_eq!(begun.elapsed(), timeout);
     started.recv().await.unwrap();
     within("the handler's drop", dropped).await.unwrap();
     let sum: i64 = pair.client.peer().call("add", &(1, 1)).await.unwrap();

@@ -36,7 +36,7 @@ use control::Control;
 use lane::{Lane, Message};
 use large::Large;
 
-use crate::signal::Signal;
+use crate::{signal::Signal, waiting::Waiting};
 
 /// The priority classes the writer serves, highest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,8 +210,7 @@ impl Outbound {
         };
         let message = Message::new(bytes, done);
         if let Err(message) = self.try_queue(class, message) {
-            self.room_waiters.fetch_add(1, Ordering::SeqCst);
-            let _waiting = Waiting(&self.room_waiters);
+            let (_waiting, _) = Waiting::join(&self.room_waiters);
             // Pairs with the fence in `flushed`: either that flush sees this
             // sender waiting, or this sender's next try sees the room it
             // freed.
@@ -291,16 +290,6 @@ impl Outbound {
         if self.room_waiters.load(Ordering::SeqCst) > 0 {
             self.room.notify_waiters();
         }
-    }
-}
-
-/// A sender counted among those waiting for room, until dropped (its
-/// message queued, or its future dropped).
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -13,7 +13,7 @@ use std::{
 
 use tokio::sync::Notify;
 
-use crate::error::Error;
+use crate::{error::Error, waiting::Waiting};
 
 /// A slot of the peer's `max_in_flight`, given back when dropped.
 #[derive(Debug)]
@@ -102,15 +102,14 @@ impl Slots {
         if counts.try_take() {
             return Ok(self.slot());
         }
-        if counts.queued.fetch_add(1, Ordering::SeqCst) >= self.max_queued {
-            counts.queued.fetch_sub(1, Ordering::SeqCst);
+        // Leaves the queue however the wait ends, the caller's future being
+        // dropped included.
+        let (waiting, ahead) = Waiting::join(&counts.queued);
+        if ahead >= self.max_queued {
             return Err(Error::QueueFull {
                 max: self.max_queued,
             });
         }
-        // Leaves the queue however the wait ends, the caller's future being
-        // dropped included.
-        let waiting = Waiting(&counts.queued);
         // Boxed: waiting is the rare case, and its future (a `Notify` wait
         // and a timer, some 250 bytes) would otherwise enlarge every call's.
         Box::pin(self.wait(limit, waiting)).await.map_err(|closed| {
@@ -152,15 +151,6 @@ impl Slots {
     pub(crate) fn close(&self) {
         self.counts.closed.store(true, Ordering::Release);
         self.counts.freed.notify_waiters();
-    }
-}
-
-/// One request in the queue, until dropped.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
