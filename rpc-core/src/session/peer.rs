@@ -2,7 +2,10 @@
 
 use std::{
     fmt,
+    future::{Future, poll_fn},
+    pin::pin,
     sync::{Arc, Weak},
+    task::Poll,
     time::Duration,
 };
 
@@ -205,12 +208,15 @@ impl Peer {
     /// [`Error::Closed`] when the session had ended before the call was
     /// sent, [`Error::Indeterminate`] when it ended after, [`Error::Encode`] /
     /// [`Error::Decode`] when a value does not fit its type.
-    pub async fn call<A, R>(&self, method: &str, args: &A) -> Result<R, Error>
+    // Not an `async fn`, here and below: one keeps its arguments twice, and
+    // a call's future is moved whole wherever its caller puts it (see
+    // docs/performance.md, "Where it stands: issue 10, round 5").
+    pub fn call<A, R>(&self, method: &str, args: &A) -> impl Future<Output = Result<R, Error>>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        self.call_with(method, args, CallOptions::default()).await
+        self.call_with(method, args, CallOptions::default())
     }
 
     /// [`call`](Self::call) with per-call options.
@@ -218,85 +224,92 @@ impl Peer {
     /// # Errors
     ///
     /// As [`call`](Self::call).
-    pub async fn call_with<A, R>(
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future"
+    )]
+    pub fn call_with<A, R>(
         &self,
         method: &str,
         args: &A,
         options: CallOptions,
-    ) -> Result<R, Error>
+    ) -> impl Future<Output = Result<R, Error>>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        self.call_payload(method, &codec::Value(args), &options, |answer| {
-            codec::decode_value(&answer).map_err(Error::Decode)
-        })
-        .await
+        async move {
+            self.call_payload(method, &codec::Value(args), &options, |answer| {
+                codec::decode_value(&answer).map_err(Error::Decode)
+            })
+            .await
+        }
     }
 
     /// A call whose arguments are `args` after the header, and whose
     /// answer's payload `decode` reads: the typed and the raw calls.
-    pub(super) async fn call_payload<R>(
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future"
+    )]
+    pub(super) fn call_payload<R>(
         &self,
         method: &str,
         args: &(impl Payload + ?Sized),
-        // By reference: an async fn keeps its arguments twice.
         options: &CallOptions,
         decode: impl FnOnce(Bytes) -> Result<R, Error>,
-    ) -> Result<R, Error> {
-        // One clock read for the deadline and the metrics both.
-        let now = Instant::now();
-        let started = Started::at(now);
-        let id = self.shared.next_id();
-        let span = tracing::debug_span!(
-            "call",
-            method = %Clipped(method),
-            id,
-            request_id = tracing::field::Empty
-        );
-        let mut extra = traced_headers(&span, options);
-        let checked = self.plan_schema(method, options.schema_hash, &mut extra);
-        let settle = checked.as_ref().ok().copied().flatten();
-        let extra = &extra;
-        // Made where it is awaited, not held in a local first: a future
-        // moved into an `.await` takes its room in this one twice, and
-        // this one is moved whole wherever a caller puts it.
-        let exchange = move || async move {
-            let frame = Frame::Call(Call {
+    ) -> impl Future<Output = Result<R, Error>> {
+        async move {
+            // One clock read for the deadline and the metrics both.
+            let now = Instant::now();
+            let id = self.shared.next_id();
+            let span = tracing::debug_span!(
+                "call",
+                method = %Clipped(method),
                 id,
-                method,
-                headers: options.header_refs(extra),
-            });
-            let bytes = args.after(&frame).map_err(Error::Encode)?;
-            // Not kept across the waits below.
-            drop(frame);
-            self.shared.fits(&bytes)?;
-            let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
-            // Held until the answer: calls over the peer's limit wait here,
-            // within the call's timeout.
-            let _slot = self.shared.slot(timeout).await?;
-            let answer = self
-                .request(id, bytes, (crate::deadline::from(now, timeout), timeout))
-                .await?;
-            decode(answer)
-        };
-        // A disabled span costs nothing then, not an enter and exit per poll.
-        let outcome = if let Some(refused) = checked.err() {
-            Err(refused)
-        } else if span.is_disabled() {
-            exchange().await
-        } else {
-            exchange().instrument(span).await
-        };
-        if let Some(hash) = settle {
-            self.shared.schema_checks().settle(method, hash, &outcome);
+                request_id = tracing::field::Empty
+            );
+            let mut extra = traced_headers(&span, options);
+            let settle = match self.plan_schema(method, options.schema_hash, &mut extra) {
+                Ok(settle) => settle,
+                Err(refused) => return made(method, Err(refused), now),
+            };
+            let extra = &extra;
+            // Made where it is awaited, not held in a local first: a future
+            // moved into an `.await` takes its room in this one twice.
+            let exchange = move || async move {
+                // In a block of its own: a local keeps its room in the
+                // future until its scope ends, even once moved or dropped.
+                let bytes = {
+                    let frame = Frame::Call(Call {
+                        id,
+                        method,
+                        headers: options.header_refs(extra),
+                    });
+                    args.after(&frame).map_err(Error::Encode)?
+                };
+                self.shared.fits(&bytes)?;
+                let timeout = options.timeout.unwrap_or(self.shared.config.call_timeout);
+                // Held until the answer: calls over the peer's limit wait
+                // here, within the call's timeout.
+                let _slot = self.shared.slot(timeout).await?;
+                let answer = self
+                    .request(id, bytes, (crate::deadline::from(now, timeout), timeout))
+                    .await?;
+                decode(answer)
+            };
+            // A disabled span costs nothing then, not an enter and exit per
+            // poll.
+            let outcome = if span.is_disabled() {
+                exchange().await
+            } else {
+                exchange().instrument(span).await
+            };
+            if let Some(hash) = settle {
+                self.shared.schema_checks().settle(method, hash, &outcome);
+            }
+            made(method, outcome, now)
         }
-        record::call_made(
-            method,
-            outcome.as_ref().map(drop).map_err(Error::kind),
-            started,
-        );
-        outcome
     }
 
     /// Sends `method` with `args` and no reply; returns once the frame is
@@ -419,51 +432,77 @@ impl Peer {
     /// Sends a request frame and waits for its answer until `deadline`,
     /// which is `timeout` after the call began. Dropping the future (or the
     /// timeout) forgets the call and tells the peer to cancel it.
-    async fn request(
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future"
+    )]
+    fn request(
         &self,
         id: u64,
         frame: Bytes,
         (deadline, timeout): (Instant, Duration),
-    ) -> Result<Bytes, Error> {
-        // The session's timer watches calls with its default timeout.
-        let watch = (timeout == self.shared.config.call_timeout).then_some(deadline);
-        let (answer, watched) = self
-            .shared
-            .pending
-            .register(id, watch)
-            .map_err(Error::Closed)?;
-        let mut guard = CancelOnDrop {
-            shared: &self.shared,
-            id,
-            answered: false,
-        };
-        // Made where it is awaited (see `call_payload`).
-        let exchange = move || async move {
-            self.shared.send(frame).await.map_err(Error::Closed)?;
-            // From here the peer may have the call: losing the session
-            // leaves its outcome unknown.
-            match answer.await {
-                Ok(Answer::Value(bytes)) => Ok(bytes),
-                Ok(Answer::Failed(remote)) => Err(Error::Remote(remote)),
-                Ok(Answer::Closed(reason)) => Err(Error::Indeterminate(reason)),
-                Ok(Answer::Expired) => Err(Error::Timeout(timeout)),
-                Err(_) => Err(Error::Indeterminate(self.shared.close_reason())),
-            }
-        };
-        let result = if watched {
-            exchange().await
-        } else {
-            tokio::time::timeout_at(deadline, exchange())
-                .await
-                .unwrap_or(Err(Error::Timeout(timeout)))
-        };
-        // Only its own timeout leaves a call to cancel at the peer (an
-        // answer, the session's end, or the session's timer, which cancels
-        // what it expires, ended it); skip the lock otherwise.
-        guard.answered = watched || !matches!(result, Err(Error::Timeout(_)));
-        drop(guard);
-        result
+    ) -> impl Future<Output = Result<Bytes, Error>> {
+        async move {
+            // The session's timer watches calls with its default timeout.
+            let watch = (timeout == self.shared.config.call_timeout).then_some(deadline);
+            let watched = self
+                .shared
+                .pending
+                .register(id, watch)
+                .map_err(Error::Closed)?;
+            let mut guard = CancelOnDrop {
+                shared: &self.shared,
+                id,
+                answered: false,
+            };
+            // Boxed: a timer is over 100 bytes, and most calls are watched
+            // by the session's.
+            let mut timer = (!watched).then(|| Box::pin(tokio::time::sleep_until(deadline)));
+            let mut exchange = pin!(async move {
+                self.shared.send(frame).await.map_err(Error::Closed)?;
+                // From here the peer may have the call: losing the session
+                // leaves its outcome unknown.
+                match self.shared.pending.answer(id).await {
+                    Some(Answer::Value(bytes)) => Ok(bytes),
+                    Some(Answer::Failed(remote)) => Err(Error::Remote(remote)),
+                    Some(Answer::Closed(reason)) => Err(Error::Indeterminate(reason)),
+                    Some(Answer::Expired) => Err(Error::Timeout(timeout)),
+                    None => Err(Error::Indeterminate(self.shared.close_reason())),
+                }
+            });
+            let result = poll_fn(|cx| {
+                if let Poll::Ready(result) = exchange.as_mut().poll(cx) {
+                    return Poll::Ready(result);
+                }
+                let expired = timer
+                    .as_mut()
+                    .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
+                if expired {
+                    Poll::Ready(Err(Error::Timeout(timeout)))
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+            // A taken answer left the table (the session's end and the
+            // session's timer, which cancels what it expires, answer too);
+            // its own timeout, or a send that failed, leaves the call in it.
+            guard.answered = !matches!(result, Err(Error::Timeout(_) | Error::Closed(_)));
+            drop(guard);
+            result
+        }
     }
+}
+
+/// Records a call's outcome in the metrics (`now` is when it began), and
+/// hands it on.
+fn made<R>(method: &str, outcome: Result<R, Error>, now: Instant) -> Result<R, Error> {
+    record::call_made(
+        method,
+        outcome.as_ref().map(drop).map_err(Error::kind),
+        Started::at(now),
+    );
+    outcome
 }
 
 /// A deadline `timeout` from now, with the timeout, for

@@ -10,11 +10,18 @@
 //! runtime's timer wheel: a tenth of a microsecond, a fifteenth of a small
 //! call's client side.
 
-use std::{collections::VecDeque, convert::Infallible, sync::Mutex};
+use std::{
+    collections::VecDeque,
+    convert::Infallible,
+    future::poll_fn,
+    sync::Mutex,
+    task::{Context, Poll, Waker},
+};
 
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
-use tokio::{sync::oneshot, time::Instant};
+use std::collections::hash_map::Entry;
+use tokio::time::Instant;
 
 use crate::{
     error::{CloseReason, RemoteError},
@@ -31,13 +38,25 @@ pub(crate) enum Answer {
     Expired,
 }
 
+/// A call in the table: waiting, with the waker of its last poll, or
+/// answered, until its caller takes the answer. In place of a channel
+/// per call: no allocation, and one lock where a channel took several
+/// atomic operations on each side.
+#[derive(Debug)]
+enum Call {
+    Waiting(Option<Waker>),
+    Answered(Answer),
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// Set once the session closes; later registrations fail at once.
     closed: Option<CloseReason>,
     /// Keyed by ids this side picks in sequence: a fast hash is safe, and
     /// `SipHash` cost a tenth of a microsecond per call.
-    waiting: FxHashMap<u64, oneshot::Sender<Answer>>,
+    calls: FxHashMap<u64, Call>,
+    /// How many of `calls` still wait for their answer.
+    waiting: usize,
     /// The deadlines the session's timer watches, in order. Entries of
     /// calls that ended are dropped from the front as it reaches them, and
     /// all at once when they outnumber the waiting calls (one slow call at
@@ -48,27 +67,39 @@ struct State {
 }
 
 impl State {
+    fn is_waiting(&self, id: u64) -> bool {
+        matches!(self.calls.get(&id), Some(Call::Waiting(_)))
+    }
+
     /// Drops the entries of ended calls from the front of the queue.
     fn trim(&mut self) {
         while let Some(&(_, id)) = self.deadlines.front() {
-            if self.waiting.contains_key(&id) {
+            if self.is_waiting(id) {
                 break;
             }
             self.deadlines.pop_front();
         }
-        if self.deadlines.len() > 2 * self.waiting.len() + SLACK {
-            let waiting = &self.waiting;
-            self.deadlines.retain(|(_, id)| waiting.contains_key(id));
+        if self.deadlines.len() > 2 * self.waiting + SLACK {
+            let calls = &self.calls;
+            self.deadlines
+                .retain(|(_, id)| matches!(calls.get(id), Some(Call::Waiting(_))));
         }
     }
 
-    /// Removes call `id`; its sender, if it still waited.
-    fn remove(&mut self, id: u64) -> Option<oneshot::Sender<Answer>> {
-        let sender = self.waiting.remove(&id);
-        if sender.is_some() {
-            self.trim();
-        }
-        sender
+    /// Answers call `id` if it still waits; the waker to wake then (`Err`
+    /// gives the answer back otherwise).
+    fn answer(&mut self, id: u64, answer: Answer) -> Result<Option<Waker>, Answer> {
+        let Some(entry) = self.calls.get_mut(&id) else {
+            return Err(answer);
+        };
+        let Call::Waiting(waker) = entry else {
+            return Err(answer);
+        };
+        let waker = waker.take();
+        *entry = Call::Answered(answer);
+        self.waiting -= 1;
+        self.trim();
+        Ok(waker)
     }
 }
 
@@ -96,25 +127,23 @@ impl Pending {
     /// Registers a call, or reports why the session no longer takes any.
     /// With `watch`, the session's timer watches that deadline if it can
     /// (`true` then): the call is answered [`Answer::Expired`] once it
-    /// passes. Otherwise the caller keeps the time itself.
-    pub(crate) fn register(
-        &self,
-        id: u64,
-        watch: Option<Instant>,
-    ) -> Result<(oneshot::Receiver<Answer>, bool), CloseReason> {
+    /// passes. Otherwise the caller keeps the time itself. The caller then
+    /// waits with [`answer`](Self::answer), or [`forget`](Self::forget)s
+    /// the call.
+    pub(crate) fn register(&self, id: u64, watch: Option<Instant>) -> Result<bool, CloseReason> {
         let mut state = self.lock();
         if let Some(reason) = &state.closed {
             return Err(reason.clone());
         }
-        let (tx, rx) = oneshot::channel();
-        state.waiting.insert(id, tx);
+        state.calls.insert(id, Call::Waiting(None));
+        state.waiting += 1;
         let Some(deadline) = watch else {
-            return Ok((rx, false));
+            return Ok(false);
         };
         // In order, and not before the timer's next wake-up.
         let last = state.deadlines.back().map(|&(at, _)| at).max(state.armed);
         if last.is_some_and(|last| deadline < last) {
-            return Ok((rx, false));
+            return Ok(false);
         }
         state.deadlines.push_back((deadline, id));
         if state.armed.is_none() {
@@ -122,39 +151,82 @@ impl Pending {
             drop(state);
             self.queued.raise();
         }
-        Ok((rx, true))
+        Ok(true)
+    }
+
+    /// Waits for the answer to call `id`, registered before, and removes
+    /// the call from the table; `None` if it was not there (forgotten).
+    pub(crate) async fn answer(&self, id: u64) -> Option<Answer> {
+        poll_fn(|cx| self.poll_answer(id, cx)).await
+    }
+
+    fn poll_answer(&self, id: u64, cx: &mut Context<'_>) -> Poll<Option<Answer>> {
+        let mut state = self.lock();
+        let Entry::Occupied(mut call) = state.calls.entry(id) else {
+            return Poll::Ready(None);
+        };
+        if let Call::Waiting(waker) = call.get_mut() {
+            match waker {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                _ => *waker = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        }
+        match call.remove() {
+            Call::Answered(answer) => Poll::Ready(Some(answer)),
+            Call::Waiting(_) => unreachable!("the call was just seen answered"),
+        }
     }
 
     /// Delivers an answer; gives it back if no call with that id waits (it
     /// timed out or was cancelled, or the peer made the id up).
     pub(crate) fn complete(&self, id: u64, answer: Answer) -> Result<(), Answer> {
-        let sender = self.lock().remove(id);
-        match sender {
-            Some(tx) => tx.send(answer),
-            None => Err(answer),
+        let waker = self.lock().answer(id, answer)?;
+        // Outside the lock: the caller's task may run at once on another
+        // thread, and take it.
+        if let Some(waker) = waker {
+            waker.wake();
         }
+        Ok(())
     }
 
-    /// Stops waiting for a call; `true` if it was still waiting.
+    /// Removes a call whose caller stopped waiting; `true` if it had no
+    /// answer yet.
     pub(crate) fn forget(&self, id: u64) -> bool {
-        self.lock().remove(id).is_some()
+        let mut state = self.lock();
+        match state.calls.remove(&id) {
+            Some(Call::Waiting(_)) => {
+                state.waiting -= 1;
+                state.trim();
+                true
+            }
+            Some(Call::Answered(_)) | None => false,
+        }
     }
 
     /// Resolves every waiting call with `reason` and refuses new ones.
     pub(crate) fn close(&self, reason: &CloseReason) {
-        let waiting = {
+        let mut wakers = Vec::new();
+        {
             let mut state = self.lock();
             state.closed.get_or_insert_with(|| reason.clone());
             state.deadlines = VecDeque::new();
-            std::mem::take(&mut state.waiting)
-        };
-        for (_, tx) in waiting {
-            let _ = tx.send(Answer::Closed(reason.clone()));
+            state.waiting = 0;
+            for entry in state.calls.values_mut() {
+                if let Call::Waiting(waker) = entry {
+                    wakers.extend(waker.take());
+                    *entry = Call::Answered(Answer::Closed(reason.clone()));
+                }
+            }
+        }
+        for waker in wakers {
+            waker.wake();
         }
     }
 
+    /// Calls that wait for their answer.
     pub(crate) fn len(&self) -> usize {
-        self.lock().waiting.len()
+        self.lock().waiting
     }
 
     /// The session's timer: answers each watched call whose deadline
@@ -175,7 +247,7 @@ impl Pending {
     /// Answers the watched calls due by `now` and cancels them; when the
     /// timer wakes next.
     fn expire(&self, now: Instant, cancel: &impl Fn(u64)) -> Option<Instant> {
-        let mut expired = Vec::new();
+        let (mut expired, mut wakers) = (Vec::new(), Vec::new());
         let armed = {
             let mut state = self.lock();
             while let Some(&(at, id)) = state.deadlines.front() {
@@ -183,8 +255,8 @@ impl Pending {
                     break;
                 }
                 state.deadlines.pop_front();
-                if let Some(tx) = state.waiting.remove(&id) {
-                    let _ = tx.send(Answer::Expired);
+                if let Ok(waker) = state.answer(id, Answer::Expired) {
+                    wakers.extend(waker);
                     expired.push(id);
                 }
             }
@@ -193,6 +265,9 @@ impl Pending {
             state.armed
         };
         // Outside the lock: cancelling queues a frame.
+        for waker in wakers {
+            waker.wake();
+        }
         for id in expired {
             cancel(id);
         }
@@ -211,29 +286,77 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn closing_resolves_every_waiting_call_and_refuses_new_ones() {
-        let pending = Pending::default();
-        let (mut first, _) = pending.register(1, None).unwrap();
-        let (mut second, _) = pending.register(2, Some(Instant::now())).unwrap();
-        pending.close(&CloseReason::local(1000, "bye"));
-        assert!(matches!(first.try_recv(), Ok(Answer::Closed(r)) if r.reason == "bye"));
-        assert!(matches!(second.try_recv(), Ok(Answer::Closed(_))));
-        assert_eq!(pending.register(3, None).unwrap_err().reason, "bye");
-        assert_eq!(pending.len(), 0);
-        assert_eq!(pending.queued(), 0);
+    /// The answer of call `id` if it has one: `Pending` while it waits.
+    fn taken(pending: &Pending, id: u64) -> Poll<Option<Answer>> {
+        pending.poll_answer(id, &mut Context::from_waker(Waker::noop()))
     }
 
     #[test]
-    fn an_unknown_id_is_not_delivered() {
+    fn closing_resolves_every_waiting_call_and_refuses_new_ones() {
+        let pending = Pending::default();
+        pending.register(1, None).unwrap();
+        pending.register(2, Some(Instant::now())).unwrap();
+        assert!(taken(&pending, 1).is_pending());
+        pending.close(&CloseReason::local(1000, "bye"));
+        assert!(
+            matches!(taken(&pending, 1), Poll::Ready(Some(Answer::Closed(r))) if r.reason == "bye")
+        );
+        assert!(matches!(
+            taken(&pending, 2),
+            Poll::Ready(Some(Answer::Closed(_)))
+        ));
+        assert_eq!(pending.register(3, None).unwrap_err().reason, "bye");
+        assert_eq!(pending.len(), 0);
+        assert_eq!(pending.queued(), 0);
+        assert!(
+            pending.lock().calls.is_empty(),
+            "taken answers leave the table"
+        );
+    }
+
+    #[test]
+    fn an_unknown_or_forgotten_id_is_not_delivered() {
         let pending = Pending::default();
         assert!(pending.complete(9, Answer::Value(Bytes::new())).is_err());
-        let _rx = pending.register(9, None).unwrap();
+        pending.register(9, None).unwrap();
         assert!(pending.forget(9));
         assert!(matches!(
             pending.complete(9, Answer::Value(Bytes::new())),
             Err(Answer::Value(_))
         ));
+        assert!(matches!(taken(&pending, 9), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn an_answer_is_delivered_once_and_wakes_the_caller() {
+        let pending = Pending::default();
+        pending.register(4, None).unwrap();
+        let woken = std::sync::Arc::new(Woken::default());
+        let waker = Waker::from(std::sync::Arc::clone(&woken));
+        assert!(
+            pending
+                .poll_answer(4, &mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        assert!(
+            pending
+                .complete(4, Answer::Value(Bytes::from_static(b"x")))
+                .is_ok()
+        );
+        assert!(woken.0.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(pending.len(), 0, "answered calls do not count as waiting");
+        // A second answer with that id (a peer's mistake) is given back.
+        assert!(pending.complete(4, Answer::Value(Bytes::new())).is_err());
+        assert!(!pending.forget(4), "an answered call needs no cancel");
+    }
+
+    #[derive(Default)]
+    struct Woken(std::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Woken {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     #[test]
@@ -241,27 +364,30 @@ mod tests {
         let pending = Pending::default();
         let now = Instant::now();
         let second = Duration::from_secs(1);
-        let (mut early, watched) = pending.register(1, Some(now + second)).unwrap();
-        assert!(watched);
-        let (mut late, watched) = pending.register(2, Some(now + 3 * second)).unwrap();
-        assert!(watched);
+        assert!(pending.register(1, Some(now + second)).unwrap());
+        assert!(pending.register(2, Some(now + 3 * second)).unwrap());
         // Before the last watched deadline: its caller keeps the time.
-        let (_, watched) = pending.register(3, Some(now + 2 * second)).unwrap();
-        assert!(!watched);
+        assert!(!pending.register(3, Some(now + 2 * second)).unwrap());
 
         let cancelled = std::cell::RefCell::new(Vec::new());
         let cancel = |id| cancelled.borrow_mut().push(id);
         assert_eq!(pending.expire(now, &cancel), Some(now + second));
-        assert!(early.try_recv().is_err(), "not due yet");
+        assert!(taken(&pending, 1).is_pending(), "not due yet");
         assert_eq!(
             pending.expire(now + second, &cancel),
             Some(now + 3 * second)
         );
-        assert!(matches!(early.try_recv(), Ok(Answer::Expired)));
+        assert!(matches!(
+            taken(&pending, 1),
+            Poll::Ready(Some(Answer::Expired))
+        ));
         assert_eq!(*cancelled.borrow(), [1]);
-        assert!(late.try_recv().is_err());
+        assert!(taken(&pending, 2).is_pending());
         assert!(pending.complete(2, Answer::Value(Bytes::new())).is_ok());
-        assert!(matches!(late.try_recv(), Ok(Answer::Value(_))));
+        assert!(matches!(
+            taken(&pending, 2),
+            Poll::Ready(Some(Answer::Value(_)))
+        ));
         // The answered call's entry is gone; the timer has nothing to wait for.
         assert_eq!(pending.expire(now + second, &cancel), None);
         assert_eq!(
@@ -276,10 +402,11 @@ mod tests {
     fn one_call_stuck_at_the_front_does_not_grow_the_queue_with_the_calls_behind_it() {
         let pending = Pending::default();
         let at = Instant::now() + Duration::from_secs(30);
-        let _stuck = pending.register(1, Some(at)).unwrap();
+        pending.register(1, Some(at)).unwrap();
         for id in 2..10_000 {
-            let _call = pending.register(id, Some(at)).unwrap();
+            pending.register(id, Some(at)).unwrap();
             assert!(pending.complete(id, Answer::Value(Bytes::new())).is_ok());
+            assert!(taken(&pending, id).is_ready());
         }
         assert!(
             pending.queued() <= 2 + SLACK,
@@ -296,17 +423,18 @@ mod tests {
             async move { pending.watch_deadlines(|_| {}).await }
         });
         let started = Instant::now();
-        let (answer, watched) = pending
-            .register(1, Some(started + Duration::from_secs(5)))
-            .unwrap();
-        assert!(watched);
-        assert!(matches!(answer.await, Ok(Answer::Expired)));
+        assert!(
+            pending
+                .register(1, Some(started + Duration::from_secs(5)))
+                .unwrap()
+        );
+        assert!(matches!(pending.answer(1).await, Some(Answer::Expired)));
         assert_eq!(started.elapsed(), Duration::from_secs(5));
         // Idle again: a later call is watched too.
-        let (answer, _) = pending
+        pending
             .register(2, Some(Instant::now() + Duration::from_secs(7)))
             .unwrap();
-        assert!(matches!(answer.await, Ok(Answer::Expired)));
+        assert!(matches!(pending.answer(2).await, Some(Answer::Expired)));
         assert_eq!(started.elapsed(), Duration::from_secs(12));
         timer.abort();
     }
