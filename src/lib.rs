@@ -198,7 +198,9 @@ pub use rpc_core::*;
 /// - `impl Router for Calculator`: a dispatch table in declaration order.
 ///   Each method decodes its arguments as one postcard tuple `(a, b)` and
 ///   encodes its return value as the answer. With methods marked `inline`,
-///   also [`Router::runs_inline`], true for their indexes.
+///   also [`Router::runs_inline`], true for their indexes, and for those
+///   written as a plain `fn`, [`Router::dispatch_now`], which answers them
+///   without a future.
 /// - Metadata ([`RouterInfo`]) for [`Peer::discover`], registered so that
 ///   [`routers()`] lists every router compiled into the program.
 /// - `pub struct CalculatorClient`: `CalculatorClient::new(peer)` takes any
@@ -449,6 +451,9 @@ pub use rpc_macros::service;
 ///   never block before their first `.await`: arithmetic, a lookup in
 ///   memory. The cost: while it runs, the connection reads nothing else (not
 ///   even a ping), so a slow first poll holds up every message behind it.
+///   An inline method may be a plain `fn` (without `inline`, a call must be
+///   an `async fn`): it is then called straight from the reader, without a
+///   future to allocate and poll, the cheapest way to answer.
 ///
 /// ```
 /// # use std::collections::HashMap;
@@ -466,6 +471,13 @@ pub use rpc_macros::service;
 ///     #[rpc::call(inline)]
 ///     async fn len(&self) -> usize {
 ///         self.entries.len()
+///     }
+///
+///     /// Whether a key is there: a plain `fn`, answered on the reader
+///     /// without a future.
+///     #[rpc::call(inline)]
+///     fn has(&self, key: String) -> bool {
+///         self.entries.contains_key(&key)
 ///     }
 /// }
 /// ```

@@ -97,6 +97,28 @@ pub trait Router: Send + Sync + 'static {
         false
     }
 
+    /// Runs method number `method` to its answer at once, without a
+    /// future, if it is synchronous: `#[rpc::router]` implements this for
+    /// the methods written as a plain `fn` and marked `inline`. `Err` gives
+    /// the request back, for [`dispatch`](Self::dispatch); the provided
+    /// method gives back every one.
+    ///
+    /// Asked only for the methods [`runs_inline`](Self::runs_inline) names,
+    /// on the session's reader, and only when no middleware is installed
+    /// (middleware wraps handler futures).
+    ///
+    /// # Errors
+    ///
+    /// The request, when the method is not synchronous.
+    fn dispatch_now(
+        &self,
+        method: usize,
+        request: Request,
+    ) -> Result<Result<Reply, HandlerError>, Request> {
+        let _ = method;
+        Err(request)
+    }
+
     /// Type schemas of the methods, one per entry of `info().methods` in
     /// that order, which discover answers carry to peers that agreed the
     /// `schemas` feature. `#[rpc::router]` derives them from the methods'
@@ -430,6 +452,26 @@ impl Routes {
 
     /// Runs `route`'s handler for `request`, through the layers, unless
     /// the request names a schema other than the method's.
+    /// Runs a synchronous method at once (see [`Router::dispatch_now`]);
+    /// gives the request back for [`dispatch`](Self::dispatch) otherwise,
+    /// and always when middleware wraps the handlers (they take futures).
+    pub(crate) fn dispatch_now(
+        &self,
+        route: Route,
+        mut request: Request,
+    ) -> Result<Result<Reply, HandlerError>, Request> {
+        if !self.layers.is_empty() {
+            return Err(request);
+        }
+        let router = &self.routers[route.router].router;
+        // Taken from the request here, the schema header is not checked
+        // again by `dispatch`.
+        if let Err(refusal) = schema::check::request(router.as_ref(), route.method, &mut request) {
+            return Ok(Err(refusal));
+        }
+        router.dispatch_now(route.method, request)
+    }
+
     pub(crate) fn dispatch(&self, route: Route, mut request: Request) -> HandlerFuture {
         let router = &self.routers[route.router].router;
         if let Err(refusal) = schema::check::request(router.as_ref(), route.method, &mut request) {

@@ -23,6 +23,16 @@ impl Echo {
         let _ = session.id();
     }
 
+    /// Answers without a future: a plain `fn`, inline.
+    #[::rpc::call(inline)]
+    fn double(&self, n: u64, session: &::rpc::Session) -> ::std::result::Result<u64, ::std::string::String> {
+        let _ = session.id();
+        n.checked_mul(2).ok_or_else(|| ::std::string::ToString::to_string("too large"))
+    }
+
+    #[::rpc::cast(inline)]
+    fn tap(&self) {}
+
     /// Streams without the prelude.
     #[::rpc::stream]
     fn count(

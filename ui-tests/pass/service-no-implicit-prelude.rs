@@ -15,6 +15,10 @@ pub trait Echo {
     #[::rpc::cast]
     async fn poke(&self, session: &::rpc::Session);
 
+    /// Answers without a future.
+    #[::rpc::call(inline)]
+    fn double(&self, n: u64, session: &::rpc::Session) -> u64;
+
     #[::rpc::stream]
     fn count(&self, n: u64) -> impl ::futures_util::Stream<Item = u64>;
 
@@ -35,6 +39,11 @@ impl Echo for Parrot {
 
     async fn poke(&self, session: &::rpc::Session) {
         let _ = session.id();
+    }
+
+    fn double(&self, n: u64, session: &::rpc::Session) -> u64 {
+        let _ = session.id();
+        n * 2
     }
 
     fn count(&self, n: u64) -> impl ::futures_util::Stream<Item = u64> {

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use rpc::{
     Audience, Client, ErrorCode, HandlerError, HandlerFuture, MethodInfo, MethodKind, ParamInfo,
-    Recording, Request, Router, RouterInfo, Server, ServerConfig, Session, SessionConfig,
+    Recording, Reply, Request, Router, RouterInfo, Server, ServerConfig, Session, SessionConfig,
 };
 
 use super::{BenchClient, Probe, Running, ServeConfig, TICK};
@@ -85,6 +85,17 @@ struct Bench {
 const SUBSCRIBED: (&str, &str) = ("fanout", "subscribed");
 
 impl Bench {
+    /// `add` (0) or `echo` (1), which answer without waiting.
+    fn answer_now(method: usize, request: &Request) -> Result<Reply, HandlerError> {
+        if method == 0 {
+            let (a, b): (i64, i64) = request.args()?;
+            request.reply(&(a + b))
+        } else {
+            let (text,): (String,) = request.args()?;
+            request.reply(&text)
+        }
+    }
+
     /// One notification to every subscriber, encoded once, through the
     /// session registry.
     fn broadcast(session: &Session, round: u64) -> Result<u64, HandlerError> {
@@ -108,16 +119,22 @@ impl Router for Bench {
         self.handlers == Handlers::Inline && method <= 1
     }
 
+    // What `#[rpc::call(inline)]` on a plain `fn` generates: the answer at
+    // once, without a future.
+    fn dispatch_now(
+        &self,
+        method: usize,
+        request: Request,
+    ) -> Result<Result<Reply, HandlerError>, Request> {
+        match method {
+            0 | 1 => Ok(Bench::answer_now(method, &request)),
+            _ => Err(request),
+        }
+    }
+
     fn dispatch(self: Arc<Self>, method: usize, request: Request) -> HandlerFuture {
         match method {
-            0 => Box::pin(async move {
-                let (a, b): (i64, i64) = request.args()?;
-                request.reply(&(a + b))
-            }),
-            1 => Box::pin(async move {
-                let (text,): (String,) = request.args()?;
-                request.reply(&text)
-            }),
+            0 | 1 => Box::pin(async move { Bench::answer_now(method, &request) }),
             2 => Box::pin(async move {
                 request.session().join(SUBSCRIBED.0, SUBSCRIBED.1)?;
                 request.reply(&())

@@ -111,6 +111,11 @@ impl fmt::Debug for Layers {
 }
 
 impl Layers {
+    /// Whether no middleware is installed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.chain.is_none()
+    }
+
     /// Adds `layer` inside those added before.
     pub(crate) fn push(&mut self, layer: Arc<dyn Middleware>) {
         let mut chain: Vec<_> = self.chain.as_deref().unwrap_or_default().to_vec();

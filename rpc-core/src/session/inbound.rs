@@ -19,7 +19,7 @@ use tokio::{sync::Notify, time::Instant};
 use super::{
     Session, Shared,
     handlers::{Jobs, Queue},
-    job::{Held, Job},
+    job::{self, Held, Job},
     operations,
 };
 use crate::{
@@ -29,7 +29,7 @@ use crate::{
     outbound::Budget,
     protocol::{CONNECTION_ERROR_ID, ErrorCode, REQUEST_ID_HEADER, close_code},
     rate::{RateLimit, TokenBucket},
-    router::{Request, Route},
+    router::{HandlerFuture, Request, Route},
     text::Clipped,
 };
 
@@ -319,6 +319,35 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
     start(shared, incoming, route, held, claim)
 }
 
+/// The span a handler runs in; with OpenTelemetry, a child of the
+/// caller's trace.
+fn handler_span(incoming: &Incoming<'_>) -> tracing::Span {
+    // The fields are evaluated only when the span is enabled.
+    let span = tracing::debug_span!(
+        "handler",
+        method = %Clipped(incoming.method),
+        id = incoming.id,
+        request_id = incoming
+            .headers
+            .iter()
+            .find(|(name, _)| *name == REQUEST_ID_HEADER)
+            .map(|(_, value)| tracing::field::display(Clipped(value))),
+    );
+    #[cfg(feature = "opentelemetry")]
+    if !span.is_disabled() {
+        crate::otel::adopt(&span, incoming.headers);
+    }
+    span
+}
+
+/// How an admitted request starts.
+enum First {
+    /// An inline method's: run on the reader.
+    Now(Request),
+    /// Any other's: its handler, for the pool.
+    Later(HandlerFuture),
+}
+
 /// Refuses a call naming an operation. Logged at debug only: a peer can
 /// make these at will, and the bounds they meet are the server's own.
 fn refuse_operation(shared: &Shared, id: u64, refused: &operations::Refused) {
@@ -339,7 +368,8 @@ fn start(
 ) -> Result<(), CloseReason> {
     let stream = incoming.stream_credit.zip(incoming.id);
     let serial = shared.inbound.next_serial.fetch_add(1, Ordering::Relaxed);
-    let dispatch = || {
+    let span = handler_span(&incoming);
+    let request = || {
         // Most requests carry none: no collecting then, not even an empty
         // vector's (a measurable share of a small call's admission).
         let headers = if incoming.headers.is_empty() {
@@ -354,61 +384,56 @@ fn start(
         let session = Session {
             shared: Arc::clone(shared),
         };
-        let request = Request::new(
+        Request::new(
             session,
             incoming.id,
             serial,
             incoming.payload,
             headers,
             stream.is_some(),
-        );
-        shared.routes.dispatch(route, request)
+        )
     };
     let deadline = route.timeout.or(shared.config.handler_timeout);
-    // The fields are evaluated only when the span is enabled.
-    let span = tracing::debug_span!(
-        "handler",
-        method = %Clipped(incoming.method),
-        id = incoming.id,
-        request_id = incoming
-            .headers
-            .iter()
-            .find(|(name, _)| *name == REQUEST_ID_HEADER)
-            .map(|(_, value)| tracing::field::display(Clipped(value))),
-    );
-    #[cfg(feature = "opentelemetry")]
-    if !span.is_disabled() {
-        crate::otel::adopt(&span, incoming.headers);
-    }
     // A stream keeps running while it sends, and an operation's handler
     // runs on a task of its own: neither starts on the reader.
     let inline = route.inline && stream.is_none() && claim.is_none();
-    // A claim is made only for a call, which has an id.
-    let handler = match claim.zip(incoming.id) {
-        None => dispatch(),
-        Some((claim, id)) => {
-            claim.into_handler(id, dispatch, deadline, shared.tracker(), span.clone())
-        }
+    // A claim is made only for a call, which has an id. An inline method
+    // runs on the reader, once the call is entered below.
+    let first = match claim.zip(incoming.id) {
+        None if inline => First::Now(request()),
+        None => First::Later(shared.routes.dispatch(route, request())),
+        Some((claim, id)) => First::Later(claim.into_handler(
+            id,
+            || shared.routes.dispatch(route, request()),
+            deadline,
+            shared.tracker(),
+            span.clone(),
+        )),
     };
-    // Made before the job, so a job dropped before its first poll releases
-    // too.
-    let held = Held {
-        shared: Arc::clone(shared),
-        bytes: held,
+    let admitted = (route, incoming.arrived);
+    // Only a handler that waits becomes a job: one answered at its first
+    // poll on the reader needs none of it.
+    let job = |handler, span| {
+        let held = Held {
+            shared: Arc::clone(shared),
+            bytes: held,
+        };
+        let call = (incoming.id, serial, stream.is_some());
+        Job::new(handler, deadline, held, call, span, admitted)
     };
-    let job = Job::new(
-        handler,
-        deadline,
-        held,
-        (incoming.id, serial, stream.is_some()),
-        span,
-        (route, incoming.arrived),
-    );
 
     let Some(id) = incoming.id else {
-        if let Some(job) = if inline { job.poll_once() } else { Some(job) } {
-            shared.inbound.jobs.start(job);
-        }
+        let handler = match first {
+            First::Now(request) => {
+                let Some(waiting) = job::run_inline(shared, request, None, &span, admitted) else {
+                    shared.inbound.release(held);
+                    return Ok(());
+                };
+                waiting
+            }
+            First::Later(handler) => handler,
+        };
+        shared.inbound.jobs.start(job(handler, span));
         return Ok(());
     };
     // One lock for the duplicate check and the insertion; the job's own
@@ -416,6 +441,8 @@ fn start(
     // stale entry behind.
     let mut running = shared.inbound.running();
     if running.contains_key(&id) {
+        drop(running);
+        shared.inbound.release(held);
         return Err(CloseReason::local(
             close_code::PROTOCOL,
             format!("call id {id} is already in flight"),
@@ -424,21 +451,24 @@ fn start(
     if let Some((credit, id)) = stream {
         shared.streams.serve(id, credit);
     }
-    let job = if inline {
-        // Polled without the entry: an answer ready at once has nothing to
-        // remove, and no frame of this id can arrive while the reader is
-        // here. Only a handler that waits is entered, as cancellable.
-        drop(running);
-        let Some(job) = job.poll_once() else {
-            return Ok(());
-        };
-        running = shared.inbound.running();
-        job
-    } else {
-        job
+    let handler = match first {
+        First::Now(request) => {
+            // Run without the entry: an answer ready at once has nothing to
+            // remove, and no frame of this id can arrive while the reader
+            // is here. Only a handler that waits is entered, as
+            // cancellable.
+            drop(running);
+            let Some(waiting) = job::run_inline(shared, request, Some(id), &span, admitted) else {
+                shared.inbound.release(held);
+                return Ok(());
+            };
+            running = shared.inbound.running();
+            waiting
+        }
+        First::Later(handler) => handler,
     };
     running.insert(id, serial);
     drop(running);
-    shared.inbound.jobs.start(job);
+    shared.inbound.jobs.start(job(handler, span));
     Ok(())
 }

@@ -23,7 +23,7 @@ use super::{
 use crate::{
     metrics::record::{self, PeerEvent, Refusal, Started},
     protocol::{CONNECTION_ERROR_ID, ErrorCode},
-    router::{HandlerError, HandlerFuture, Reply, Route},
+    router::{HandlerError, HandlerFuture, Reply, Request, Route},
     text::Clipped,
 };
 
@@ -70,9 +70,6 @@ pub(super) struct Job {
     serial: u64,
     /// Opened as a stream: its entry in the served-stream table goes too.
     stream: bool,
-    /// Whether the call has its entry among the running calls, to remove
-    /// when it ends: not while polled inline, before it is entered.
-    entered: bool,
     /// Entered on every poll, so only made when enabled.
     span: Option<tracing::Span>,
     /// Set by [`PoolJob::cancel`]: the next poll ends the job unanswered.
@@ -103,27 +100,10 @@ impl Job {
             id,
             serial,
             stream,
-            entered: true,
             span: (!span.is_disabled()).then_some(span),
             cancel: Cancel::default(),
             route,
             started: Started::at(admitted),
-        }
-    }
-
-    /// Polls the job once where it stands (on the reader, for an inline
-    /// method); gives it back if its handler waits, for the pool to run.
-    /// The waker is a no-op: the pool polls the job again when it takes it,
-    /// and a future registers its waker anew on every poll.
-    pub(super) fn poll_once(mut self) -> Option<Self> {
-        let mut cx = Context::from_waker(Waker::noop());
-        self.entered = false;
-        match Pin::new(&mut self).poll(&mut cx) {
-            Poll::Ready(()) => None,
-            Poll::Pending => {
-                self.entered = true;
-                Some(self)
-            }
         }
     }
 
@@ -163,7 +143,6 @@ impl Future for Job {
         };
         let shared = &this.held.shared;
         if let Some(id) = this.id
-            && this.entered
             && shared.inbound.finish(id, this.serial)
             && this.stream
         {
@@ -183,6 +162,46 @@ impl PoolJob for Job {
     fn cancel(&mut self) {
         self.cancel.cancel();
     }
+}
+
+/// Runs an inline method's request on the reader: a synchronous method
+/// ([`Router::dispatch_now`](crate::Router::dispatch_now)) to its answer,
+/// any other's handler to its first poll. Answers if it is done; gives the
+/// handler back if it waits, for a [`Job`] to run on the pool. The waker
+/// is a no-op: the pool polls the job when it takes it, and a future
+/// registers its waker anew on every poll.
+pub(super) fn run_inline(
+    shared: &Shared,
+    request: Request,
+    id: Option<u64>,
+    span: &tracing::Span,
+    (route, admitted): (Route, Instant),
+) -> Option<HandlerFuture> {
+    let _entered = (!span.is_disabled()).then(|| span.enter());
+    let run = || match shared.routes.dispatch_now(route, request) {
+        Ok(outcome) => Ok(outcome),
+        Err(request) => {
+            let mut handler = shared.routes.dispatch(route, request);
+            match handler
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+            {
+                Poll::Ready(outcome) => Ok(outcome),
+                Poll::Pending => Err(handler),
+            }
+        }
+    };
+    let outcome = match catch_unwind(AssertUnwindSafe(run)) {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(waiting)) => return Some(waiting),
+        Err(panic) => Err(panicked(&*panic)),
+    };
+    let code = answer(shared, id, outcome);
+    shared
+        .routes
+        .served(route)
+        .ended(code, Started::at(admitted));
+    None
 }
 
 /// The error a panicking handler answers with; the panic is logged.

@@ -64,9 +64,10 @@ fn signature(method: &Method, errors: &mut Errors) {
             "a method takes one of #[rpc::call], #[rpc::cast] and #[rpc::stream], once: remove this attribute",
         );
     }
-    // A method returning a stream may make it without awaiting anything.
+    // A method returning a stream may make it without awaiting anything,
+    // and an inline call or cast may answer without a future at all.
     let shape = method.shape();
-    let may_be_sync = matches!(shape, Shape::ServerStream | Shape::Bidirectional);
+    let may_be_sync = method.inline || matches!(shape, Shape::ServerStream | Shape::Bidirectional);
     if sig.asyncness.is_none() && !may_be_sync {
         match (named_stream(method), shape) {
             // A plain `fn` returning a stream by name meant to stream: the
@@ -81,10 +82,16 @@ fn signature(method: &Method, errors: &mut Errors) {
             ),
             (None, _) => {
                 let fn_token = &sig.fn_token;
-                errors.spanned(
-                    quote!(#fn_token #ident),
-                    format!("rpc methods must be async: write `async fn {ident}`"),
-                );
+                let message = match shape {
+                    Shape::Call | Shape::Cast => {
+                        let kind = if shape == Shape::Cast { "cast" } else { "call" };
+                        format!(
+                            "rpc methods must be async: write `async fn {ident}`, or keep the plain `fn` and mark it #[rpc::{kind}(inline)] if it answers without waiting (it then runs on the session's reader)"
+                        )
+                    }
+                    _ => format!("rpc methods must be async: write `async fn {ident}`"),
+                };
+                errors.spanned(quote!(#fn_token #ident), message);
             }
         }
     }

@@ -75,6 +75,7 @@ pub(super) fn router_impl(router: &Router) -> TokenStream {
     let header = &target.header;
     let schema = super::schema::router_method(router);
     let runs_inline = runs_inline(router);
+    let dispatch_now = dispatch_now(router, &target);
     quote! {
         #header {
             fn info(&self) -> &'static #p::rpc_core::RouterInfo {
@@ -83,6 +84,7 @@ pub(super) fn router_impl(router: &Router) -> TokenStream {
 
             #schema
             #runs_inline
+            #dispatch_now
 
             fn dispatch(
                 self: #p::Arc<Self>,
@@ -166,6 +168,65 @@ pub(super) fn placeholder_impl(router: &Router) -> TokenStream {
 fn arm(target: &Target, index: usize, method: &Method) -> TokenStream {
     let p = super::local();
     let ident = &method.ident;
+    let body = body(target, method);
+    // Located at the method's name, so that a handler whose future is not
+    // `Send` is reported there.
+    let p = bounds::respan(&p, bounds::at(ident));
+    let handler = quote_spanned! {bounds::at(ident)=>
+        #p::Box::pin(async move { #body })
+    };
+    quote! {
+        #index => #handler,
+    }
+}
+
+/// Whether `method` answers without a future: a plain `fn` marked
+/// `inline`, called on `&self`.
+fn runs_now(method: &Method) -> bool {
+    method.inline && method.sig.asyncness.is_none() && !matches!(method.receiver, Receiver::Arc)
+}
+
+/// `Router::dispatch_now`, which runs the synchronous inline methods to
+/// their answer; nothing when there are none, so that the provided method
+/// (which gives every request back) stands.
+fn dispatch_now(router: &Router, target: &Target) -> TokenStream {
+    let p = super::local();
+    let arms: Vec<TokenStream> = router
+        .methods
+        .iter()
+        .enumerate()
+        .filter(|(_, method)| runs_now(method))
+        .map(|(index, method)| {
+            let body = body(target, method);
+            quote! {
+                #index => #p::Ok((move || -> #p::Result<#p::rpc_core::Reply, #p::rpc_core::HandlerError> {
+                    #body
+                })()),
+            }
+        })
+        .collect();
+    if arms.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        fn dispatch_now(
+            &self,
+            method: usize,
+            request: #p::rpc_core::Request,
+        ) -> #p::Result<#p::Result<#p::rpc_core::Reply, #p::rpc_core::HandlerError>, #p::rpc_core::Request> {
+            match method {
+                #(#arms)*
+                _ => #p::Err(request),
+            }
+        }
+    }
+}
+
+/// The statements that run `method` for `request` and make its answer:
+/// the extractors, the arguments, the uploads, the call and the reply.
+fn body(target: &Target, method: &Method) -> TokenStream {
+    let p = super::local();
+    let ident = &method.ident;
     let mut wire_index = 0;
     let mut extract = Vec::new();
     let call_args: Vec<TokenStream> = method
@@ -209,19 +270,11 @@ fn arm(target: &Target, index: usize, method: &Method) -> TokenStream {
         (Some(items), Shape::ServerStream | Shape::Bidirectional) => send_items(&p, &call, items),
         _ => answer_once(&p, &call, method),
     };
-    // Located at the method's name, so that a handler whose future is not
-    // `Send` is reported there.
-    let p = bounds::respan(&p, bounds::at(ident));
-    let handler = quote_spanned! {bounds::at(ident)=>
-        #p::Box::pin(async move {
-            #(#extract)*
-            #decode
-            #uploads
-            #answer
-        })
-    };
     quote! {
-        #index => #handler,
+        #(#extract)*
+        #decode
+        #uploads
+        #answer
     }
 }
 

@@ -388,6 +388,55 @@ mod tests {
         }
     }
 
+    /// A plain `fn` marked `inline` answers without a future: the `Router`
+    /// impl gains `dispatch_now` with an arm for each such method on
+    /// `&self` (an `async fn`, or one on `Arc<Self>`, keeps only its
+    /// `dispatch` arm), and the rest gives the request back.
+    #[test]
+    fn sync_inline() {
+        let item: ItemImpl = parse_quote! {
+            impl Counter {
+                #[rpc::call(inline)]
+                fn add(&self, by: u64, session: &Session) -> Result<u64, Overflow> {
+                    self.count.add(by)
+                }
+
+                #[rpc::call(inline)]
+                async fn get(&self) -> u64 {
+                    self.count.load(Ordering::Relaxed)
+                }
+
+                #[rpc::cast(inline)]
+                fn bump(&self) {
+                    self.count.fetch_add(1, Ordering::Relaxed);
+                }
+
+                #[rpc::call(inline)]
+                fn owner(self: Arc<Self>) -> u64 {
+                    self.owner
+                }
+            }
+        };
+        insta::assert_snapshot!(expand(&item));
+
+        let service: syn::ItemTrait = parse_quote! {
+            pub trait Counter {
+                #[rpc::call(inline)]
+                fn get(&self) -> u64;
+            }
+        };
+        let expanded = expand_service(TokenStream::new(), &service);
+        let squeezed: String = expanded.split_whitespace().collect();
+        let expected =
+            "fn dispatch_now(&self, method: usize, request: __private::rpc_core::Request,)";
+        let expected: String = expected.split_whitespace().collect();
+        assert!(squeezed.contains(&expected), "{expected} in {expanded}");
+        assert!(
+            squeezed.contains("0usize=>{__private::Ok((move||"),
+            "{expanded}"
+        );
+    }
+
     /// Without `inline`, the provided `runs_inline` stands.
     #[test]
     fn no_inline_method_no_override() {
@@ -397,7 +446,8 @@ mod tests {
                 async fn echo(&self, text: String) -> String { text }
             }
         };
-        assert!(!expand(&item).contains("runs_inline"));
+        let expanded = expand(&item);
+        assert!(!expanded.contains("runs_inline") && !expanded.contains("dispatch_now"));
     }
 
     /// A router with mistakes: the impl block comes back without the method
