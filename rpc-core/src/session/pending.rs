@@ -57,10 +57,11 @@ struct State {
     calls: FxHashMap<u64, Call>,
     /// How many of `calls` still wait for their answer.
     waiting: usize,
-    /// The deadlines the session's timer watches, in order. Entries of
-    /// calls that ended are dropped from the front as it reaches them, and
-    /// all at once when they outnumber the waiting calls (one slow call at
-    /// the front must not make the queue grow with every call behind it).
+    /// The deadlines the session's timer watches, in order. An answer
+    /// drops its call's entry when it is first (answers mostly come in
+    /// order); the timer drops the ended calls' entries it reaches; all go
+    /// at once when they outnumber the waiting calls (one slow call at the
+    /// front must not make the queue grow with every call behind it).
     deadlines: VecDeque<(Instant, u64)>,
     /// When the timer wakes next; `None` while it waits for a deadline.
     armed: Option<Instant>,
@@ -79,6 +80,13 @@ impl State {
             }
             self.deadlines.pop_front();
         }
+        self.sweep_if_stale();
+    }
+
+    /// Drops every entry of an ended call once they outnumber the waiting
+    /// calls twice over: each sweep takes as long as the calls since the
+    /// last one.
+    fn sweep_if_stale(&mut self) {
         if self.deadlines.len() > 2 * self.waiting + SLACK {
             let calls = &self.calls;
             self.deadlines
@@ -98,7 +106,13 @@ impl State {
         let waker = waker.take();
         *entry = Call::Answered(answer);
         self.waiting -= 1;
-        self.trim();
+        // Answers mostly come in the order of the calls: the first
+        // deadline is this call's. Others leave with the next sweep, or as
+        // the timer reaches them; no lookups per answer.
+        if self.deadlines.front().is_some_and(|&(_, first)| first == id) {
+            self.deadlines.pop_front();
+        }
+        self.sweep_if_stale();
         Ok(waker)
     }
 }
@@ -413,6 +427,26 @@ mod tests {
             "the queue holds {} deadlines for 1 waiting call",
             pending.queued()
         );
+    }
+
+    #[test]
+    fn answers_out_of_order_keep_the_queue_bounded_and_are_never_expired() {
+        let pending = Pending::default();
+        let at = Instant::now() + Duration::from_secs(30);
+        for id in 1..=1_000 {
+            assert!(pending.register(id, Some(at)).unwrap());
+        }
+        // The last call first: no answer's deadline is at the front.
+        for id in (1..=1_000).rev() {
+            assert!(pending.complete(id, Answer::Value(Bytes::new())).is_ok());
+            assert!(taken(&pending, id).is_ready());
+            let waiting = pending.len();
+            assert!(pending.queued() <= 2 * waiting + SLACK);
+        }
+        let cancelled = std::cell::RefCell::new(Vec::new());
+        assert_eq!(pending.expire(at, &|id| cancelled.borrow_mut().push(id)), None);
+        assert!(cancelled.borrow().is_empty(), "answered calls are not expired");
+        assert_eq!(pending.queued(), 0);
     }
 
     #[tokio::test(start_paused = true)]
