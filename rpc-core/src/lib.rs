@@ -50,6 +50,7 @@ pub mod __bench;
 #[doc(hidden)]
 pub mod __fuzz;
 mod auth;
+mod beside;
 mod caller;
 mod client;
 pub mod codec;

@@ -7,12 +7,13 @@
 //! Credits for the same stream coalesce.
 
 use std::sync::{
-    Arc, Mutex, MutexGuard, PoisonError,
+    Arc,
     atomic::{AtomicBool, Ordering},
 };
 
 use bytes::Bytes;
 
+use super::flagged::Flagged;
 use crate::{
     codec,
     protocol::{Cancel, Credit, Frame, Side},
@@ -27,7 +28,7 @@ struct Pending {
 
 #[derive(Debug, Default)]
 pub(crate) struct Control {
-    pending: Mutex<Pending>,
+    pending: Flagged<Pending>,
     /// A WebSocket ping is due.
     ping: AtomicBool,
     /// The writer's bell, shared with the lanes.
@@ -37,20 +38,15 @@ pub(crate) struct Control {
 impl Control {
     pub(crate) fn new(doorbell: Arc<Signal>) -> Self {
         Self {
-            pending: Mutex::default(),
+            pending: Flagged::default(),
             ping: AtomicBool::new(false),
             doorbell,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Grants the sender of stream `id`'s items (on side `to`) `items` more.
     pub(crate) fn credit(&self, id: u64, to: Side, items: u32) {
-        {
-            let mut pending = self.lock();
+        self.pending.write(|pending| {
             match pending
                 .credits
                 .iter_mut()
@@ -59,13 +55,13 @@ impl Control {
                 Some((_, _, total)) => *total = total.saturating_add(items),
                 None => pending.credits.push((id, to, items)),
             }
-        }
+        });
         self.doorbell.raise();
     }
 
     /// Tells the peer to abandon call or stream `id`.
     pub(crate) fn cancel(&self, id: u64) {
-        self.lock().cancels.push(id);
+        self.pending.write(|pending| pending.cancels.push(id));
         self.doorbell.raise();
     }
 
@@ -84,7 +80,9 @@ impl Control {
     /// `cancels`: the writer sends credits first and cancels after the
     /// round's calls, so that a cancel does not overtake the call it ends.
     pub(crate) fn drain_into(&self, credits: &mut Vec<Bytes>, cancels: &mut Vec<Bytes>) {
-        let pending = std::mem::take(&mut *self.lock());
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
         let encode = |frame: Frame<'_>| codec::encode(&frame).ok();
         credits.extend(
             pending

@@ -20,19 +20,18 @@
 
 mod budget;
 pub(crate) mod control;
+mod flagged;
 mod lane;
 pub(crate) mod large;
 
-use std::sync::{
-    Mutex, PoisonError,
-    atomic::{AtomicUsize, Ordering, fence},
-};
+use std::sync::atomic::{AtomicUsize, Ordering, fence};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, oneshot};
 
 pub(crate) use budget::{Budget, ENTRY_OVERHEAD};
 use control::Control;
+use flagged::Flagged;
 use lane::{Lane, Message};
 use large::Large;
 
@@ -119,7 +118,7 @@ pub(crate) struct Outbound {
     /// Bytes of messages sent in pieces.
     large: Budget,
     pub(crate) control: Control,
-    refusals: Mutex<Vec<Bytes>>,
+    refusals: Flagged<Vec<Bytes>>,
     lanes: [Lane; 3],
     /// Rung when anything is queued; the writer waits on this one bell.
     doorbell: std::sync::Arc<Signal>,
@@ -138,7 +137,7 @@ impl Outbound {
             small: Budget::new(limits.budget),
             large: Budget::new(limits.budget),
             control: Control::new(std::sync::Arc::clone(&doorbell)),
-            refusals: Mutex::new(Vec::new()),
+            refusals: Flagged::default(),
             lanes: [
                 Lane::new(limits.push_queue),
                 Lane::new(usize::MAX),
@@ -265,13 +264,13 @@ impl Outbound {
 
     /// Queues a refusal without waiting.
     pub(crate) fn refuse(&self, bytes: Bytes) -> Result<(), Overflow> {
-        {
-            let mut refusals = self.refusals.lock().unwrap_or_else(PoisonError::into_inner);
+        self.refusals.write(|refusals| {
             if refusals.len() >= self.limits.refusals {
                 return Err(Overflow);
             }
             refusals.push(bytes);
-        }
+            Ok(())
+        })?;
         self.doorbell.raise();
         Ok(())
     }
@@ -286,6 +285,12 @@ impl Outbound {
     pub(crate) fn flushed(&self, release: &mut Release) {
         self.small.release(std::mem::take(&mut release.small));
         self.large.release(std::mem::take(&mut release.large));
+        self.wake_room_waiters();
+    }
+
+    /// Wakes the senders waiting for room, if any: `notify_waiters` takes
+    /// the `Notify`'s lock every time.
+    fn wake_room_waiters(&self) {
         fence(Ordering::SeqCst);
         if self.room_waiters.load(Ordering::SeqCst) > 0 {
             self.room.notify_waiters();
@@ -340,12 +345,9 @@ impl Drain {
         outbound
             .control
             .drain_into(&mut round.messages, &mut cancels);
-        round.messages.append(
-            &mut outbound
-                .refusals
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        if let Some(mut refusals) = outbound.refusals.take() {
+            round.messages.append(&mut refusals);
+        }
         let mut freed = false;
         for class in [Class::High, Class::Normal, Class::Low] {
             let room = BATCH.saturating_sub(round.messages.len());
@@ -373,7 +375,7 @@ impl Drain {
         if freed {
             // Room in a class: waiting pushers may go (the budget is given
             // back only after the flush).
-            outbound.room.notify_waiters();
+            outbound.wake_room_waiters();
         }
     }
 

@@ -220,5 +220,7 @@ async fn run_session(
             _ = session.closed() => {}
         }
     };
-    tokio::join!(drive, drain);
+    // The watch for shutdown is polled only when it wakes, not on every
+    // burst the session's reader reads. The session's end ends it.
+    crate::beside::beside(drive, drain).await;
 }

@@ -62,13 +62,13 @@ impl Liveness {
 }
 
 /// Runs the heartbeat, the idle timeout and the timer of this side's calls
-/// until the session closes.
+/// until one closes the session; runs beside the reader, which it ends
+/// with (it does not wait on the reader's signal: a
+/// [`Signal`](crate::signal::Signal) wakes one waker).
 pub(crate) async fn run(shared: &Shared) {
     let config = &shared.config;
     tokio::select! {
         biased;
-        // The reader's signal: the heartbeat runs on the reader's task.
-        () = shared.stop_reading.raised() => {}
         reason = heartbeat(shared, config.ping_interval, config.pong_timeout) => shared.close(reason),
         reason = idle(shared, config.idle_timeout) => shared.close(reason),
         never = shared.pending.watch_deadlines(|id| {

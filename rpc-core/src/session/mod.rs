@@ -706,7 +706,9 @@ async fn drive(
     let (sink, stream) = ws.split();
     let writer = tokio::spawn(writer::run(sink, drain, Arc::clone(&shared)).in_current_span());
     let pool = tokio::spawn(handlers::run(handler_queue).in_current_span());
-    let (stream, ()) = tokio::join!(reader::run(stream, &shared), liveness::run(&shared));
+    // The heartbeat and the call timer are polled only when they wake, not
+    // on every burst the reader reads, and stop with the reader.
+    let stream = crate::beside::beside(reader::run(stream, &shared), liveness::run(&shared)).await;
     // Closing stopped the pool; its handlers are dropped by now or soon.
     if pool.await.is_err() {
         tracing::error!("handler pool panicked");

@@ -109,7 +109,11 @@ impl State {
         // Answers mostly come in the order of the calls: the first
         // deadline is this call's. Others leave with the next sweep, or as
         // the timer reaches them; no lookups per answer.
-        if self.deadlines.front().is_some_and(|&(_, first)| first == id) {
+        if self
+            .deadlines
+            .front()
+            .is_some_and(|&(_, first)| first == id)
+        {
             self.deadlines.pop_front();
         }
         self.sweep_if_stale();
@@ -444,8 +448,14 @@ mod tests {
             assert!(pending.queued() <= 2 * waiting + SLACK);
         }
         let cancelled = std::cell::RefCell::new(Vec::new());
-        assert_eq!(pending.expire(at, &|id| cancelled.borrow_mut().push(id)), None);
-        assert!(cancelled.borrow().is_empty(), "answered calls are not expired");
+        assert_eq!(
+            pending.expire(at, &|id| cancelled.borrow_mut().push(id)),
+            None
+        );
+        assert!(
+            cancelled.borrow().is_empty(),
+            "answered calls are not expired"
+        );
         assert_eq!(pending.queued(), 0);
     }
 
