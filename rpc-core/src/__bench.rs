@@ -66,6 +66,7 @@ impl Sessions {
             peer_limits: handshake::limits(config),
             features: crate::protocol::Features::all(),
             shutdown: CancellationToken::new(),
+            shutdown_grace: None,
             hooks: crate::session::Hooks::default(),
         };
         self.next_id += 1;

@@ -252,6 +252,7 @@ pub(crate) fn start(
         features: Features::from_names(&welcome.features),
         // A client has no server to shut down: only closing ends it.
         shutdown: CancellationToken::new(),
+        shutdown_grace: None,
         hooks,
     };
     let (session, drive) = session::start(transport, setup);

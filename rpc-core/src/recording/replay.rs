@@ -148,6 +148,7 @@ pub async fn replay(
             peer_limits,
             features,
             shutdown: never.clone(),
+            shutdown_grace: None,
             hooks: server.hooks,
         };
         let operations = session::Operations::new(&server.config, never);

@@ -17,7 +17,6 @@ use super::{
     upgrade::{Upgraded, upgrade},
 };
 use crate::{
-    error::CloseReason,
     identity::Identity,
     metrics::record::{self, ConnectionRefusal},
     protocol::{Features, Limits, close_code},
@@ -209,18 +208,10 @@ async fn run_session(
         peer_limits,
         features,
         shutdown: ctx.shutdown.child_token(),
+        shutdown_grace: Some(ctx.config.shutdown_grace),
         hooks: ctx.hooks.clone(),
     };
-    let (session, drive) = session::start_serving(ws, setup, ctx.operations.clone());
-    let drain = async {
-        tokio::select! {
-            () = ctx.shutdown.cancelled() => {
-                session.drain(ctx.config.shutdown_grace, CloseReason::local(close_code::GOING_AWAY, "server shutting down")).await;
-            }
-            _ = session.closed() => {}
-        }
-    };
-    // The watch for shutdown is polled only when it wakes, not on every
-    // burst the session's reader reads. The session's end ends it.
-    crate::beside::beside(drive, drain).await;
+    // The session drains itself on shutdown (`shutdown_grace`).
+    let (_session, drive) = session::start_serving(ws, setup, ctx.operations.clone());
+    drive.await;
 }

@@ -61,14 +61,15 @@ impl Liveness {
     }
 }
 
-/// Runs the heartbeat, the idle timeout and the timer of this side's calls
-/// until one closes the session; runs beside the reader, which it ends
-/// with (it does not wait on the reader's signal: a
-/// [`Signal`](crate::signal::Signal) wakes one waker).
+/// Runs the heartbeat, the idle timeout, the timer of this side's calls
+/// and, on a server, the graceful shutdown, until one closes the session;
+/// runs beside the reader, which it ends with (it does not wait on the
+/// reader's signal: a [`Signal`](crate::signal::Signal) wakes one waker).
 pub(crate) async fn run(shared: &Shared) {
     let config = &shared.config;
     tokio::select! {
         biased;
+        () = shared.drain_on_shutdown() => {}
         reason = heartbeat(shared, config.ping_interval, config.pong_timeout) => shared.close(reason),
         reason = idle(shared, config.idle_timeout) => shared.close(reason),
         never = shared.pending.watch_deadlines(|id| {

@@ -217,19 +217,6 @@ impl Session {
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
-
-    /// Graceful end: refuses new calls with `shutting down`, waits up to
-    /// `grace` for the handlers in flight, then closes with `reason`.
-    pub(crate) async fn drain(&self, grace: std::time::Duration, reason: CloseReason) {
-        self.shared.set_draining();
-        if !self.shared.inbound.idle(grace).await {
-            tracing::warn!(
-                ?grace,
-                "grace period over; aborting the handlers still running"
-            );
-        }
-        self.shared.close(reason);
-    }
 }
 
 /// Longest error message the library sends, in bytes: enough for a person,
@@ -273,6 +260,9 @@ pub(crate) struct Setup {
     /// Cancelled when the server begins a graceful shutdown; never on a
     /// client.
     pub(crate) shutdown: CancellationToken,
+    /// On a server's session, the grace its handlers get once `shutdown`
+    /// is cancelled: the session then drains itself and closes (1001).
+    pub(crate) shutdown_grace: Option<std::time::Duration>,
     /// The application's hooks on the session's start and end.
     pub(crate) hooks: Hooks,
 }
@@ -318,6 +308,8 @@ pub(crate) struct Shared {
     stop_writing: Signal,
     /// Cancelled when the server begins a graceful shutdown.
     shutdown: CancellationToken,
+    /// See [`Setup::shutdown_grace`].
+    shutdown_grace: Option<std::time::Duration>,
     close_reason: OnceLock<CloseReason>,
     tracker: TaskTracker,
     span: tracing::Span,
@@ -573,6 +565,27 @@ impl Shared {
         running + self.pending.len()
     }
 
+    /// A server's session, once its server begins a graceful shutdown:
+    /// refuses new calls with `shutting down`, waits up to the grace for
+    /// the handlers in flight, then closes (1001). Never ends otherwise.
+    pub(crate) async fn drain_on_shutdown(&self) {
+        let Some(grace) = self.shutdown_grace else {
+            return std::future::pending().await;
+        };
+        self.shutdown.cancelled().await;
+        self.set_draining();
+        if !self.inbound.idle(grace).await {
+            tracing::warn!(
+                ?grace,
+                "grace period over; aborting the handlers still running"
+            );
+        }
+        self.close(CloseReason::local(
+            crate::protocol::close_code::GOING_AWAY,
+            "server shutting down",
+        ));
+    }
+
     pub(crate) fn set_draining(&self) {
         self.draining.store(true, Ordering::Release);
     }
@@ -661,6 +674,7 @@ fn launch(
         stop_reading: Signal::default(),
         stop_writing: Signal::default(),
         shutdown: setup.shutdown,
+        shutdown_grace: setup.shutdown_grace,
         close_reason: OnceLock::new(),
         tracker: setup.tracker,
         span: span.clone(),

@@ -274,6 +274,7 @@ impl RouterHarness {
             peer_limits,
             features: Features::default(),
             shutdown: never,
+            shutdown_grace: None,
             hooks: Hooks::default(),
         };
         // The driver is dropped unpolled: the session's reader, writer and

@@ -90,6 +90,7 @@ pub async fn pair(server: ServerBuilder, client: ClientBuilder) -> Result<Pair, 
         peer_limits: client_limits,
         features,
         shutdown: never,
+        shutdown_grace: None,
         hooks: server.hooks,
     };
     let (server_session, drive) = session::start_serving(server_end, setup, operations);
