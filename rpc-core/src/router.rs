@@ -450,8 +450,6 @@ impl Routes {
         self.table.get(name).copied()
     }
 
-    /// Runs `route`'s handler for `request`, through the layers, unless
-    /// the request names a schema other than the method's.
     /// Runs a synchronous method at once (see [`Router::dispatch_now`]);
     /// gives the request back for [`dispatch`](Self::dispatch) otherwise,
     /// and always when middleware wraps the handlers (they take futures).
@@ -472,6 +470,8 @@ impl Routes {
         router.dispatch_now(route.method, request)
     }
 
+    /// Runs `route`'s handler for `request`, through the layers, unless
+    /// the request names a schema other than the method's.
     pub(crate) fn dispatch(&self, route: Route, mut request: Request) -> HandlerFuture {
         let router = &self.routers[route.router].router;
         if let Err(refusal) = schema::check::request(router.as_ref(), route.method, &mut request) {

@@ -14,7 +14,8 @@ use std::{
 use futures_util::task::AtomicWaker;
 
 /// Raised by anyone, awaited by one task at a time (the futures of one task
-/// may share it: they register the same waker).
+/// may share it: they register the same waker; not futures run apart by
+/// [`beside`](crate::beside::beside), which each have a waker of their own).
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
     raised: AtomicBool,

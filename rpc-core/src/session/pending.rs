@@ -11,7 +11,7 @@
 //! call's client side.
 
 use std::{
-    collections::VecDeque,
+    collections::{VecDeque, hash_map::Entry},
     convert::Infallible,
     future::poll_fn,
     sync::Mutex,
@@ -20,7 +20,6 @@ use std::{
 
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
 use tokio::time::Instant;
 
 use crate::{
@@ -69,7 +68,7 @@ struct State {
 
 impl State {
     fn is_waiting(&self, id: u64) -> bool {
-        matches!(self.calls.get(&id), Some(Call::Waiting(_)))
+        waits(&self.calls, id)
     }
 
     /// Drops the entries of ended calls from the front of the queue.
@@ -89,8 +88,7 @@ impl State {
     fn sweep_if_stale(&mut self) {
         if self.deadlines.len() > 2 * self.waiting + SLACK {
             let calls = &self.calls;
-            self.deadlines
-                .retain(|(_, id)| matches!(calls.get(id), Some(Call::Waiting(_))));
+            self.deadlines.retain(|&(_, id)| waits(calls, id));
         }
     }
 
@@ -119,6 +117,11 @@ impl State {
         self.sweep_if_stale();
         Ok(waker)
     }
+}
+
+/// Whether call `id` is in `calls` and still waits for its answer.
+fn waits(calls: &FxHashMap<u64, Call>, id: u64) -> bool {
+    matches!(calls.get(&id), Some(Call::Waiting(_)))
 }
 
 /// Entries of ended calls the queue may hold beyond twice the waiting
