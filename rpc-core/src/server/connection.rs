@@ -212,6 +212,6 @@ async fn run_session(
         hooks: ctx.hooks.clone(),
     };
     // The session drains itself on shutdown (`shutdown_grace`).
-    let (_session, drive) = session::start_serving(ws, setup, ctx.operations.clone());
+    let (_, drive) = session::start_serving(ws, setup, ctx.operations.clone());
     drive.await;
 }

@@ -148,8 +148,7 @@ impl Future for Job {
         {
             shared.streams.forget_served(id);
         }
-        let code = answer(shared, this.id, outcome);
-        shared.routes.served(this.route).ended(code, this.started);
+        conclude(shared, this.id, this.route, this.started, outcome);
         Poll::Ready(())
     }
 }
@@ -196,12 +195,20 @@ pub(super) fn run_inline(
         Ok(Err(waiting)) => return Some(waiting),
         Err(panic) => Err(panicked(&*panic)),
     };
-    let code = answer(shared, id, outcome);
-    shared
-        .routes
-        .served(route)
-        .ended(code, Started::at(admitted));
+    conclude(shared, id, route, Started::at(admitted), outcome);
     None
+}
+
+/// Sends a handler's outcome and counts it in its method's metrics.
+fn conclude(
+    shared: &Shared,
+    id: Option<u64>,
+    route: Route,
+    started: Started,
+    outcome: Result<Reply, HandlerError>,
+) {
+    let code = answer(shared, id, outcome);
+    shared.routes.served(route).ended(code, started);
 }
 
 /// The error a panicking handler answers with; the panic is logged.

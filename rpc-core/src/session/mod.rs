@@ -573,7 +573,7 @@ impl Shared {
             return std::future::pending().await;
         };
         self.shutdown.cancelled().await;
-        self.set_draining();
+        self.draining.store(true, Ordering::Release);
         if !self.inbound.idle(grace).await {
             tracing::warn!(
                 ?grace,
@@ -584,10 +584,6 @@ impl Shared {
             crate::protocol::close_code::GOING_AWAY,
             "server shutting down",
         ));
-    }
-
-    pub(crate) fn set_draining(&self) {
-        self.draining.store(true, Ordering::Release);
     }
 
     fn is_draining(&self) -> bool {

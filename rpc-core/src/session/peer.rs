@@ -459,7 +459,11 @@ impl Peer {
             // by the session's.
             let mut timer = (!watched).then(|| Box::pin(tokio::time::sleep_until(deadline)));
             let mut exchange = pin!(async move {
-                self.shared.send(frame).await.map_err(Error::Closed)?;
+                if let Err(closed) = self.shared.send(frame).await {
+                    // Never sent: nothing to cancel at the peer.
+                    self.shared.pending.forget(id);
+                    return Err(Error::Closed(closed));
+                }
                 // From here the peer may have the call: losing the session
                 // leaves its outcome unknown.
                 match self.shared.pending.answer(id).await {
@@ -485,9 +489,10 @@ impl Peer {
             })
             .await;
             // A taken answer left the table (the session's end and the
-            // session's timer, which cancels what it expires, answer too);
-            // its own timeout, or a send that failed, leaves the call in it.
-            guard.answered = !matches!(result, Err(Error::Timeout(_) | Error::Closed(_)));
+            // session's timer, which cancels what it expires, answer too),
+            // as did a send that failed; only its own timeout leaves the
+            // call in it, to forget and cancel.
+            guard.answered = !matches!(result, Err(Error::Timeout(_)));
             drop(guard);
             result
         }
