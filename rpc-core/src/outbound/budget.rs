@@ -41,6 +41,11 @@ impl Budget {
         }
     }
 
+    /// Whether more than half the limit is held.
+    pub(crate) fn over_half(&self) -> bool {
+        self.held.load(Ordering::Relaxed) > self.limit / 2
+    }
+
     /// Bytes held now.
     #[cfg(test)]
     fn held(&self) -> usize {

@@ -71,6 +71,11 @@ impl Control {
         self.doorbell.raise();
     }
 
+    /// Whether nothing is due: no ping, credit or cancel.
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.ping.load(Ordering::Acquire) && !self.pending.is_flagged()
+    }
+
     /// Whether a ping is due; clears the request.
     pub(crate) fn take_ping(&self) -> bool {
         self.ping.load(Ordering::Acquire) && self.ping.swap(false, Ordering::AcqRel)

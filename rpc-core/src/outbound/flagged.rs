@@ -32,6 +32,11 @@ impl<T: Default> Flagged<T> {
         changed
     }
 
+    /// Whether anything was written since the last take.
+    pub(crate) fn is_flagged(&self) -> bool {
+        self.written.load(Ordering::Acquire)
+    }
+
     /// The value written since the last take, leaving the default; `None`
     /// without a lock when nothing was.
     pub(crate) fn take(&self) -> Option<T> {

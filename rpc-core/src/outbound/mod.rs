@@ -24,7 +24,7 @@ mod flagged;
 mod lane;
 pub(crate) mod large;
 
-use std::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, oneshot};
@@ -127,6 +127,10 @@ pub(crate) struct Outbound {
     /// Senders waiting for room: a flush wakes them only when there are
     /// some, since `notify_waiters` takes the `Notify`'s lock every time.
     room_waiters: AtomicUsize,
+    /// Set while the reader handles a burst of messages: it writes what
+    /// was queued meanwhile at the burst's end, so senders need not ring
+    /// the writer (see [`Self::burst_ends`]).
+    in_burst: AtomicBool,
 }
 
 impl Outbound {
@@ -146,6 +150,7 @@ impl Outbound {
             doorbell,
             room: Notify::new(),
             room_waiters: AtomicUsize::new(0),
+            in_burst: AtomicBool::new(false),
         }
     }
 
@@ -184,16 +189,60 @@ impl Outbound {
             .map_err(|message| Full(message.bytes))
     }
 
+    /// Queues a message small enough to go whole without ringing the
+    /// writer: the calling task writes it next, or rings.
+    pub(crate) fn try_send_unrung(&self, bytes: Bytes) -> Result<(), Full> {
+        self.push(Class::Normal, Message::new(bytes, None))
+            .map_err(|message| Full(message.bytes))
+    }
+
     fn try_queue(&self, class: Class, message: Message) -> Result<(), Message> {
-        {
-            let mut lane = self.lane(class).lock();
-            if lane.is_full() || !self.budget(&message.bytes).try_take(message.cost) {
-                return Err(message);
-            }
-            lane.push(message);
+        let whole = message.bytes.len() <= self.limits.fragment_size;
+        self.push(class, message)?;
+        // Either the reader's gather at the burst's end sees the message,
+        // or this sees the burst ended (SeqCst fences on both sides), and
+        // a budget half full (or a message in pieces, which takes rounds
+        // of its own) is written without waiting for the burst.
+        fence(Ordering::SeqCst);
+        if !whole || !self.in_burst.load(Ordering::Relaxed) || self.small.over_half() {
+            self.doorbell.raise();
         }
-        self.doorbell.raise();
         Ok(())
+    }
+
+    fn push(&self, class: Class, message: Message) -> Result<(), Message> {
+        let mut lane = self.lane(class).lock();
+        if lane.is_full() || !self.budget(&message.bytes).try_take(message.cost) {
+            return Err(message);
+        }
+        lane.push(message);
+        Ok(())
+    }
+
+    /// Whether anything waits to be gathered (lock-free). Pieces of a large
+    /// message left by the last round are the writer's to send, not counted.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.control.is_empty()
+            || self.refusals.is_flagged()
+            || self.lanes.iter().any(|lane| !lane.is_empty())
+    }
+
+    /// Rings the writer: something is queued that nobody else will write.
+    pub(crate) fn ring(&self) {
+        self.doorbell.raise();
+    }
+
+    /// The reader got a message after waiting: what is queued until
+    /// [`Self::burst_ends`] is written then, without ringing the writer.
+    pub(crate) fn burst_begins(&self) {
+        self.in_burst.store(true, Ordering::Relaxed);
+    }
+
+    /// The reader has no message left to handle; it writes (or rings the
+    /// writer for) everything queued right after this.
+    pub(crate) fn burst_ends(&self) {
+        self.in_burst.store(false, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
     }
 
     /// Queues `bytes`, waiting for room; a large message returns once the

@@ -281,6 +281,8 @@ pub(crate) struct Shared {
     schema_checks: SchemaChecks,
     /// Everything waiting to be written to the peer.
     outbound: Outbound,
+    /// The socket's write half, held by whoever writes (see [`writer`]).
+    writing: futures_util::lock::Mutex<writer::Writing>,
     liveness: liveness::Liveness,
     /// WARN lines for peer-driven events, bounded per window.
     log_limit: LogLimit,
@@ -478,6 +480,29 @@ impl Shared {
         Box::pin(self.send_when_room(frame)).await
     }
 
+    /// [`send`](Self::send) for a call's request, whose task waits for the
+    /// answer next. When it is the only request in flight (and no other
+    /// call's task is about to take its answer, and likely call again),
+    /// nothing else would share the writer's round: this task writes it at
+    /// once, if nobody else is writing (see [`writer`]).
+    pub(crate) async fn send_call(&self, frame: Bytes) -> Result<(), CloseReason> {
+        let others = self.inbound.running_count() + self.pending.entries();
+        if frame.len() > self.config.fragment_size || self.is_closing() || others > 1 {
+            return self.send(frame).await;
+        }
+        match self.outbound.try_send_unrung(frame) {
+            Ok(()) => {
+                std::future::poll_fn(|cx| {
+                    writer::write_now(self, cx);
+                    std::task::Poll::Ready(())
+                })
+                .await;
+                Ok(())
+            }
+            Err(outbound::Full(frame)) => self.send(frame).await,
+        }
+    }
+
     /// [`send`](Self::send) once the outbound queue has room.
     async fn send_when_room(&self, frame: Bytes) -> Result<(), CloseReason> {
         tokio::select! {
@@ -630,6 +655,7 @@ fn launch(
         peer_max_message: to_usize(peer.max_message_size),
         fragment_size: config.fragment_size,
     });
+    let (sink, stream) = futures_util::StreamExt::split(ws);
     let drain = outbound::Drain::new(outbound::large::Large::new(
         config.fragment_size,
         outbound::large::ReassemblyLimits {
@@ -654,6 +680,7 @@ fn launch(
         described: setup.described,
         schema_checks: SchemaChecks::default(),
         outbound,
+        writing: futures_util::lock::Mutex::new(writer::Writing::new(sink, drain)),
         liveness: liveness::Liveness::new(),
         log_limit: LogLimit::new(),
         registry: setup.registry,
@@ -689,7 +716,7 @@ fn launch(
     let ended = session.clone();
     let drive = async move {
         let _open = open;
-        drive(ws, shared, drain, handler_queue).await;
+        drive(stream, shared, handler_queue).await;
         if let Some(on_disconnect) = on_disconnect {
             on_disconnect(&ended, &ended.shared.close_reason());
         }
@@ -705,16 +732,12 @@ fn to_usize(n: u32) -> usize {
 /// closes, then lingers so the close frame reaches the peer, then stops what
 /// is left.
 async fn drive(
-    ws: BoxTransport,
+    stream: futures_util::stream::SplitStream<BoxTransport>,
     shared: Arc<Shared>,
-    drain: outbound::Drain,
     handler_queue: handlers::Queue<job::Job>,
 ) {
-    use futures_util::StreamExt;
-
     tracing::debug!("session open");
-    let (sink, stream) = ws.split();
-    let writer = tokio::spawn(writer::run(sink, drain, Arc::clone(&shared)).in_current_span());
+    let writer = tokio::spawn(writer::run(Arc::clone(&shared)).in_current_span());
     let pool = tokio::spawn(handlers::run(handler_queue).in_current_span());
     // The heartbeat and the call timer are polled only when they wake, not
     // on every burst the reader reads, and stop with the reader.
@@ -731,9 +754,13 @@ async fn drive(
     if let Some(registry) = &shared.registry {
         shared.tags.unregister(registry, &shared);
     }
-    let Ok(sink) = writer else {
-        tracing::error!("writer task panicked");
-        return;
+    let sink = match writer {
+        Ok(Some(sink)) => sink,
+        Ok(None) => return,
+        Err(_) => {
+            tracing::error!("writer task panicked");
+            return;
+        }
     };
     if let Ok(ws) = stream.reunite(sink) {
         ws.linger(shared.config.close_timeout).await;

@@ -459,7 +459,7 @@ impl Peer {
             // by the session's.
             let mut timer = (!watched).then(|| Box::pin(tokio::time::sleep_until(deadline)));
             let mut exchange = pin!(async move {
-                if let Err(closed) = self.shared.send(frame).await {
+                if let Err(closed) = self.shared.send_call(frame).await {
                     // Never sent: nothing to cancel at the peer.
                     self.shared.pending.forget(id);
                     return Err(Error::Closed(closed));

@@ -250,6 +250,12 @@ impl Pending {
         self.lock().waiting
     }
 
+    /// Calls that wait for their answer or have one they have not yet
+    /// taken: the latter's tasks are about to run, and may call again.
+    pub(crate) fn entries(&self) -> usize {
+        self.lock().calls.len()
+    }
+
     /// The session's timer: answers each watched call whose deadline
     /// passed, and hands its id to `cancel` (whether or not its caller is
     /// still there to see the answer). Runs until the session ends (it is

@@ -15,6 +15,7 @@ use super::{
     pending::Answer,
     reassembly::{self, Reassembly},
     streams::{self, Event, Violation},
+    writer,
 };
 use crate::{
     codec::{self, Decoded},
@@ -45,6 +46,11 @@ pub(super) async fn run(
     let closing = shared.stop_reading.raised();
     tokio::pin!(closing);
     let mut clock = BurstClock::new();
+    // Handling messages read without waiting in between: answers queued
+    // meanwhile are written at the burst's end, by the reader itself.
+    let mut bursting = false;
+    // Messages of the burst read since its answers were last written.
+    let mut in_burst = 0;
     loop {
         if shared.is_closing() {
             break;
@@ -57,7 +63,23 @@ pub(super) async fn run(
             biased;
             next = std::future::poll_fn(|cx| {
                 let polled = stream.poll_next_unpin(cx);
-                waited |= polled.is_pending();
+                if polled.is_pending() {
+                    // The burst is over: its answers go out in one write.
+                    if bursting {
+                        shared.outbound.burst_ends();
+                        writer::write_now(shared, cx);
+                    }
+                    waited = true;
+                } else if !bursting {
+                    shared.outbound.burst_begins();
+                    in_burst = 0;
+                } else if in_burst == BURST_WRITE_EVERY {
+                    // A long burst writes as it goes.
+                    writer::write_now(shared, cx);
+                    in_burst = 0;
+                }
+                in_burst += 1;
+                bursting = polled.is_ready();
                 polled
             }) => next,
             () = &mut closing => break,
@@ -92,6 +114,10 @@ pub(super) async fn run(
             shared.close(reason);
             break;
         }
+    }
+    if bursting {
+        shared.outbound.burst_ends();
+        shared.outbound.ring();
     }
     stream
 }
@@ -133,6 +159,10 @@ impl BurstClock {
         self.at
     }
 }
+
+/// Messages of one burst after which the reader writes the answers queued
+/// so far, though more messages are ready.
+const BURST_WRITE_EVERY: u32 = 64;
 
 /// Sleeps until `deadline`, or forever without one.
 async fn until(deadline: Option<Instant>) {
