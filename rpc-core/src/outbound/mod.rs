@@ -502,6 +502,49 @@ mod tests {
     }
 
     #[test]
+    fn during_a_burst_senders_leave_the_writing_to_the_reader_unless_the_budget_fills() {
+        use futures_util::FutureExt;
+        let rung = |outbound: &Outbound| outbound.rung().now_or_never().is_some();
+        let (outbound, mut drain) = outbound(2048);
+        let small = || Bytes::from(vec![0; 1000]);
+
+        outbound.try_send(Class::Normal, small()).unwrap();
+        assert!(rung(&outbound), "no burst: the writer is rung");
+        outbound.try_send_unrung(small()).unwrap();
+        assert!(!rung(&outbound), "the sender writes it itself");
+
+        outbound.burst_begins();
+        outbound.try_send(Class::Normal, small()).unwrap();
+        assert!(!rung(&outbound), "the reader writes it at the burst's end");
+        outbound
+            .try_send(Class::Normal, Bytes::from(vec![0; 4096]))
+            .unwrap();
+        assert!(
+            rung(&outbound),
+            "a message in pieces takes the writer's rounds"
+        );
+        // Half the budget (1 MiB) and a little more.
+        let mut rang_at = None;
+        for n in 0..600 {
+            outbound.try_send(Class::Normal, small()).unwrap();
+            if rung(&outbound) {
+                rang_at = Some(n);
+                break;
+            }
+        }
+        let rang_at = rang_at.expect("a budget half full rings the writer");
+        assert!(
+            (480..=500).contains(&rang_at),
+            "rang after {rang_at} messages"
+        );
+        outbound.burst_ends();
+        assert!(outbound.has_queued(), "the reader's write finds them");
+        let mut round = Round::default();
+        drain.gather(&outbound, &mut round);
+        assert_eq!(round.messages.len(), BATCH, "a round takes {BATCH} at most");
+    }
+
+    #[test]
     fn the_refusal_lane_and_the_push_classes_are_bounded() {
         let (outbound, _drain) = outbound(1024);
         for _ in 0..4 {
