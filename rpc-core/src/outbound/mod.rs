@@ -403,17 +403,23 @@ impl Drain {
             outbound
                 .lane(class)
                 .take(&mut self.taken, room, BATCH_BYTES);
-            freed |= !self.taken.is_empty();
-            for mut message in self.taken.drain(..) {
-                if self.large.is_large(&message.bytes) {
-                    self.large.add(class, message);
-                } else {
-                    message.finish();
-                    round.release.small += message.cost;
-                    round.messages.push(message.bytes);
+            // Most classes are empty in most rounds: not even a drain.
+            if !self.taken.is_empty() {
+                freed = true;
+                for mut message in self.taken.drain(..) {
+                    if self.large.is_large(&message.bytes) {
+                        self.large.add(class, message);
+                    } else {
+                        message.finish();
+                        round.release.small += message.cost;
+                        round.messages.push(message.bytes);
+                    }
                 }
             }
-            if let Some(piece) = self.large.piece(class) {
+            // Most rounds have no large message at all.
+            if !self.large.is_idle()
+                && let Some(piece) = self.large.piece(class)
+            {
                 round.release.large += piece.release;
                 round.messages.push(piece.bytes);
             }

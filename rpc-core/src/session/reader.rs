@@ -162,7 +162,7 @@ impl BurstClock {
 
 /// Messages of one burst after which the reader writes the answers queued
 /// so far, though more messages are ready.
-const BURST_WRITE_EVERY: u32 = 64;
+const BURST_WRITE_EVERY: u32 = 128;
 
 /// Sleeps until `deadline`, or forever without one.
 async fn until(deadline: Option<Instant>) {
