@@ -21,6 +21,8 @@ pub(crate) mod reassembly;
 mod slots;
 pub(crate) mod streams;
 mod tags;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 pub(crate) use hooks::Hooks;

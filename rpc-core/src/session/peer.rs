@@ -443,8 +443,12 @@ impl Peer {
         (deadline, timeout): (Instant, Duration),
     ) -> impl Future<Output = Result<Bytes, Error>> {
         async move {
-            // The session's timer watches calls with its default timeout.
-            let watch = (timeout == self.shared.config.call_timeout).then_some(deadline);
+            // The session's timer watches calls whose deadline comes no
+            // later than the default timeout's (a pool's or a reconnecting
+            // client's calls pass what is left of theirs), when they keep
+            // its queue in order; a longer one would push every later
+            // call's deadline out of order, onto timers of their own.
+            let watch = (timeout <= self.shared.config.call_timeout).then_some(deadline);
             let watched = self
                 .shared
                 .pending
@@ -531,5 +535,58 @@ impl Drop for CancelOnDrop<'_> {
         }
         tracing::debug!(id = self.id, "call abandoned; cancelling it at the peer");
         self.shared.control().cancel(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::super::tests::over_memory;
+    use crate::{CallOptions, Error, config::SessionConfig};
+
+    /// Calls to a peer that never answers, each with a timeout of `secs`:
+    /// how each ended, and after how long.
+    async fn timed(peer: super::Peer, secs: u64) -> (Result<(), Error>, Duration) {
+        let started = Instant::now();
+        let options = CallOptions::default().timeout(Duration::from_secs(secs));
+        let outcome = peer.call_with::<_, ()>("never", &(), options).await;
+        (outcome, started.elapsed())
+    }
+
+    fn expired_after(ended: &(Result<(), Error>, Duration), secs: u64) {
+        let limit = Duration::from_secs(secs);
+        assert!(
+            matches!(ended.0, Err(Error::Timeout(t)) if t == limit),
+            "{:?}",
+            ended.0
+        );
+        assert!(
+            ended.1 >= limit && ended.1 < limit + Duration::from_millis(10),
+            "ended after {:?}",
+            ended.1
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_with_timeouts_under_the_default_expire_on_time_watched_or_not() {
+        let config = SessionConfig::default().call_timeout(Duration::from_secs(10));
+        let (session, _unread) = over_memory(config, 64);
+        let peer = session.peer();
+
+        // Alone, a shorter timeout is the session timer's to watch.
+        expired_after(&timed(peer.clone(), 2).await, 2);
+        // Behind a call with the default timeout, a shorter one's deadline
+        // comes first, out of the timer's order: it keeps its own time. A
+        // longer one than the default keeps its own time too.
+        let default = tokio::spawn(timed(peer.clone(), 10));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (shorter, longer) = tokio::join!(timed(peer.clone(), 3), timed(peer.clone(), 12));
+        expired_after(&shorter, 3);
+        expired_after(&longer, 12);
+        expired_after(&default.await.unwrap(), 10);
+        assert!(!session.is_closed());
     }
 }

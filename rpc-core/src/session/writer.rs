@@ -242,39 +242,15 @@ pub(super) async fn run(shared: Arc<Shared>) -> Option<Sink> {
 mod tests {
     use std::time::Duration;
 
-    use tokio_util::{sync::CancellationToken, task::TaskTracker};
-
-    use super::super::{Hooks, Role, Setup, handshake, start};
-    use crate::{
-        CallOptions, Error, config::SessionConfig, protocol::Features, router::Routes,
-        transport::memory,
-    };
+    use super::super::tests::over_memory;
+    use crate::{CallOptions, Error, config::SessionConfig};
 
     #[tokio::test(start_paused = true)]
     async fn a_lone_call_that_finds_no_room_is_left_to_the_writer_whose_stall_timer_ends_it() {
         let grace = Duration::from_secs(5);
         let config = SessionConfig::default().slow_consumer_grace(grace);
         // Room for one message; the other end never reads.
-        let (end, _unread) = memory::pair(1, (config.max_message_size, config.max_message_size));
-        let setup = Setup {
-            id: 1,
-            role: Role::Client,
-            remote_addr: None,
-            identity: None,
-            peer_limits: handshake::limits(&config),
-            config,
-            routes: std::sync::Arc::new(Routes::default()),
-            described: crate::metadata::DiscoverAnswer::default(),
-            tracker: TaskTracker::new(),
-            registry: None,
-            dead_letters: None,
-            features: Features::all(),
-            shutdown: CancellationToken::new(),
-            shutdown_grace: None,
-            hooks: Hooks::default(),
-        };
-        let (session, drive) = start(Box::new(end), setup);
-        let driver = tokio::spawn(drive);
+        let (session, _unread) = over_memory(config, 1);
         let peer = session.peer();
 
         // A cast fills the connection (the writer task writes it).
@@ -298,6 +274,5 @@ mod tests {
         assert!(reason.reason.contains("stopped reading"), "{reason:?}");
         let call = call.await.unwrap();
         assert!(matches!(call, Err(Error::Indeterminate(_))), "{call:?}");
-        driver.await.unwrap();
     }
 }

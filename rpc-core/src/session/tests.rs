@@ -1,0 +1,40 @@
+//! Sessions over one end of an in-memory connection, for the unit tests of
+//! the session's parts.
+
+use std::sync::Arc;
+
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::{Hooks, Role, Session, Setup, handshake, start};
+use crate::{
+    config::SessionConfig,
+    protocol::Features,
+    router::Routes,
+    transport::memory::{self, MemoryTransport},
+};
+
+/// A client session, running, over an in-memory connection that holds
+/// `capacity` messages each way; the other end is returned unread.
+pub(super) fn over_memory(config: SessionConfig, capacity: usize) -> (Session, MemoryTransport) {
+    let (end, other) = memory::pair(capacity, (config.max_message_size, config.max_message_size));
+    let setup = Setup {
+        id: 1,
+        role: Role::Client,
+        remote_addr: None,
+        identity: None,
+        peer_limits: handshake::limits(&config),
+        config,
+        routes: Arc::new(Routes::default()),
+        described: crate::metadata::DiscoverAnswer::default(),
+        tracker: TaskTracker::new(),
+        registry: None,
+        dead_letters: None,
+        features: Features::all(),
+        shutdown: CancellationToken::new(),
+        shutdown_grace: None,
+        hooks: Hooks::default(),
+    };
+    let (session, drive) = start(Box::new(end), setup);
+    tokio::spawn(drive);
+    (session, other)
+}
