@@ -716,14 +716,33 @@ fn launch(
     }
     let on_disconnect = setup.hooks.on_disconnect;
     let ended = session.clone();
+    let release = ReleaseSocket(Arc::clone(&shared));
     let drive = async move {
         let _open = open;
+        let _release = release;
         drive(stream, shared, handler_queue).await;
         if let Some(on_disconnect) = on_disconnect {
             on_disconnect(&ended, &ended.shared.close_reason());
         }
     };
     (session, drive.instrument(span))
+}
+
+/// Drops the socket's write half with the session's driver, should the
+/// writer task not have taken it back: a driver dropped unpolled (sessions
+/// made for tests and benchmarks) or cut short. The shared state, which
+/// handles keep, must not keep the transport open.
+struct ReleaseSocket(Arc<Shared>);
+
+impl Drop for ReleaseSocket {
+    fn drop(&mut self) {
+        // Held by nobody once the driver is gone, unless a caller is
+        // writing this very moment; the write half then goes with the
+        // session.
+        if let Some(mut writing) = self.0.writing.try_lock() {
+            writing.release();
+        }
+    }
 }
 
 fn to_usize(n: u32) -> usize {

@@ -16,6 +16,20 @@ use crate::{
 /// A client session, running, over an in-memory connection that holds
 /// `capacity` messages each way; the other end is returned unread.
 pub(super) fn over_memory(config: SessionConfig, capacity: usize) -> (Session, MemoryTransport) {
+    let (session, drive, other) = started(config, capacity);
+    tokio::spawn(drive);
+    (session, other)
+}
+
+/// [`over_memory`], with the driver not yet running.
+fn started(
+    config: SessionConfig,
+    capacity: usize,
+) -> (
+    Session,
+    impl Future<Output = ()> + Send + 'static,
+    MemoryTransport,
+) {
     let (end, other) = memory::pair(capacity, (config.max_message_size, config.max_message_size));
     let setup = Setup {
         id: 1,
@@ -35,6 +49,24 @@ pub(super) fn over_memory(config: SessionConfig, capacity: usize) -> (Session, M
         hooks: Hooks::default(),
     };
     let (session, drive) = start(Box::new(end), setup);
-    tokio::spawn(drive);
-    (session, other)
+    (session, drive, other)
+}
+
+#[tokio::test]
+async fn a_driver_dropped_unpolled_lets_the_transport_go_though_the_session_is_held() {
+    use futures_util::StreamExt;
+
+    let (session, drive, mut other) = started(SessionConfig::default(), 4);
+    drop(drive);
+    // Both halves are gone, the write half too, though the shared state
+    // that holds it lives on with the session handle: the other end sees
+    // the connection lost.
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), other.next())
+        .await
+        .expect("the other end sees the connection end");
+    assert!(
+        matches!(next, Some(crate::transport::Received::End(_))),
+        "{next:?}"
+    );
+    drop(session);
 }

@@ -37,7 +37,8 @@ pub(super) type Sink = SplitSink<BoxTransport, Outgoing>;
 /// The socket's write half and the round being written, held by whoever
 /// writes.
 pub(super) struct Writing {
-    /// Taken back by the writer task once the close frame is sent.
+    /// Taken back by the writer task once the close frame is sent, or
+    /// dropped with the session's driver ([`Self::release`]).
     sink: Option<Sink>,
     drain: Drain,
     round: Round,
@@ -57,6 +58,11 @@ impl Writing {
             open: false,
             fed: 0,
         }
+    }
+
+    /// Drops the write half: the session's driver is gone.
+    pub(super) fn release(&mut self) {
+        self.sink = None;
     }
 
     /// Opens a round unless one is open already; whether there is anything
@@ -110,7 +116,7 @@ impl Writing {
 }
 
 fn sink_gone() -> TransportError {
-    TransportError::closed("the session's writer has handed the socket back")
+    TransportError::closed("the session's socket is gone: its driver ended")
 }
 
 /// Writes what is queued from the calling task, if nobody else is writing
