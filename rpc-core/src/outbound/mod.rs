@@ -175,11 +175,16 @@ impl Outbound {
         &self.lanes[class as usize]
     }
 
+    /// Whether `message` goes whole, not in pieces.
+    fn goes_whole(&self, message: &Bytes) -> bool {
+        message.len() <= self.limits.fragment_size
+    }
+
     fn budget(&self, message: &Bytes) -> &Budget {
-        if message.len() > self.limits.fragment_size {
-            &self.large
-        } else {
+        if self.goes_whole(message) {
             &self.small
+        } else {
+            &self.large
         }
     }
 
@@ -197,7 +202,7 @@ impl Outbound {
     }
 
     fn try_queue(&self, class: Class, message: Message) -> Result<(), Message> {
-        let whole = message.bytes.len() <= self.limits.fragment_size;
+        let whole = self.goes_whole(&message.bytes);
         self.push(class, message)?;
         // Either the reader's gather at the burst's end sees the message,
         // or this sees the burst ended (SeqCst fences on both sides), and
@@ -205,7 +210,7 @@ impl Outbound {
         // of its own) is written without waiting for the burst.
         fence(Ordering::SeqCst);
         if !whole || !self.in_burst.load(Ordering::Relaxed) || self.small.over_half() {
-            self.doorbell.raise();
+            self.ring();
         }
         Ok(())
     }
@@ -306,7 +311,7 @@ impl Outbound {
             }
         };
         if queued.is_ok() {
-            self.doorbell.raise();
+            self.ring();
         }
         Evicting { evicted, queued }
     }
@@ -320,7 +325,7 @@ impl Outbound {
             refusals.push(bytes);
             Ok(())
         })?;
-        self.doorbell.raise();
+        self.ring();
         Ok(())
     }
 

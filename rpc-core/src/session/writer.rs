@@ -259,7 +259,9 @@ mod tests {
         let (session, _unread) = over_memory(config, 1);
         let peer = session.peer();
 
-        // A cast fills the connection (the writer task writes it).
+        // A cast fills the connection. The yield lets the writer task (on
+        // this current-thread runtime, next in line) write it and use up
+        // the ring it got for it, so that nothing rings it afterwards.
         peer.cast("first", &()).await.unwrap();
         tokio::task::yield_now().await;
         // The only call in flight, so its own task writes it, and finds no
