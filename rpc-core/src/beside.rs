@@ -1,34 +1,97 @@
 //! [`beside`]: a future run beside another in one task until that one
-//! ends, each polled only when its own waker fired.
+//! ends, the side polled only when its own waker fired.
 //!
 //! `tokio::join!` and `select!` poll every future they hold whenever the
 //! task wakes. A session's reader wakes for each burst of messages, while
-//! the futures beside it (the heartbeat and the call timer; a server
-//! connection's watch for shutdown) wake once in seconds: polled on every
-//! burst anyway, they cost a small call's round trip some 1,400
+//! the future beside it (the heartbeat and the call timer; a server
+//! connection's watch for shutdown) wakes once in seconds: polled on every
+//! burst anyway, it would cost a small call's round trip some 1,400
 //! instructions of timers and tokens with nothing to say (a twentieth of
-//! it). A `FuturesUnordered` keeps a waker per future and polls the woken
-//! ones only. So the two must not wait on one [`Signal`](crate::signal::Signal),
-//! which keeps a single waker.
+//! it). So the side gets a waker of its own that raises a flag before it
+//! wakes the task, and is polled only with the flag up; the main future
+//! gets the task's waker itself. A `FuturesUnordered` did the same before,
+//! but put its own waker, queue and bookkeeping between every wake-up of
+//! the reader and its poll: cold memory per message when a process holds
+//! thousands of sessions. The side must not share a
+//! [`Signal`](crate::signal::Signal) with `main`, which keeps a single
+//! waker.
 
-use std::future::Future;
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
+};
 
-use futures_util::{FutureExt, StreamExt, future::Either, stream::FuturesUnordered};
+use futures_util::task::AtomicWaker;
 
-/// Runs `main` to its end with `side` beside it, each polled only after
-/// its own wake-up; `main`'s output. `side` is dropped then if it has not
-/// ended. Both are boxed, so that the smaller does not take the larger's
-/// room: once per session, not per call.
-pub(crate) async fn beside<A: Future, B: Future<Output = ()>>(main: A, side: B) -> A::Output {
-    let mut both = FuturesUnordered::new();
-    both.push(Either::Left(Box::pin(main.map(Some))));
-    both.push(Either::Right(Box::pin(side.map(|()| None))));
-    while let Some(output) = both.next().await {
-        if let Some(output) = output {
-            return output;
-        }
+/// Runs `main` to its end with `side` beside it, the side polled at first
+/// and then only after its own wake-up; `main`'s output. `side` is dropped
+/// then if it has not ended. Both are boxed, so that the smaller does not
+/// take the larger's room: once per session, not per call.
+pub(crate) fn beside<A: Future, B: Future<Output = ()>>(main: A, side: B) -> Beside<A, B> {
+    let flag = Arc::new(SideFlag {
+        // Up, so that the first poll polls the side.
+        raised: AtomicBool::new(true),
+        task: AtomicWaker::new(),
+    });
+    Beside {
+        main: Box::pin(main),
+        side: Some(Box::pin(side)),
+        side_waker: Waker::from(Arc::clone(&flag)),
+        flag,
     }
-    unreachable!("`main` ends before the set of futures that holds it does")
+}
+
+/// The future [`beside`] returns.
+pub(crate) struct Beside<A, B> {
+    main: Pin<Box<A>>,
+    side: Option<Pin<Box<B>>>,
+    flag: Arc<SideFlag>,
+    /// The side's waker, made once: it raises `flag`, then wakes the task.
+    side_waker: Waker,
+}
+
+/// Raised by the side's waker; the task's waker it then wakes.
+struct SideFlag {
+    raised: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for SideFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.raised.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl<A: Future, B: Future<Output = ()>> Future for Beside<A, B> {
+    type Output = A::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<A::Output> {
+        // Every field is boxed or plain: nothing here is pinned in place.
+        let this = self.get_mut();
+        if this.side.is_some() && this.flag.raised.swap(false, Ordering::Acquire) {
+            // Registered before the side is polled: a wake-up from then on
+            // reaches this task, and one before it left the flag up, so the
+            // poll below sees what it announced.
+            this.flag.task.register(cx.waker());
+            let mut side_cx = Context::from_waker(&this.side_waker);
+            if let Some(side) = &mut this.side
+                && side.as_mut().poll(&mut side_cx).is_ready()
+            {
+                this.side = None;
+            }
+        }
+        this.main.as_mut().poll(cx)
+    }
 }
 
 #[cfg(test)]
@@ -71,6 +134,24 @@ mod tests {
         open.store(true, Ordering::SeqCst);
         assert_eq!(both.as_mut().poll(&mut cx), Poll::Ready("main"));
         assert_eq!(quiet.load(Ordering::SeqCst), 1, "the side was never woken");
+    }
+
+    #[tokio::test]
+    async fn a_side_woken_later_is_polled_again() {
+        let (wake_side, side_waits) = tokio::sync::oneshot::channel::<()>();
+        let (side_done, main_waits) = tokio::sync::oneshot::channel();
+        // The side waits on another task; only its own wake-up can get it
+        // polled again, and `main` waits for what the side then does.
+        let main = async move { main_waits.await.unwrap_or(0) };
+        let side = async move {
+            let _ = side_waits.await;
+            let _ = side_done.send(9);
+        };
+        let both = tokio::spawn(beside(main, side));
+        tokio::task::yield_now().await;
+        wake_side.send(()).unwrap();
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(10), both).await;
+        assert_eq!(answer.expect("the side was polled after its wake-up").unwrap(), 9);
     }
 
     #[tokio::test]
