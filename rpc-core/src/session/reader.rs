@@ -2,7 +2,7 @@
 //! the session's handler pool; only those of inline methods get their first
 //! poll here ([`Router::runs_inline`](crate::Router::runs_inline)).
 
-use std::sync::Arc;
+use std::{sync::Arc, task::Poll};
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream::SplitStream};
@@ -55,22 +55,19 @@ pub(super) async fn run(
         if shared.is_closing() {
             break;
         }
-        let deadline = reassembly.deadline();
+        // A sleep only while a fragmented message is being put together.
+        let expiry = until(reassembly.deadline());
+        tokio::pin!(expiry);
         // Whether this message had to be waited for, rather than being
         // ready with the ones before it.
         let mut waited = false;
-        let next = tokio::select! {
-            biased;
-            next = std::future::poll_fn(|cx| {
-                let polled = stream.poll_next_unpin(cx);
-                if polled.is_pending() {
-                    // The burst is over: its answers go out in one write.
-                    if bursting {
-                        shared.outbound.burst_ends();
-                        writer::write_now(shared, cx);
-                    }
-                    waited = true;
-                } else if !bursting {
+        // The stream first; the close signal and the reassembly's deadline
+        // only once it has nothing (a `select!` cost every message its
+        // set-up and a budget check).
+        let wake = std::future::poll_fn(|cx| {
+            let polled = stream.poll_next_unpin(cx);
+            if let Poll::Ready(next) = polled {
+                if !bursting {
                     shared.outbound.burst_begins();
                     in_burst = 0;
                 } else if in_burst == BURST_WRITE_EVERY {
@@ -79,11 +76,29 @@ pub(super) async fn run(
                     in_burst = 0;
                 }
                 in_burst += 1;
-                bursting = polled.is_ready();
-                polled
-            }) => next,
-            () = &mut closing => break,
-            () = until(deadline) => {
+                bursting = true;
+                return Poll::Ready(Wake::Next(next));
+            }
+            // The burst is over: its answers go out in one write.
+            if bursting {
+                shared.outbound.burst_ends();
+                writer::write_now(shared, cx);
+            }
+            bursting = false;
+            waited = true;
+            if closing.as_mut().poll(cx).is_ready() {
+                Poll::Ready(Wake::Closing)
+            } else if expiry.as_mut().poll(cx).is_ready() {
+                Poll::Ready(Wake::Expired)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        let next = match wake {
+            Wake::Next(next) => next,
+            Wake::Closing => break,
+            Wake::Expired => {
                 shared.close(reassembly.expired());
                 break;
             }
@@ -165,6 +180,16 @@ impl BurstClock {
 const BURST_WRITE_EVERY: u32 = 128;
 
 /// Sleeps until `deadline`, or forever without one.
+/// Why the reader's wait ended.
+enum Wake {
+    /// The stream gave a message, or ended (`None`).
+    Next(Option<Received>),
+    /// The session is closing.
+    Closing,
+    /// A fragmented message took too long to arrive whole.
+    Expired,
+}
+
 async fn until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
