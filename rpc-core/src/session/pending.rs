@@ -14,7 +14,10 @@ use std::{
     collections::{VecDeque, hash_map::Entry},
     convert::Infallible,
     future::poll_fn,
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     task::{Context, Poll, Waker},
 };
 
@@ -132,6 +135,9 @@ const SLACK: usize = 32;
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     state: Mutex<State>,
+    /// `state.calls.len()`, stored under the lock whenever it changes, so
+    /// that [`entries`](Self::entries), asked once per call, takes no lock.
+    entries: AtomicUsize,
     /// Rung when a deadline is queued while the timer waits for one.
     queued: Signal,
 }
@@ -157,6 +163,7 @@ impl Pending {
             return Err(reason.clone());
         }
         state.calls.insert(id, Call::Waiting(None));
+        self.entries.store(state.calls.len(), Ordering::Relaxed);
         state.waiting += 1;
         let Some(deadline) = watch else {
             return Ok(false);
@@ -193,7 +200,9 @@ impl Pending {
             }
             return Poll::Pending;
         }
-        match call.remove() {
+        let call = call.remove();
+        self.entries.store(state.calls.len(), Ordering::Relaxed);
+        match call {
             Call::Answered(answer) => Poll::Ready(Some(answer)),
             Call::Waiting(_) => unreachable!("the call was just seen answered"),
         }
@@ -215,7 +224,9 @@ impl Pending {
     /// answer yet.
     pub(crate) fn forget(&self, id: u64) -> bool {
         let mut state = self.lock();
-        match state.calls.remove(&id) {
+        let removed = state.calls.remove(&id);
+        self.entries.store(state.calls.len(), Ordering::Relaxed);
+        match removed {
             Some(Call::Waiting(_)) => {
                 state.waiting -= 1;
                 state.trim();
@@ -253,7 +264,7 @@ impl Pending {
     /// Calls that wait for their answer or have one they have not yet
     /// taken: the latter's tasks are about to run, and may call again.
     pub(crate) fn entries(&self) -> usize {
-        self.lock().calls.len()
+        self.entries.load(Ordering::Relaxed)
     }
 
     /// The session's timer: answers each watched call whose deadline
@@ -375,6 +386,25 @@ mod tests {
         // A second answer with that id (a peer's mistake) is given back.
         assert!(pending.complete(4, Answer::Value(Bytes::new())).is_err());
         assert!(!pending.forget(4), "an answered call needs no cancel");
+    }
+
+    #[test]
+    fn entries_count_answers_not_yet_taken_until_taken_or_forgotten() {
+        let pending = Pending::default();
+        for id in [1, 2, 3] {
+            pending.register(id, None).unwrap();
+        }
+        assert!(pending.complete(1, Answer::Value(Bytes::new())).is_ok());
+        assert_eq!(pending.entries(), 3, "an answer not yet taken counts");
+        assert!(matches!(taken(&pending, 1), Poll::Ready(Some(_))));
+        assert_eq!(pending.entries(), 2);
+        assert!(pending.forget(2));
+        assert_eq!(pending.entries(), 1);
+        // Closing answers the rest; they count until taken.
+        pending.close(&CloseReason::abnormal("gone"));
+        assert_eq!(pending.entries(), 1);
+        assert!(matches!(taken(&pending, 3), Poll::Ready(Some(_))));
+        assert_eq!(pending.entries(), 0);
     }
 
     #[derive(Default)]
