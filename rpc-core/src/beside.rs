@@ -151,7 +151,12 @@ mod tests {
         tokio::task::yield_now().await;
         wake_side.send(()).unwrap();
         let answer = tokio::time::timeout(std::time::Duration::from_secs(10), both).await;
-        assert_eq!(answer.expect("the side was polled after its wake-up").unwrap(), 9);
+        assert_eq!(
+            answer
+                .expect("the side was polled after its wake-up")
+                .unwrap(),
+            9
+        );
     }
 
     #[tokio::test]

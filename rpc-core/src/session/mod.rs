@@ -488,21 +488,45 @@ impl Shared {
     /// nothing else would share the writer's round: this task writes it at
     /// once, if nobody else is writing (see [`writer`]).
     pub(crate) async fn send_call(&self, frame: Bytes) -> Result<(), CloseReason> {
-        let others = self.inbound.running_count() + self.pending.entries();
-        if frame.len() > self.config.fragment_size || self.is_closing() || others > 1 {
-            return self.send(frame).await;
-        }
-        match self.outbound.try_send_unrung(frame) {
-            Ok(()) => {
+        // Decided before the first await, so that this future holds no
+        // other future but on the slow path: it sits in every call's.
+        let frame = match self.queue_call(frame)? {
+            Queued::Rung => return Ok(()),
+            Queued::ToWrite => {
                 std::future::poll_fn(|cx| {
                     writer::write_now(self, cx);
                     std::task::Poll::Ready(())
                 })
                 .await;
-                Ok(())
+                return Ok(());
             }
-            Err(outbound::Full(frame)) => self.send(frame).await,
+            Queued::NoRoom(frame) => frame,
+        };
+        Box::pin(self.send_when_room(frame)).await
+    }
+
+    /// Queues a call's request if there is room at once; see
+    /// [`send_call`](Self::send_call).
+    fn queue_call(&self, frame: Bytes) -> Result<Queued, CloseReason> {
+        if self.is_closing() {
+            return Err(self.close_reason());
         }
+        // Large messages go in pieces, which wait for room in a lane of
+        // their own.
+        if frame.len() > self.config.fragment_size {
+            return Ok(Queued::NoRoom(frame));
+        }
+        let others = self.inbound.running_count() + self.pending.entries();
+        let queued = if others > 1 {
+            self.outbound
+                .try_send(Class::Normal, frame)
+                .map(|()| Queued::Rung)
+        } else {
+            self.outbound
+                .try_send_unrung(frame)
+                .map(|()| Queued::ToWrite)
+        };
+        Ok(queued.unwrap_or_else(|outbound::Full(frame)| Queued::NoRoom(frame)))
     }
 
     /// [`send`](Self::send) once the outbound queue has room.
@@ -726,6 +750,16 @@ fn launch(
         }
     };
     (session, drive.instrument(span))
+}
+
+/// Where [`Shared::queue_call`] put a call's request.
+enum Queued {
+    /// Queued, and the writer rung.
+    Rung,
+    /// Queued without ringing: the caller writes it.
+    ToWrite,
+    /// Not queued: the caller waits for room.
+    NoRoom(Bytes),
 }
 
 /// Drops the socket's write half with the session's driver, should the
