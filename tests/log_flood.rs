@@ -119,3 +119,37 @@ async fn a_thousand_unknown_topic_reports_fill_the_dead_letters_once_and_log_lit
     let logged = warnings.load(Ordering::Relaxed);
     assert!((1..=10).contains(&logged), "{logged} WARN lines");
 }
+
+/// A peer that makes a handler panic on every call, with a message made of
+/// its own input: every call is answered `internal`, and the log takes a
+/// few ERROR lines per window, each with the message clipped.
+#[tokio::test]
+async fn a_hundred_panicking_calls_make_a_few_short_error_lines() {
+    let why = "x".repeat(4096);
+    let logged = common::logs::logged(async {
+        let router = FnRouter::new("Fuse").call("blow", |req| async move {
+            let (why,): (String,) = req.args()?;
+            panic!("{why}");
+        });
+        let server = serve(router).await;
+        let client = common::connect(&server).await;
+        for _ in 0..100 {
+            let err = within("the call", client.peer().call::<_, ()>("blow", &(&why,)))
+                .await
+                .unwrap_err();
+            assert_eq!(err.remote_code(), Some(rpc::ErrorCode::INTERNAL), "{err:?}");
+        }
+    })
+    .await;
+    let lines: Vec<&str> = logged
+        .lines()
+        .filter(|line| line.contains("ERROR") && line.contains("handler panicked"))
+        .collect();
+    assert!(
+        (1..=10).contains(&lines.len()),
+        "{} lines for 100 panics: {lines:#?}",
+        lines.len()
+    );
+    let longest = lines.iter().map(|line| line.len()).max().unwrap_or(0);
+    assert!(longest < 1024, "a line of {longest} bytes");
+}

@@ -1,7 +1,7 @@
 //! Bounded logging of events someone else drives (a peer's refused
-//! requests, a bus's undecodable messages): a flood makes a few WARN lines
-//! per window, each saying how many were left out, instead of one line per
-//! event.
+//! requests, handlers it makes panic, a bus's undecodable messages): a
+//! flood makes a few lines per window, each saying how many were left out,
+//! instead of one line per event.
 
 use std::{
     sync::{Mutex, PoisonError},
@@ -23,8 +23,9 @@ struct State {
     suppressed: u64,
 }
 
-/// A budget of WARN lines: one per session for peer-driven events, one per
-/// bus connection for messages it cannot decode.
+/// A budget of log lines: one per session for peer-driven events, one per
+/// server for its operations' handlers, one per bus connection for
+/// messages it cannot decode.
 #[derive(Debug)]
 pub(crate) struct LogLimit {
     state: Mutex<State>,
@@ -43,7 +44,7 @@ impl LogLimit {
 
     /// Runs `log` with the number of events left out since the last line,
     /// unless this window's lines are spent; then only counts the event.
-    pub(crate) fn warn(&self, log: impl FnOnce(u64)) {
+    pub(crate) fn log(&self, log: impl FnOnce(u64)) {
         let suppressed = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
@@ -79,12 +80,12 @@ mod tests {
         let limit = LogLimit::new();
         let mut lines = Vec::new();
         for _ in 0..1000 {
-            limit.warn(|suppressed| lines.push(suppressed));
+            limit.log(|suppressed| lines.push(suppressed));
         }
         assert_eq!(lines, vec![0; 10]);
         assert_eq!(limit.unlogged(), 990);
         tokio::time::advance(WINDOW).await;
-        limit.warn(|suppressed| lines.push(suppressed));
+        limit.log(|suppressed| lines.push(suppressed));
         assert_eq!(lines.last(), Some(&990), "the next line counts the rest");
         assert_eq!(limit.unlogged(), 0);
     }

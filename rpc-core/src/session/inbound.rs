@@ -223,7 +223,7 @@ pub(super) fn admit(shared: &Arc<Shared>, incoming: Incoming<'_>) -> Result<(), 
     let refuse = |code: ErrorCode, reason: Refusal, message: String| {
         record::refused(reason);
         shared.routes.served_by_name(incoming.method).refused(code);
-        shared.log_limit.warn(|suppressed| {
+        shared.log_limit.log(|suppressed| {
             tracing::warn!(method = %Clipped(incoming.method), id = incoming.id, %code, message = %Clipped(&message), suppressed, "request refused");
         });
         shared.refuse(error_id, code, &message);

@@ -21,6 +21,7 @@ use super::{
     handlers::{Cancel, PoolJob},
 };
 use crate::{
+    log_limit::LogLimit,
     metrics::record::{self, PeerEvent, Refusal, Started},
     protocol::{CONNECTION_ERROR_ID, ErrorCode},
     router::{HandlerError, HandlerFuture, Reply, Request, Route},
@@ -111,7 +112,7 @@ impl Job {
     fn outcome(&mut self, cx: &mut Context<'_>) -> Poll<Result<Reply, HandlerError>> {
         match catch_unwind(AssertUnwindSafe(|| self.handler.as_mut().poll(cx))) {
             Ok(Poll::Ready(outcome)) => Poll::Ready(outcome),
-            Err(panic) => Poll::Ready(Err(panicked(&*panic))),
+            Err(panic) => Poll::Ready(Err(panicked(&*panic, &self.held.shared.log_limit))),
             Ok(Poll::Pending) => match &mut self.deadline {
                 Some(deadline) => deadline.poll_expired(cx).map(|()| {
                     Err(HandlerError::new(
@@ -193,7 +194,7 @@ pub(super) fn run_inline(
     let outcome = match catch_unwind(AssertUnwindSafe(run)) {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(waiting)) => return Some(waiting),
-        Err(panic) => Err(panicked(&*panic)),
+        Err(panic) => Err(panicked(&*panic, &shared.log_limit)),
     };
     conclude(shared, id, route, Started::at(admitted), outcome);
     None
@@ -211,14 +212,18 @@ fn conclude(
     shared.routes.served(route).ended(code, started);
 }
 
-/// The error a panicking handler answers with; the panic is logged.
-pub(super) fn panicked(panic: &(dyn Any + Send)) -> HandlerError {
+/// The error a panicking handler answers with; the panic is logged within
+/// `log_limit`, its message clipped: a peer may make a handler panic on
+/// every call, with a message made of its own input.
+pub(super) fn panicked(panic: &(dyn Any + Send), log_limit: &LogLimit) -> HandlerError {
     let what = panic
         .downcast_ref::<&str>()
-        .map(ToString::to_string)
-        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or_default();
-    tracing::error!(panic = %what, "handler panicked");
+    log_limit.log(|suppressed| {
+        tracing::error!(panic = %Clipped(what), suppressed, "handler panicked");
+    });
     HandlerError::new(ErrorCode::INTERNAL, "handler panicked")
 }
 
@@ -253,7 +258,7 @@ fn answer(
         }
         (None, Err(err)) => {
             record::peer_event(PeerEvent::CastFailed);
-            shared.log_limit.warn(|suppressed| {
+            shared.log_limit.log(|suppressed| {
                 tracing::warn!(code = %err.code(), message = %Clipped(err.message()), suppressed, "cast failed");
             });
             shared.answer_error(CONNECTION_ERROR_ID, err.code(), err.message(), err.data());

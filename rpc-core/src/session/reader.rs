@@ -323,7 +323,7 @@ fn on_error(shared: &Shared, error: &ErrorFrame<'_>, payload: Bytes) {
     }
     if error.id == CONNECTION_ERROR_ID {
         record::peer_event(PeerEvent::PeerError);
-        shared.log_limit.warn(|suppressed| {
+        shared.log_limit.log(|suppressed| {
             tracing::warn!(code = %error.code, message = %Clipped(error.message), suppressed, "peer reported an error");
         });
         return;
@@ -345,7 +345,7 @@ fn undelivered(shared: &Shared, topic: &str) {
     let queued = shared
         .dead_letters()
         .is_some_and(|letters| letters.unknown_topic(shared.id(), topic));
-    shared.log_limit.warn(|suppressed| {
+    shared.log_limit.log(|suppressed| {
         tracing::warn!(topic = %Clipped(topic), queued, suppressed, "the peer serves no method for a push's topic");
     });
 }

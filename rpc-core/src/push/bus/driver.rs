@@ -160,7 +160,7 @@ async fn receive(mut messages: BusMessages, registry: &Registry, node: &Node) ->
             match Notice::decode(&message.payload) {
                 Ok(notice) if notice.origin != node.name => node.announce(notice),
                 Ok(_) => {}
-                Err(err) => log_limit.warn(|left_out| {
+                Err(err) => log_limit.log(|left_out| {
                     tracing::warn!(node = node.name, error = %err, left_out, "presence notice dropped");
                 }),
             }
@@ -171,7 +171,7 @@ async fn receive(mut messages: BusMessages, registry: &Registry, node: &Node) ->
                 registry.deliver_envelope(&envelope.target, &envelope.frame, envelope.options);
             }
             Ok(_) => {}
-            Err(err) => log_limit.warn(|left_out| {
+            Err(err) => log_limit.log(|left_out| {
                 tracing::warn!(node = node.name, error = %err, left_out, "bus message dropped");
             }),
         }

@@ -40,6 +40,7 @@ use crate::{
     codec,
     config::ServerConfig,
     identity::Identity,
+    log_limit::LogLimit,
     protocol::{ErrorCode, Frame, OPERATION_ID_HEADER, Reply as ReplyHeader},
     router::{HandlerError, HandlerFuture, Reply},
 };
@@ -63,6 +64,9 @@ struct Inner {
     shutdown: CancellationToken,
     /// ...after which runs have this long to end, like handlers.
     grace: Duration,
+    /// Lines for panicking handlers, which run on tasks of their own,
+    /// apart from any session.
+    log_limit: LogLimit,
 }
 
 /// What the calls of one running operation wait on.
@@ -145,6 +149,7 @@ impl Operations {
                 ttl: config.operation_ttl,
                 shutdown,
                 grace: config.shutdown_grace,
+                log_limit: LogLimit::new(),
             }),
         }
     }
@@ -256,7 +261,7 @@ impl Operations {
             // An answer that is there wins over a stop decided at the same
             // time.
             biased;
-            outcome = finish(handler, deadline) => outcome,
+            outcome = finish(handler, deadline, &self.inner.log_limit) => outcome,
             () = self.deserted(&key, &run) => {
                 tracing::debug!("operation stopped: no call waited for it within the retry window");
                 return;
@@ -307,7 +312,11 @@ impl Operations {
 
 /// The handler's outcome, under its deadline, with a panic turned into an
 /// `internal` error as on the session's pool.
-async fn finish(handler: HandlerFuture, deadline: Option<Duration>) -> Result<Reply, HandlerError> {
+async fn finish(
+    handler: HandlerFuture,
+    deadline: Option<Duration>,
+    log_limit: &LogLimit,
+) -> Result<Reply, HandlerError> {
     let guarded = std::panic::AssertUnwindSafe(handler).catch_unwind();
     let outcome = match deadline {
         Some(limit) => match tokio::time::timeout(limit, guarded).await {
@@ -321,7 +330,7 @@ async fn finish(handler: HandlerFuture, deadline: Option<Duration>) -> Result<Re
         },
         None => guarded.await,
     };
-    outcome.unwrap_or_else(|panic| Err(super::job::panicked(&*panic)))
+    outcome.unwrap_or_else(|panic| Err(super::job::panicked(&*panic, log_limit)))
 }
 
 /// One call waiting on a run; counted in [`Run::waiters`] while it lives.
