@@ -43,6 +43,7 @@ pub(crate) fn beside<A: Future, B: Future<Output = ()>>(main: A, side: B) -> Bes
         side: Some(Box::pin(side)),
         side_waker: Waker::from(Arc::clone(&flag)),
         flag,
+        registered: None,
     }
 }
 
@@ -53,6 +54,9 @@ pub(crate) struct Beside<A, B> {
     flag: Arc<SideFlag>,
     /// The side's waker, made once: it raises `flag`, then wakes the task.
     side_waker: Waker,
+    /// The task's waker last given to `flag`, to tell without touching
+    /// `flag` whether a poll brings another.
+    registered: Option<Waker>,
 }
 
 /// Raised by the side's waker; the task's waker it then wakes.
@@ -78,14 +82,30 @@ impl<A: Future, B: Future<Output = ()>> Future for Beside<A, B> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<A::Output> {
         // Every field is boxed or plain: nothing here is pinned in place.
         let this = self.get_mut();
-        if this.side.is_some() && this.flag.raised.swap(false, Ordering::Acquire) {
-            // Registered before the side is polled: a wake-up from then on
-            // reaches this task, and one before it left the flag up, so the
-            // poll below sees what it announced.
-            this.flag.task.register(cx.waker());
-            let mut side_cx = Context::from_waker(&this.side_waker);
-            if let Some(side) = &mut this.side
-                && side.as_mut().poll(&mut side_cx).is_ready()
+        if let Some(side) = &mut this.side {
+            // Read before it is swapped: a raised flag is rare, and a wake-up
+            // that this read misses wakes the task again.
+            let raised = this.flag.raised.load(Ordering::Relaxed)
+                && this.flag.raised.swap(false, Ordering::Acquire);
+            // A wake-up took the registered waker; a poll may also come
+            // from another one. Registered before the side is polled: a
+            // wake-up from then on reaches this task, and one before it
+            // left the flag up, so the poll below sees what it announced.
+            let moved = !this
+                .registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()));
+            if raised || moved {
+                this.flag.task.register(cx.waker());
+                if moved {
+                    this.registered = Some(cx.waker().clone());
+                }
+            }
+            if raised
+                && side
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&this.side_waker))
+                    .is_ready()
             {
                 this.side = None;
             }
@@ -134,6 +154,43 @@ mod tests {
         open.store(true, Ordering::SeqCst);
         assert_eq!(both.as_mut().poll(&mut cx), Poll::Ready("main"));
         assert_eq!(quiet.load(Ordering::SeqCst), 1, "the side was never woken");
+    }
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Woken(AtomicUsize);
+
+    impl std::task::Wake for Woken {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_side_wakes_the_waker_of_the_latest_poll() {
+        let side_waker = std::sync::Mutex::new(None::<Waker>);
+        let side = std::future::poll_fn(|cx| {
+            *side_waker.lock().unwrap() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        });
+        let main = std::future::poll_fn(|_| Poll::<()>::Pending);
+        let mut both = pin!(beside(main, side));
+        let (first, second) = (
+            std::sync::Arc::new(Woken::default()),
+            std::sync::Arc::new(Woken::default()),
+        );
+        for task in [&first, &second] {
+            let waker = Waker::from(std::sync::Arc::clone(task));
+            assert!(
+                both.as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+        }
+        // Polled by another task's waker, then woken: that task hears it.
+        side_waker.lock().unwrap().take().unwrap().wake();
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

@@ -179,7 +179,6 @@ impl BurstClock {
 /// so far, though more messages are ready.
 const BURST_WRITE_EVERY: u32 = 128;
 
-/// Sleeps until `deadline`, or forever without one.
 /// Why the reader's wait ended.
 enum Wake {
     /// The stream gave a message, or ended (`None`).
@@ -190,6 +189,7 @@ enum Wake {
     Expired,
 }
 
+/// Sleeps until `deadline`, or forever without one.
 async fn until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
