@@ -70,3 +70,31 @@ async fn a_driver_dropped_unpolled_lets_the_transport_go_though_the_session_is_h
     );
     drop(session);
 }
+
+/// A call whose session starts closing between its registration and its
+/// send fails `Closed`, not `Indeterminate` (it never reached the peer),
+/// and leaves nothing in the pending table.
+#[tokio::test]
+async fn a_call_whose_send_finds_the_session_closing_fails_closed_and_leaves_no_entry() {
+    let (session, _other) = over_memory(SessionConfig::default(), 64);
+    // What `close` sets first: the reason. The pending table, closed after
+    // it, still registers the call; its send then finds the session closing.
+    session
+        .shared
+        .close_reason
+        .set(crate::error::CloseReason::local(1001, "going away"))
+        .unwrap();
+    let outcome = session.peer().call::<_, ()>("anything", &()).await;
+    assert!(
+        matches!(&outcome, Err(crate::Error::Closed(reason)) if reason.code == 1001),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        session.shared.pending.entries(),
+        0,
+        "the call was forgotten"
+    );
+    // Nothing was queued for the peer, a `Cancel` no more than the call:
+    // the call ended within its first poll, before the writer task ran.
+    assert!(!session.shared.outbound.has_queued());
+}
