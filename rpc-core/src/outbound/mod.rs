@@ -176,7 +176,7 @@ impl Outbound {
     }
 
     /// Whether `message` goes whole, not in pieces.
-    fn goes_whole(&self, message: &Bytes) -> bool {
+    pub(crate) fn goes_whole(&self, message: &Bytes) -> bool {
         message.len() <= self.limits.fragment_size
     }
 
@@ -255,11 +255,11 @@ impl Outbound {
     /// comes after it. Cancel-safe: dropped before it is queued, the message
     /// is dropped; dropped after, it is still sent whole.
     pub(crate) async fn send(&self, class: Class, bytes: Bytes) -> Result<(), Stopped> {
-        let (done, taken) = if bytes.len() > self.limits.fragment_size {
+        let (done, taken) = if self.goes_whole(&bytes) {
+            (None, None)
+        } else {
             let (done, taken) = oneshot::channel();
             (Some(done), Some(taken))
-        } else {
-            (None, None)
         };
         let message = Message::new(bytes, done);
         if let Err(message) = self.try_queue(class, message) {

@@ -286,7 +286,8 @@ pub(crate) struct Shared {
     /// The socket's write half, held by whoever writes (see [`writer`]).
     writing: futures_util::lock::Mutex<writer::Writing>,
     liveness: liveness::Liveness,
-    /// WARN lines for peer-driven events, bounded per window.
+    /// Log lines for peer-driven events (refusals, the peer's errors,
+    /// handlers it makes panic), bounded per window.
     log_limit: LogLimit,
     registry: Option<Registry>,
     dead_letters: Option<DeadLetters>,
@@ -469,7 +470,7 @@ impl Shared {
         }
         // The common case, a small frame and room at once, registers no
         // waiter on the closing token, which would cost a lock per frame.
-        let frame = if frame.len() <= self.config.fragment_size {
+        let frame = if self.outbound.goes_whole(&frame) {
             match self.outbound.try_send(Class::Normal, frame) {
                 Ok(()) => return Ok(()),
                 Err(outbound::Full(frame)) => frame,
@@ -513,7 +514,7 @@ impl Shared {
         }
         // Large messages go in pieces, which wait for room in a lane of
         // their own.
-        if frame.len() > self.config.fragment_size {
+        if !self.outbound.goes_whole(&frame) {
             return Ok(Queued::NoRoom(frame));
         }
         let others = self.inbound.running_count() + self.pending.entries();

@@ -115,6 +115,11 @@ impl Writing {
     }
 }
 
+/// Ends the session after a write to the socket failed.
+fn write_failed(shared: &Shared, err: &TransportError) {
+    shared.close(CloseReason::abnormal(format!("write failed: {err}")));
+}
+
 fn sink_gone() -> TransportError {
     TransportError::closed("the session's socket is gone: its driver ended")
 }
@@ -150,9 +155,7 @@ pub(super) fn write_now(shared: &Shared, cx: &mut Context<'_>) {
     match written {
         Poll::Ready(Ok(())) if !more => {}
         Poll::Ready(Ok(())) | Poll::Pending => outbound.ring(),
-        Poll::Ready(Err(err)) => {
-            shared.close(CloseReason::abnormal(format!("write failed: {err}")));
-        }
+        Poll::Ready(Err(err)) => write_failed(shared, &err),
     }
 }
 
@@ -210,7 +213,7 @@ pub(super) async fn run(shared: Arc<Shared>) -> Option<Sink> {
         match written {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
-                shared.close(CloseReason::abnormal(format!("write failed: {err}")));
+                write_failed(&shared, &err);
                 return writing.sink.take();
             }
             Err(_) => {
